@@ -9,11 +9,12 @@ abstention rather than a side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from courtgraph.agents.parsing import PairwiseOutput, ScoreOutput, from_structured, parse_pairwise, parse_score
-from courtgraph.models import ChatModel, Message, ModelError, get_model
+from courtgraph.models import ChatModel, Intent, Message, ModelError, get_model
 from courtgraph.models import ModelLike as ModelLike
 from courtgraph.prompts import Prompt, fence, load_prompt
 from courtgraph.schema import EVERYONE, Trial, Turn, Usage, Verdict
@@ -67,6 +68,8 @@ class Speaker:
 
     ``prompt`` is the template rendered for this turn: pass the :class:`Prompt` itself, so the record
     keeps the hash of the text actually sent (a custom template may share a built-in's name).
+    ``trial`` and ``facts`` say in structure what the prompt says in words; they reach the model as
+    its :class:`~courtgraph.models.Intent` (simulated and recorded models answer from them).
     """
 
     agent: str
@@ -75,6 +78,12 @@ class Speaker:
     phase: str | None = None
     visible_to: tuple[str, ...] = (EVERYONE,)
     prompt: Prompt | str | None = None
+    trial: Trial | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    def intent(self, kind: Literal["pairwise", "score", "speak"], attempt: int = 0) -> Intent:
+        return Intent(agent=self.agent, role=self.role, kind=kind, trial=self.trial, round=self.round,
+                      phase=self.phase, attempt=attempt, facts=self.facts)
 
 
 def _turn(who: Speaker, content: str, usage: Usage, latency: float, cached: bool, model: str,
@@ -88,7 +97,7 @@ def _turn(who: Speaker, content: str, usage: Usage, latency: float, cached: bool
 
 async def speak(model: ChatModel, messages: list[Message], who: Speaker) -> Turn:
     """One call whose text becomes a turn. Raises ModelError when the call fails for good."""
-    r = await model.generate(messages)
+    r = await model.generate(messages, intent=who.intent("speak"))
     return _turn(who, r.text, r.usage, r.latency_s, r.cached, model.spec)
 
 
@@ -112,7 +121,8 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
     problem = ""
     for attempt in range(2):
         try:
-            r = await model.generate(convo, schema=schema if model.structured else None)
+            r = await model.generate(convo, schema=schema if model.structured else None,
+                                     intent=who.intent(kind, attempt))
         except ModelError as exc:
             verdict = Verdict.failed(str(exc), agent=who.agent)
             content = "\n\n".join([*texts, f"[call failed: {exc}]"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
 from courtgraph.models.pricing import cost_usd
-from courtgraph.schema import Usage
+from courtgraph.schema import Trial, Usage
 
 
 class Message(TypedDict):
@@ -35,6 +36,31 @@ class GenerateParams(BaseModel):
     temperature: float = 0.0
     max_tokens: int = 2048
     seed: int | None = None
+
+
+IntentKind = Literal["pairwise", "score", "speak"]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a call is for, in structured form, beside the messages that say it in words.
+
+    Real providers ignore it: their answers come from the messages. Models that answer from structure
+    instead of text read it: simulated agents (so that rewording a prompt file can never change what
+    they do) and recorded judges (so that a verdict is found by the item's id and the order shown, not
+    by matching prompt text). ``kind`` is what the caller will parse: a pairwise verdict, a score, or
+    free speech (an argument, a question, testimony). ``facts`` holds role-specific structure (the
+    side argued, the scale, the witnesses that may be called...), documented where it is set.
+    """
+
+    agent: str
+    role: str
+    kind: IntentKind = "speak"
+    trial: Trial | None = None
+    round: int | None = None
+    phase: str | None = None
+    attempt: int = 0  # re-asks before this call
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,7 +138,9 @@ class ChatModel(ABC):
         return current_cache() if self._cache is _DEFAULT else self._cache
 
     async def generate(self, messages: list[Message], *, schema: type[BaseModel] | None = None,
-                       params: GenerateParams | None = None) -> ModelResponse:
+                       params: GenerateParams | None = None, intent: Intent | None = None) -> ModelResponse:
+        """One answer to ``messages``. ``intent`` says in structure what the messages say in words; it is not
+        part of the cache key, because for every model that is cached the messages alone decide the answer."""
         params = params or self.params
         cache = self.cache
         key = ""
@@ -123,7 +151,7 @@ class ChatModel(ABC):
             if hit is not None:
                 return self._from_cache(hit)
         started = time.perf_counter()
-        done = await self._complete(messages, schema, params)
+        done = await self._answer(messages, schema, params, intent)
         latency = time.perf_counter() - started
         usage = Usage(
             calls=1 if self.counts_calls else 0,
@@ -155,6 +183,12 @@ class ChatModel(ABC):
             cost_usd=0.0,
         )
         return was.model_copy(update={"usage": saved, "cached": True, "latency_s": 0.0})
+
+    async def _answer(self, messages: list[Message], schema: type[BaseModel] | None,
+                      params: GenerateParams, intent: Intent | None) -> Completion:
+        """The completion for one call. Models that answer from the :class:`Intent` (simulated, recorded)
+        override this; every other provider implements :meth:`_complete` from the messages alone."""
+        return await self._complete(messages, schema, params)
 
     @abstractmethod
     async def _complete(self, messages: list[Message], schema: type[BaseModel] | None,
