@@ -194,7 +194,15 @@ def run_command(
                                                     "with commas).")] = None,
     debaters: Annotated[str | None, typer.Option("--debaters", help="Debater model for both sides, or two "
                                                  "comma-separated (for A, for B).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Judge only the first N cases.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Judge only the first N cases (in file "
+                                              "order: see --sample).")] = None,
+    sample: Annotated[int | None, typer.Option("--sample", metavar="N", help="A seeded random sample of N cases, "
+                                               "stratified by category (each keeps its share).")] = None,
+    stratify: Annotated[bool, typer.Option("--stratify/--no-stratify", help="--sample keeps each category's "
+                                           "share (default) or samples all cases alike.")] = True,
+    shuffle: Annotated[bool, typer.Option("--shuffle", help="Judge the cases in a seeded random order.")] = False,
+    case_ids: Annotated[str | None, typer.Option("--cases", metavar="ID,ID|@FILE", help="Only these case ids "
+                                                 "(comma-separated, or @FILE with one id a line).")] = None,
     categories: Annotated[str | None, typer.Option("--categories", help="Only these categories, "
                                                    "comma-separated.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Trials in flight at once.")] = 8,
@@ -207,7 +215,8 @@ def run_command(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")] = False,
     cache: Annotated[Path | None, typer.Option("--cache", help="Response cache file (default "
                                                "$COURTGRAPH_CACHE or ~/.cache/courtgraph).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for simulated agents and sampling (0).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the case sample/shuffle, simulated agents "
+                                             "and bootstrap (0); recorded in the manifest.")] = None,
     field_map: Annotated[str | None, typer.Option("--map", help="jsonl: fields, e.g. question=prompt,"
                                                   "a=response1,b=response2,label=winner.")] = None,
     label_map: Annotated[str | None, typer.Option("--label-map", help="jsonl: labels, e.g. 1=A,2=B.")] = None,
@@ -255,6 +264,11 @@ def run_command(
         limit = limit if limit is not None else old.get("limit")
         categories = categories or ",".join(old.get("categories") or [])
         seed = seed if seed is not None else old.get("seed")
+        was_chosen = old.get("selection") or {}
+        if sample is None and limit is None and case_ids is None and not shuffle:
+            sample, shuffle, stratify = was_chosen.get("sample"), bool(was_chosen.get("shuffle")), \
+                was_chosen.get("stratify", True)
+            case_ids = ",".join(was_chosen.get("cases") or []) or None
     if not bench:
         raise InputError("give --bench (sample, judgebench[:PATH], llmbar[:PATH] or jsonl:PATH)", field="bench")
     if not protocols:
@@ -262,6 +276,7 @@ def run_command(
     try:
         results = run(bench, _split_list(protocols), roles=roles, out=out, orders=orders or ["AB", "BA"],
                       concurrency=concurrency, limit=limit, categories=_split_list(categories) or None,
+                      sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify,
                       seed=seed or 0, cache=cache_path, watch=watch, params=params,
                       field_map=field_map, label_map=label_map, resume=resume,
                       command=["courtgraph", *sys.argv[1:]])

@@ -276,6 +276,9 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
         partial = (f" · [yellow]{status}: records are partial[/]"
                    if status in ("running", "interrupted", "failed") else "")
         console.print(f"run [bold]{escape(str(run_dir))}[/]{bench}{partial}", highlight=False, soft_wrap=True)
+        chosen = ((manifest.get("config") or {}).get("selection") or {}).get("description")
+        if chosen:  # how the cases were chosen: a first-N slice and a stratified sample are not the same claim
+            console.print(f"cases: {escape(str(chosen))}", highlight=False, soft_wrap=True)
         print_summary(summary, console)
     if md_path is not None:
         md_path.write_text(to_markdown(summary), encoding="utf-8")

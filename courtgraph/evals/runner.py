@@ -36,12 +36,14 @@ from typing import Any
 
 from langgraph.pregel import Pregel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from courtgraph.agents import simulated
 from courtgraph.errors import InputError
 from courtgraph.evals.benchmarks import Benchmark, load_bench
 from courtgraph.evals.metrics import Summary, summarize
+from courtgraph.evals.selection import Selection, choose_cases
 from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.registry import Roles, build_protocol
 from courtgraph.graphs.state import Graph
@@ -68,6 +70,7 @@ class Results:
     summary: Summary
     run_dir: Path
     cases: dict[str, Case] = field(default_factory=dict)
+    selection: str | None = None  # how the cases were chosen (Selection.describe)
 
     @property
     def failed(self) -> list[Record]:
@@ -78,6 +81,8 @@ class Results:
         """Print the comparison table (the same one ``courtgraph report`` prints)."""
         from courtgraph.evals.report import print_summary
 
+        if self.selection:
+            (console or Console()).print(f"cases: {escape(self.selection)}", highlight=False, soft_wrap=True)
         print_summary(self.summary, console)
 
     def to_pandas(self) -> Any:
@@ -120,20 +125,14 @@ def _as_dict(mapping: Mapping[str, str] | str | None) -> dict[str, str] | str | 
     return dict(mapping) if isinstance(mapping, Mapping) else mapping
 
 
-def select_cases(cases: list[Case], categories: Sequence[str] | None, limit: int | None) -> list[Case]:
-    """Cases in the given categories (all when None), then the first ``limit`` of them."""
-    if categories:
-        known = {c.category for c in cases}
-        unknown = [c for c in categories if c not in known]
-        if unknown:
-            names = ", ".join(sorted(str(k) for k in known if k is not None)) or "(none)"
-            raise InputError(f"no cases in categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
-                             f"this benchmark has: {names}", field="categories")
-        cases = [c for c in cases if c.category in categories]
-    if limit is not None:
-        if limit < 1:
-            raise InputError(f"limit must be at least 1, not {limit}", field="limit")
-        cases = cases[:limit]
+def select_cases(cases: list[Case], categories: Sequence[str] | None, limit: int | None,
+                 selection: Selection | None = None, warn: Console | None = None) -> list[Case]:
+    """The cases a run judges (see :mod:`courtgraph.evals.selection`); warnings go to ``warn``."""
+    selection = selection or Selection.build(categories=categories, limit=limit)
+    cases, warnings = choose_cases(cases, selection)
+    for text in warnings:
+        if warn is not None:
+            warn.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
     if not cases:
         raise InputError("the benchmark has no cases", field="bench")
     ids = [c.id for c in cases]
@@ -402,6 +401,10 @@ async def run_async(
     concurrency: int = 8,
     limit: int | None = None,
     categories: Sequence[str] | None = None,
+    sample: int | None = None,
+    shuffle: bool = False,
+    cases: Sequence[str] | str | None = None,
+    stratify: bool = True,
     seed: int = 0,
     cache: CacheLike = "default",
     progress: bool = True,
@@ -422,6 +425,9 @@ async def run_async(
     ``runs/<timestamp>``); a directory that already holds this run is resumed, running only what is
     missing; ``resume=True`` requires that (and with ``out=None`` takes the latest run under
     ``runs/``). ``cache``: ``"default"`` (the user's response cache), a path, or None for no cache.
+    Case choice (:mod:`courtgraph.evals.selection`): ``categories``, ``cases`` (ids, ``"ID,ID"`` or
+    ``"@FILE"``), ``sample`` (a seeded random sample of N, stratified by category unless
+    ``stratify=False``), ``shuffle``, then ``limit`` (the first N); ``seed`` seeds the choice.
     ``watch``: a case id whose turns are printed as they happen. ``command`` is recorded in the
     manifest (default: this process's command line).
     """
@@ -433,28 +439,31 @@ async def run_async(
         raise InputError(f"concurrency must be at least 1, not {concurrency}", field="concurrency")
     roles = roles or Roles()
     all_cases, bench_id = _load_cases(bench, field_map, label_map)
-    cases = select_cases(all_cases, categories, limit)
-    if watch is not None and watch not in {c.id for c in cases}:
+    selection = Selection.build(categories=categories, cases=cases, sample=sample, stratify=stratify,
+                                shuffle=shuffle, limit=limit, seed=seed)
+    chosen = select_cases(all_cases, categories, limit, selection, warn=console)
+    if watch is not None and watch not in {c.id for c in chosen}:
         raise InputError(f"no case {watch!r} among the cases of this run", field="watch")
     graphs, described = build_protocols(protocols, roles, params or {})
     cache_path = default_cache_path() if cache == "default" else cache
     config = {
         "bench": bench_id, "protocols": described, "roles": describe_roles(roles), "orders": orders,
         "concurrency": concurrency, "limit": limit, "categories": list(categories) if categories else None,
+        "selection": selection.to_json(),
         "seed": seed, "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
     }
 
     with open_store(out, resume=resume) as store:
         store.lock()
-        manifest = begin_run(store, config, cases, command)
+        manifest = begin_run(store, config, chosen, command)
         finished = store.done()
-        plan = [(c, p) for c in cases for p in graphs if (c.id, p) not in finished]
-        total = len(cases) * len(graphs)
+        plan = [(c, p) for c in chosen for p in graphs if (c.id, p) not in finished]
+        total = len(chosen) * len(graphs)
         if len(plan) < total:
             console.print(f"resuming {store.run_dir}: {total - len(plan)}/{total} records already done",
                           highlight=False, soft_wrap=True)
         # sim: agents learn each case's truth by candidate content, never through a prompt
-        simulated.register_cases(cases, seed)
+        simulated.register_cases(chosen, seed)
         bar = RunProgress(total, total - len(plan), enabled=progress, console=console)
         try:
             with use_cache(cache_path), bar:
@@ -470,7 +479,7 @@ async def run_async(
         store.write_manifest({**manifest, "status": "finished"})
         # protocol by protocol, in the order given, each in case order (the report keeps that order)
         stored = {(r.case_id, r.protocol): r for r in store.records()}
-        records = [stored[c.id, p] for p in graphs for c in cases if (c.id, p) in stored]
+        records = [stored[c.id, p] for p in graphs for c in chosen if (c.id, p) in stored]
         return Results(records=records, summary=summarize(records, seed=seed), run_dir=store.run_dir,
-                       cases={c.id: c for c in cases})
+                       cases={c.id: c for c in chosen}, selection=selection.describe())
 
