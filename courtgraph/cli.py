@@ -18,6 +18,21 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from courtgraph.cli_options import (
+    DebaterArgsOption,
+    JudgeArgsOption,
+    JurorArgsOption,
+    MaxTokensOption,
+    ModelArgOption,
+    ReasoningEffortOption,
+    RoleArgsOption,
+    RolesFileOption,
+    StopOption,
+    TemperatureOption,
+    TopPOption,
+    role_settings,
+    roles_file,
+)
 from courtgraph.errors import InputError
 from courtgraph.models import ConfigError, ModelLike
 from courtgraph.schema import Case, Order
@@ -224,6 +239,17 @@ def run_command(
     param: Annotated[list[str] | None, typer.Option("--param", metavar="PROTOCOL.NAME=VALUE", help="A protocol "
                                                     "parameter, e.g. debate.rounds=2 or jury.aggregate=strict "
                                                     "(see courtgraph protocols). Repeatable.")] = None,
+    temperature: TemperatureOption = None,
+    max_tokens: MaxTokensOption = None,
+    top_p: TopPOption = None,
+    reasoning_effort: ReasoningEffortOption = None,
+    stop: StopOption = None,
+    model_args: ModelArgOption = None,
+    judge_args: JudgeArgsOption = None,
+    juror_args: JurorArgsOption = None,
+    debater_args: DebaterArgsOption = None,
+    role_args: RoleArgsOption = None,
+    roles_path: RolesFileOption = None,
 ) -> None:
     """Judge a benchmark with each protocol (both orders), store every record, print the comparison.
 
@@ -236,13 +262,21 @@ def run_command(
     Example: [bold]courtgraph run -b judgebench:pairs.jsonl -p single --judge recorded:outputs/judge.jsonl[/bold]
     """
     from courtgraph.evals import run
+    from courtgraph.evals.settings import RoleSettings
     from courtgraph.graphs.registry import Roles
 
     cache_path = cache_choice(no_cache, cache)
     params = parse_params(param)
     juror_specs: list[ModelLike] = [*split_specs(jurors), *(juror or [])]
     debater_specs: list[ModelLike] = [*split_specs(debaters)]
-    roles = Roles(model=model, judge=judge, jurors=juror_specs, debaters=debater_specs)
+    file_models, file_settings = roles_file(roles_path)
+    settings = role_settings(temperature=temperature, max_tokens=max_tokens, top_p=top_p,
+                             reasoning_effort=reasoning_effort, stop=stop, model_args=model_args,
+                             judge_args=judge_args, juror_args=juror_args, debater_args=debater_args,
+                             role_args=role_args, base=file_settings)
+    roles = Roles(model=model or file_models.get("model"), judge=judge or file_models.get("judge"),
+                  jurors=juror_specs or file_models.get("jurors", []),
+                  debaters=debater_specs or file_models.get("debaters", []), extra=file_models.get("extra", {}))
     orders: list[str] | None = None if swap is None else (["AB", "BA"] if swap else ["AB"])
     if resume:
         out, old = _resumed_settings(out)
@@ -258,8 +292,10 @@ def run_command(
             protocols = ",".join(specs)
             params = params or {name: p["params"] for name, p in (old.get("protocols") or {}).items()
                                 if p.get("params")}
-        if not (model or judge or juror_specs or debaters):
+        if not (model or judge or juror_specs or debaters or file_models):
             roles = Roles(**old.get("roles", {}))
+        if not settings:
+            settings = RoleSettings.from_json(old.get("settings"))
         orders = orders or old.get("orders")
         limit = limit if limit is not None else old.get("limit")
         categories = categories or ",".join(old.get("categories") or [])
@@ -276,7 +312,7 @@ def run_command(
     try:
         results = run(bench, _split_list(protocols), roles=roles, out=out, orders=orders or ["AB", "BA"],
                       concurrency=concurrency, limit=limit, categories=_split_list(categories) or None,
-                      sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify,
+                      sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify, settings=settings,
                       seed=seed or 0, cache=cache_path, watch=watch, params=params,
                       field_map=field_map, label_map=label_map, resume=resume,
                       command=["courtgraph", *sys.argv[1:]])

@@ -44,6 +44,7 @@ from courtgraph.errors import InputError
 from courtgraph.evals.benchmarks import Benchmark, load_bench
 from courtgraph.evals.metrics import Summary, summarize
 from courtgraph.evals.selection import Selection, choose_cases
+from courtgraph.evals.settings import RoleSettings, apply_settings
 from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.registry import Roles, build_protocol
 from courtgraph.graphs.state import Graph
@@ -59,7 +60,7 @@ CacheLike = str | Path | ResponseCache | None
 #: Packages whose versions go into every manifest (a result is only as reproducible as its stack).
 PACKAGES = ("courtgraph", "langgraph", "langchain-core", "openai", "anthropic", "pydantic")
 #: Config keys that change results: a run cannot be resumed with different values.
-RESULT_KEYS = ("bench", "roles", "orders", "seed")
+RESULT_KEYS = ("bench", "roles", "orders", "seed", "settings")
 
 
 @dataclass
@@ -405,6 +406,7 @@ async def run_async(
     shuffle: bool = False,
     cases: Sequence[str] | str | None = None,
     stratify: bool = True,
+    settings: RoleSettings | None = None,
     seed: int = 0,
     cache: CacheLike = "default",
     progress: bool = True,
@@ -428,6 +430,7 @@ async def run_async(
     Case choice (:mod:`courtgraph.evals.selection`): ``categories``, ``cases`` (ids, ``"ID,ID"`` or
     ``"@FILE"``), ``sample`` (a seeded random sample of N, stratified by category unless
     ``stratify=False``), ``shuffle``, then ``limit`` (the first N); ``seed`` seeds the choice.
+    ``settings``: generation settings for every role and per role (:class:`RoleSettings`).
     ``watch``: a case id whose turns are printed as they happen. ``command`` is recorded in the
     manifest (default: this process's command line).
     """
@@ -437,7 +440,7 @@ async def run_async(
         raise InputError(f"orders must be AB and/or BA, each once, not {orders}", field="orders")
     if concurrency < 1:
         raise InputError(f"concurrency must be at least 1, not {concurrency}", field="concurrency")
-    roles = roles or Roles()
+    roles = apply_settings(roles or Roles(), settings)
     all_cases, bench_id = _load_cases(bench, field_map, label_map)
     selection = Selection.build(categories=categories, cases=cases, sample=sample, stratify=stratify,
                                 shuffle=shuffle, limit=limit, seed=seed)
@@ -449,7 +452,7 @@ async def run_async(
     config = {
         "bench": bench_id, "protocols": described, "roles": describe_roles(roles), "orders": orders,
         "concurrency": concurrency, "limit": limit, "categories": list(categories) if categories else None,
-        "selection": selection.to_json(),
+        "selection": selection.to_json(), "settings": settings.to_json() if settings else None,
         "seed": seed, "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
     }
 

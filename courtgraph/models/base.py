@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
 from courtgraph.models.pricing import cost_usd
@@ -29,13 +29,27 @@ class Message(TypedDict):
 
 
 class GenerateParams(BaseModel):
-    """Sampling parameters. Judges default to temperature 0 (MT-Bench, JudgeBench, Khan all do)."""
+    """Generation settings. Judges default to temperature 0 (MT-Bench, JudgeBench, Khan all do).
 
-    model_config = ConfigDict(frozen=True)
+    Each provider sends them the way its API expects (see the provider modules); ``extra`` holds
+    provider arguments sent as given (the CLI's ``-M key=value``). Unset optional fields are not sent
+    and stay out of the cache key, so adding a field never invalidates cached answers.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     temperature: float = 0.0
     max_tokens: int = 2048
     seed: int | None = None
+    top_p: float | None = None
+    reasoning_effort: str | None = None  # OpenAI reasoning models: minimal, low, medium, high
+    stop: tuple[str, ...] | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    def cache_fields(self) -> dict[str, Any]:
+        """What goes into the cache key: the first three always (as they always were), others when set."""
+        out = self.model_dump(mode="json")
+        return {k: v for k, v in out.items() if k in ("temperature", "max_tokens", "seed") or v not in (None, {})}
 
 
 IntentKind = Literal["pairwise", "score", "speak"]
@@ -145,7 +159,7 @@ class ChatModel(ABC):
         cache = self.cache
         key = ""
         if cache is not None:
-            key = cache_key(self.provider, self.model, self.base_url, params.model_dump(),
+            key = cache_key(self.provider, self.model, self.base_url, params.cache_fields(),
                             messages, schema.model_json_schema() if schema else None)
             hit = cache.get(key)
             if hit is not None:

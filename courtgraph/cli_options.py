@@ -1,0 +1,84 @@
+"""Options of ``courtgraph run`` for experiments: generation settings per role and a roles file.
+
+The options are declared here as annotated types (``TemperatureOption``...), so a command takes them
+with one line each, and :func:`role_settings` turns what was given into a
+:class:`~courtgraph.evals.settings.RoleSettings`. Precedence: a per-role flag over a global flag over
+the roles file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from courtgraph.errors import InputError
+
+if TYPE_CHECKING:  # imported when used: `courtgraph show` and --help must not load LangGraph
+    from courtgraph.evals.settings import RoleSettings
+
+TemperatureOption = Annotated[float | None, typer.Option(
+    "--temperature", help="Sampling temperature for every role (default 0; not sent to OpenAI reasoning "
+    "models, which reject it).")]
+MaxTokensOption = Annotated[int | None, typer.Option(
+    "--max-tokens", help="Most tokens per answer (default 2048; sent as max_completion_tokens to "
+    "api.openai.com).")]
+TopPOption = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling top_p for every role.")]
+ReasoningEffortOption = Annotated[str | None, typer.Option(
+    "--reasoning-effort", metavar="LEVEL", help="OpenAI reasoning models: minimal, low, medium or high.")]
+StopOption = Annotated[list[str] | None, typer.Option("--stop", metavar="TEXT", help="A stop sequence. "
+                                                      "Repeatable.")]
+ModelArgOption = Annotated[list[str] | None, typer.Option(
+    "--model-arg", "-M", metavar="KEY=VALUE", help="A generation setting or provider argument for every role "
+    "(sent in the request body as given, e.g. -M top_p=0.9, -M seed=1, -M logprobs=true). Repeatable.")]
+JudgeArgsOption = Annotated[list[str] | None, typer.Option(
+    "--judge-args", metavar="KEY=VALUE,...", help="Settings for the judge only, e.g. temperature=0. "
+    "Repeatable.")]
+JurorArgsOption = Annotated[list[str] | None, typer.Option(
+    "--juror-args", metavar="KEY=VALUE,...", help="Settings for the jurors only. Repeatable.")]
+DebaterArgsOption = Annotated[list[str] | None, typer.Option(
+    "--debater-args", metavar="KEY=VALUE,...", help="Settings for the debaters only, e.g. temperature=0.7. "
+    "Repeatable.")]
+RoleArgsOption = Annotated[list[str] | None, typer.Option(
+    "--role-args", metavar="ROLE:KEY=VALUE,...", help="Settings for any role (consultant, prosecutor, "
+    "defender, witness, aggregator, specialist...), e.g. consultant:temperature=0.5. Repeatable.")]
+RolesFileOption = Annotated[Path | None, typer.Option(
+    "--roles", metavar="FILE.toml", help="Models and settings per role from a TOML file (see the README); "
+    "flags override it.")]
+
+
+def role_settings(*, temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
+                  reasoning_effort: str | None = None, stop: list[str] | None = None,
+                  model_args: list[str] | None = None, judge_args: list[str] | None = None,
+                  juror_args: list[str] | None = None, debater_args: list[str] | None = None,
+                  role_args: list[str] | None = None, base: RoleSettings | None = None) -> RoleSettings:
+    """The settings the flags give, on top of ``base`` (a roles file's)."""
+    from courtgraph.evals.settings import ROLE_NAMES, RoleSettings
+    from courtgraph.models.params import parse_assignments
+
+    every: dict[str, Any] = parse_assignments(model_args, option="model-arg")
+    named = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p,
+             "reasoning_effort": reasoning_effort, "stop": stop or None}
+    every.update({k: v for k, v in named.items() if v is not None})
+    roles: dict[str, dict[str, Any]] = {}
+    for role, items in (("judge", judge_args), ("juror", juror_args), ("debater", debater_args)):
+        if items:
+            roles[role] = parse_assignments(items, option=f"{role}-args")
+    for item in role_args or []:
+        role, sep, rest = item.partition(":")
+        if not sep or role.strip() not in ROLE_NAMES:
+            raise InputError(f"{item!r}: expected ROLE:KEY=VALUE with ROLE one of {', '.join(ROLE_NAMES)}",
+                             field="role-args")
+        roles.setdefault(role.strip(), {}).update(parse_assignments([rest], option="role-args"))
+    given = RoleSettings(all=every, roles=roles)
+    return (base or RoleSettings()).merged(given)
+
+
+def roles_file(path: Path | None) -> tuple[dict[str, Any], RoleSettings]:
+    """A roles file's models (Roles arguments) and settings; nothing when no file is given."""
+    from courtgraph.evals.settings import RoleSettings, load_roles_file
+
+    if path is None:
+        return {}, RoleSettings()
+    return load_roles_file(path)
