@@ -30,6 +30,7 @@ from courtgraph.cli_options import (
     StopOption,
     TemperatureOption,
     TopPOption,
+    check_specs,
     role_settings,
     roles_file,
 )
@@ -128,6 +129,7 @@ def judge(
     from courtgraph.graphs import judge_case, single
     from courtgraph.models import use_cache
 
+    check_specs({"--model": [model]})
     if case is not None:
         the_case = load_case_file(case)
     else:
@@ -269,6 +271,8 @@ def run_command(
     params = parse_params(param)
     juror_specs: list[ModelLike] = [*split_specs(jurors), *(juror or [])]
     debater_specs: list[ModelLike] = [*split_specs(debaters)]
+    check_specs({"--model": [model] if model else [], "--judge": [judge] if judge else [],
+                 "--jurors/--juror": juror_specs, "--debaters": debater_specs})
     file_models, file_settings = roles_file(roles_path)
     settings = role_settings(temperature=temperature, max_tokens=max_tokens, top_p=top_p,
                              reasoning_effort=reasoning_effort, stop=stop, model_args=model_args,

@@ -82,3 +82,22 @@ def roles_file(path: Path | None) -> tuple[dict[str, Any], RoleSettings]:
     if path is None:
         return {}, RoleSettings()
     return load_roles_file(path)
+
+
+def check_specs(given: dict[str, list[Any]]) -> None:
+    """Refuse an unknown model spec naming the option that carried it (``--judge: unknown model spec
+    'openai/gpt-4o': did you mean `openai:gpt-4o`?``), before anything is built."""
+    from courtgraph.models import PROVIDERS, ConfigError
+    from courtgraph.models.hints import spec_hint
+
+    for option, specs in given.items():
+        for spec in specs:
+            if not isinstance(spec, str):
+                continue
+            provider, sep, rest = spec.partition(":")
+            if sep and provider in PROVIDERS and rest:
+                continue
+            hint = spec_hint(spec)
+            known = ", ".join(f"{p}:..." for p in PROVIDERS)
+            raise ConfigError(f"{option}: unknown model spec {spec!r}" + (f": {hint}" if hint else "")
+                              + f" (expected one of {known})")

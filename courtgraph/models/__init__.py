@@ -5,6 +5,8 @@
 * ``openai:MODEL`` or ``openai:MODEL@BASE_URL`` (any OpenAI-compatible server, e.g.
   ``openai:qwen2.5-7b@http://localhost:8000/v1``); key from ``OPENAI_API_KEY``
 * ``anthropic:MODEL`` or ``anthropic:MODEL@BASE_URL`` (base without ``/v1``); key from ``ANTHROPIC_API_KEY``
+* ``langchain:PROVIDER:MODEL[@BASE_URL]`` any LangChain integration, built with ``init_chat_model``
+  (``pip install 'courtgraph[langchain]'`` and the integration, e.g. ``langchain-google-genai``)
 * ``scripted:TEXT`` answers TEXT to every call (tests)
 * ``sim:...`` simulated agents and ``recorded:PATH`` recorded verdicts (see those modules)
 """
@@ -32,6 +34,7 @@ from courtgraph.models.scripted import ScriptedModel
 PROVIDERS: dict[str, str] = {
     "openai": "courtgraph.models.openai:from_spec",
     "anthropic": "courtgraph.models.anthropic:from_spec",
+    "langchain": "courtgraph.models.langchain:from_spec",
     "scripted": "courtgraph.models.scripted:ScriptedModel",
     "sim": "courtgraph.agents.simulated:from_spec",
     "recorded": "courtgraph.agents.recorded:from_spec",
@@ -55,8 +58,12 @@ def get_model(model: ModelLike) -> ChatModel:
         raise ConfigError(f"not a model spec or chat model: {model!r}")
     provider, sep, rest = model.partition(":")
     if not sep or provider not in PROVIDERS or not rest:
+        from courtgraph.models.hints import spec_hint
+
         known = ", ".join(f"{p}:..." for p in PROVIDERS)
-        raise ConfigError(f"unknown model spec {model!r}: expected one of {known}")
+        hint = spec_hint(model)
+        raise ConfigError(f"unknown model spec {model!r}" + (f": {hint}" if hint else "")
+                          + f" (expected one of {known})")
     module, _, attr = PROVIDERS[provider].partition(":")
     factory = getattr(importlib.import_module(module), attr)
     resolved = factory(rest)
