@@ -19,9 +19,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from courtgraph.cli_options import (
+    AllowUnknownCostOption,
+    CostLimitOption,
     DebaterArgsOption,
+    DryRunOption,
+    FailOnErrorOption,
     JudgeArgsOption,
     JurorArgsOption,
+    MaxErrorsOption,
     MaxTokensOption,
     ModelArgOption,
     ReasoningEffortOption,
@@ -33,6 +38,7 @@ from courtgraph.cli_options import (
     check_specs,
     role_settings,
     roles_file,
+    run_limits,
 )
 from courtgraph.errors import InputError
 from courtgraph.models import ConfigError, ModelLike
@@ -252,6 +258,11 @@ def run_command(
     debater_args: DebaterArgsOption = None,
     role_args: RoleArgsOption = None,
     roles_path: RolesFileOption = None,
+    cost_limit: CostLimitOption = None,
+    allow_unknown_cost: AllowUnknownCostOption = False,
+    fail_on_error: FailOnErrorOption = False,
+    max_errors: MaxErrorsOption = None,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Judge a benchmark with each protocol (both orders), store every record, print the comparison.
 
@@ -309,21 +320,43 @@ def run_command(
             sample, shuffle, stratify = was_chosen.get("sample"), bool(was_chosen.get("shuffle")), \
                 was_chosen.get("stratify", True)
             case_ids = ",".join(was_chosen.get("cases") or []) or None
+    limits = run_limits(cost_limit, allow_unknown_cost, fail_on_error, max_errors,
+                        old.get("limits") if resume else None)
     if not bench:
         raise InputError("give --bench (sample, judgebench[:PATH], llmbar[:PATH] or jsonl:PATH)", field="bench")
     if not protocols:
         raise InputError("give --protocols, e.g. single,jury", field="protocols")
+    if dry_run:
+        from courtgraph.evals.plan import plan_run
+
+        plan = asyncio.run(plan_run(bench, _split_list(protocols), roles=roles, orders=orders or ["AB", "BA"],
+                                    limit=limit, categories=_split_list(categories) or None, sample=sample,
+                                    shuffle=shuffle, cases=case_ids, stratify=stratify, settings=settings,
+                                    seed=seed or 0, params=params, field_map=field_map, label_map=label_map))
+        plan.print(console)
+        return
+    from courtgraph.evals.budget import RunStopped
+
     try:
         results = run(bench, _split_list(protocols), roles=roles, out=out, orders=orders or ["AB", "BA"],
                       concurrency=concurrency, limit=limit, categories=_split_list(categories) or None,
                       sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify, settings=settings,
+                      limits=limits,
                       seed=seed or 0, cache=cache_path, watch=watch, params=params,
                       field_map=field_map, label_map=label_map, resume=resume,
                       command=["courtgraph", *sys.argv[1:]])
     except KeyboardInterrupt:
         raise typer.Exit(130) from None  # the runner has said how to resume
+    except RunStopped as stop:  # --fail-on-error / --max-errors: the real failure, whole
+        err_console.print(stop.details, highlight=False, markup=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(stop))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     results.report(console)
     console.print(f"run saved in {results.run_dir}  (courtgraph report {results.run_dir})", highlight=False)
+    if results.stopped:
+        err_console.print(f"stopped: {results.stopped}; to go on: courtgraph run --resume --out {results.run_dir} "
+                          "--cost-limit HIGHER", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
     if results.failed:
         first = results.failed[0]
         err_console.print(f"{len(results.failed)} record(s) failed; first: {first.case_id} / {first.protocol}: "

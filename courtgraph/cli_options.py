@@ -101,3 +101,31 @@ def check_specs(given: dict[str, list[Any]]) -> None:
             known = ", ".join(f"{p}:..." for p in PROVIDERS)
             raise ConfigError(f"{option}: unknown model spec {spec!r}" + (f": {hint}" if hint else "")
                               + f" (expected one of {known})")
+
+
+CostLimitOption = Annotated[float | None, typer.Option(
+    "--cost-limit", metavar="USD", help="Stop before the run's cost (earlier invocations included) could pass "
+    "USD; finished records are kept; --resume with a higher limit goes on.")]
+AllowUnknownCostOption = Annotated[bool, typer.Option(
+    "--allow-unknown-cost", help="With --cost-limit: run models of unknown price anyway (counted as free).")]
+FailOnErrorOption = Annotated[bool, typer.Option(
+    "--fail-on-error", help="Stop at the first failed record, with its real message and traceback.")]
+MaxErrorsOption = Annotated[int | None, typer.Option(
+    "--max-errors", metavar="N", help="Stop once more than N records have failed.", min=0)]
+DryRunOption = Annotated[bool, typer.Option(
+    "--dry-run", help="Print the plan (cases, protocols, roles, orders, estimated calls and tokens per "
+    "protocol) and call nothing.")]
+
+
+def run_limits(cost_limit: float | None, allow_unknown_cost: bool, fail_on_error: bool, max_errors: int | None,
+               old: dict[str, Any] | None = None) -> Any:
+    """The run's :class:`~courtgraph.evals.budget.RunLimits`; on --resume, the old run's where none is given."""
+    from courtgraph.evals.budget import RunLimits
+
+    if fail_on_error and max_errors not in (None, 0):
+        raise InputError("give --fail-on-error or --max-errors N, not both", field="max-errors")
+    was = old or {}
+    return RunLimits(
+        cost_limit=cost_limit if cost_limit is not None else was.get("cost_limit"),
+        allow_unknown_cost=allow_unknown_cost or bool(was.get("allow_unknown_cost")),
+        max_errors=0 if fail_on_error else max_errors if max_errors is not None else was.get("max_errors"))

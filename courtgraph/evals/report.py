@@ -274,7 +274,7 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
         bench = f" · bench {escape(str(bench_id))}" if bench_id else ""
         status = manifest.get("status")
         partial = (f" · [yellow]{status}: records are partial[/]"
-                   if status in ("running", "interrupted", "failed") else "")
+                   if status in ("running", "interrupted", "failed", "stopped") else "")
         console.print(f"run [bold]{escape(str(run_dir))}[/]{bench}{partial}", highlight=False, soft_wrap=True)
         chosen = ((manifest.get("config") or {}).get("selection") or {}).get("description")
         if chosen:  # how the cases were chosen: a first-N slice and a stratified sample are not the same claim

@@ -42,6 +42,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from courtgraph.agents import simulated
 from courtgraph.errors import InputError
 from courtgraph.evals.benchmarks import Benchmark, load_bench
+from courtgraph.evals.budget import RunGuard, RunLimits
 from courtgraph.evals.metrics import Summary, summarize
 from courtgraph.evals.selection import Selection, choose_cases
 from courtgraph.evals.settings import RoleSettings, apply_settings
@@ -72,6 +73,7 @@ class Results:
     run_dir: Path
     cases: dict[str, Case] = field(default_factory=dict)
     selection: str | None = None  # how the cases were chosen (Selection.describe)
+    stopped: str | None = None  # why the run stopped before judging every case (a cost limit), if it did
 
     @property
     def failed(self) -> list[Record]:
@@ -363,12 +365,16 @@ class RunProgress:
 
 async def _judge_all(plan: list[tuple[Case, str]], graphs: Mapping[str, Graph], orders: Sequence[Order], *,
                      store: RunStore, concurrency: int, bar: RunProgress,
-                     watch: str | None) -> None:
-    """Run every (case, protocol) of the plan; each record is stored as soon as its trials finish."""
+                     watch: str | None, guard: RunGuard | None = None) -> None:
+    """Run every (case, protocol) of the plan; each record is stored as soon as its trials finish.
+    ``guard`` stops the run at a cost limit (records it cut short are not stored) or an error budget."""
     gate = asyncio.Semaphore(concurrency)
+    guard = guard or RunGuard(RunLimits())
 
-    async def trial(graph: Graph, case: Case, order: Order) -> TrialResult:
+    async def trial(graph: Graph, case: Case, order: Order) -> TrialResult | None:
         async with gate:
+            if guard.stopped:  # the cost limit was reached while this trial waited: it never starts
+                return None
             if case.id == watch:
                 from courtgraph.view.live import watch_trial
 
@@ -377,10 +383,16 @@ async def _judge_all(plan: list[tuple[Case, str]], graphs: Mapping[str, Graph], 
             return await run_trial(graph, Trial(case=case, order=order))
 
     async def record(case: Case, protocol: str) -> None:
-        trials = await asyncio.gather(*(trial(graphs[protocol], case, o) for o in trial_orders(case, orders)))
-        done = make_record(case, protocol, list(trials))
+        with guard.record() as (refused, raised):
+            trials = await asyncio.gather(*(trial(graphs[protocol], case, o) for o in trial_orders(case, orders)))
+        judged = [t for t in trials if t is not None]
+        if refused or len(judged) < len(trials):  # cut short by the cost limit: not judged, not stored
+            guard.cut_short += bool(judged)
+            return
+        done = make_record(case, protocol, judged)
         store.write(done)
         bar.advance(done)
+        guard.check(done, raised)
 
     # Created in plan order: the semaphore admits waiters first come, first served.
     tasks = [asyncio.create_task(record(case, protocol)) for case, protocol in plan]
@@ -407,6 +419,7 @@ async def run_async(
     cases: Sequence[str] | str | None = None,
     stratify: bool = True,
     settings: RoleSettings | None = None,
+    limits: RunLimits | None = None,
     seed: int = 0,
     cache: CacheLike = "default",
     progress: bool = True,
@@ -431,6 +444,9 @@ async def run_async(
     ``"@FILE"``), ``sample`` (a seeded random sample of N, stratified by category unless
     ``stratify=False``), ``shuffle``, then ``limit`` (the first N); ``seed`` seeds the choice.
     ``settings``: generation settings for every role and per role (:class:`RoleSettings`).
+    ``limits``: a cost limit and an error budget (:class:`~courtgraph.evals.budget.RunLimits`); a run
+    stopped by its cost limit returns with ``Results.stopped`` set, one stopped by errors raises
+    :class:`~courtgraph.evals.budget.RunStopped`.
     ``watch``: a case id whose turns are printed as they happen. ``command`` is recorded in the
     manifest (default: this process's command line).
     """
@@ -453,6 +469,7 @@ async def run_async(
         "bench": bench_id, "protocols": described, "roles": describe_roles(roles), "orders": orders,
         "concurrency": concurrency, "limit": limit, "categories": list(categories) if categories else None,
         "selection": selection.to_json(), "settings": settings.to_json() if settings else None,
+        "limits": (limits or RunLimits()).to_json(),
         "seed": seed, "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
     }
 
@@ -468,9 +485,11 @@ async def run_async(
         # sim: agents learn each case's truth by candidate content, never through a prompt
         simulated.register_cases(chosen, seed)
         bar = RunProgress(total, total - len(plan), enabled=progress, console=console)
+        guard = RunGuard.for_run(limits, store.records())
         try:
-            with use_cache(cache_path), bar:
-                await _judge_all(plan, graphs, orders, store=store, concurrency=concurrency, bar=bar, watch=watch)
+            with use_cache(cache_path), bar, guard.active():
+                await _judge_all(plan, graphs, orders, store=store, concurrency=concurrency, bar=bar, watch=watch,
+                                 guard=guard)
         except (asyncio.CancelledError, KeyboardInterrupt):
             store.write_manifest({**manifest, "status": "interrupted"})
             console.print(f"interrupted: {bar.done}/{total} records saved in {store.run_dir}; to finish, run the "
@@ -479,10 +498,12 @@ async def run_async(
         except Exception as exc:  # a crash must not leave the run looking as if it were still running
             store.write_manifest({**manifest, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
             raise
-        store.write_manifest({**manifest, "status": "finished"})
+        stopped = guard.summary()
+        store.write_manifest({**manifest, "status": "stopped", "stopped": stopped} if stopped else
+                             {**manifest, "status": "finished"})
         # protocol by protocol, in the order given, each in case order (the report keeps that order)
         stored = {(r.case_id, r.protocol): r for r in store.records()}
         records = [stored[c.id, p] for p in graphs for c in chosen if (c.id, p) in stored]
         return Results(records=records, summary=summarize(records, seed=seed), run_dir=store.run_dir,
-                       cases={c.id: c for c in chosen}, selection=selection.describe())
+                       cases={c.id: c for c in chosen}, selection=selection.describe(), stopped=stopped)
 

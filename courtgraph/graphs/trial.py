@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from langgraph.errors import GraphRecursionError
@@ -36,6 +37,10 @@ DEFAULT_RECURSION_LIMIT = 200
 def graph_name(graph: Graph) -> str:
     return str(getattr(graph, "name", None) or "protocol")
 
+
+#: When set (by the harness's --fail-on-error), each exception a trial turns into an error is appended
+#: here too, so that the run can stop with the real traceback rather than the one-line message.
+TRIAL_EXCEPTIONS: ContextVar[list[BaseException] | None] = ContextVar("courtgraph_trial_exceptions", default=None)
 
 #: Called with the turns of each step as it finishes (subgraphs' steps included), e.g. to show them live.
 OnTurns = Callable[[list[Turn]], None]
@@ -67,6 +72,8 @@ async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | N
     except GraphRecursionError:
         return last, f"recursion limit {cfg['recursion_limit']} reached (a misrouted loop?)"
     except Exception as exc:  # a protocol failure is one error trial, not a lost run
+        if (seen := TRIAL_EXCEPTIONS.get()) is not None:
+            seen.append(exc)
         return last, f"{type(exc).__name__}: {exc}"
     return last, None
 

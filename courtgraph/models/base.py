@@ -111,6 +111,14 @@ class ModelError(Exception):
         self.retryable = retryable
 
 
+def current_budget() -> Any:
+    """The run's cost limit (:mod:`courtgraph.models.budget`), imported here late: that module
+    builds on this one."""
+    from courtgraph.models.budget import current_budget as budget
+
+    return budget()
+
+
 class ConfigError(ValueError):
     """A model that cannot be used as configured (unknown spec, missing API key): raised before work."""
 
@@ -165,8 +173,20 @@ class ChatModel(ABC):
             if hit is not None:
                 return self._from_cache(hit)
         started = time.perf_counter()
-        done = await self._answer(messages, schema, params, intent)
+        budget = current_budget() if self.counts_calls else None
+        held = 0.0
+        if budget is not None:  # the worst case: the prompt's tokens (~4 characters each) in, max_tokens out
+            held = budget.reserve(self.spec, self.price(sum(len(m["content"]) for m in messages) // 4 + 1,
+                                                        params.max_tokens))
+        try:
+            done = await self._answer(messages, schema, params, intent)
+        except BaseException:
+            if budget is not None:
+                budget.settle(held, 0.0)
+            raise
         latency = time.perf_counter() - started
+        if budget is not None:
+            budget.settle(held, self.price(done.input_tokens, done.output_tokens, done.cached_input_tokens))
         usage = Usage(
             calls=1 if self.counts_calls else 0,
             input_tokens=done.input_tokens,
