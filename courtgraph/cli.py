@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from courtgraph.cli_options import (
+    ENVIRONMENT_HELP,
     AllowUnknownCostOption,
     CostLimitOption,
     DebaterArgsOption,
@@ -56,8 +57,18 @@ err_console = Console(stderr=True)
 _state: dict[str, bool] = {"debug": False}
 
 
-@app.callback()
-def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
+def _print_version(value: bool) -> None:
+    if value:
+        from courtgraph import __version__
+
+        print(f"courtgraph {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(epilog=ENVIRONMENT_HELP)
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+          version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
     _state["debug"] = debug
 
 
@@ -202,7 +213,7 @@ def _resumed_settings(out: Path | None) -> tuple[Path, dict[str, Any]]:
     return run_dir, config
 
 
-@app.command("run")
+@app.command("run", epilog=ENVIRONMENT_HELP)
 def run_command(
     bench: Annotated[str | None, typer.Option("--bench", "-b", help="Benchmark: sample, judgebench[:PATH], "
                                               "llmbar[:PATH] or jsonl:PATH (with --map).")] = None,
@@ -228,7 +239,8 @@ def run_command(
                                                  "(comma-separated, or @FILE with one id a line).")] = None,
     categories: Annotated[str | None, typer.Option("--categories", help="Only these categories, "
                                                    "comma-separated.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Trials in flight at once.")] = 8,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", help="Trials in flight at once "
+                                                    "(8).")] = None,
     swap: Annotated[bool | None, typer.Option("--swap/--no-swap", help="Judge both orders (default) or only "
                                               "the given one.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<timestamp>); "
@@ -301,10 +313,13 @@ def run_command(
         bench, field_map, label_map = bench or was["spec"], field_map or was.get("field_map"), \
             label_map or was.get("label_map")
         if protocols is None:
-            specs = [p.get("spec") for p in (old.get("protocols") or {}).values()]
-            if not all(specs):
+            from courtgraph.evals.runner import protocol_label
+
+            was_run = old.get("protocols") or {}
+            if not all(p.get("spec") for p in was_run.values()):
                 raise InputError("the run has protocols built in Python: give --protocols", field="protocols")
-            protocols = ",".join(specs)
+            protocols = ",".join(p["spec"] if name == protocol_label(p["spec"]) else f"{name}={p['spec']}"
+                                 for name, p in was_run.items())
             params = params or {name: p["params"] for name, p in (old.get("protocols") or {}).items()
                                 if p.get("params")}
         if not (model or judge or juror_specs or debaters or file_models):
@@ -315,6 +330,9 @@ def run_command(
         limit = limit if limit is not None else old.get("limit")
         categories = categories or ",".join(old.get("categories") or [])
         seed = seed if seed is not None else old.get("seed")
+        concurrency = concurrency if concurrency is not None else old.get("concurrency")
+        if not no_cache and cache is None:  # the run's own cache choice, --no-cache included
+            cache_path = Path(old["cache"]) if old.get("cache") else None
         was_chosen = old.get("selection") or {}
         if sample is None and limit is None and case_ids is None and not shuffle:
             sample, shuffle, stratify = was_chosen.get("sample"), bool(was_chosen.get("shuffle")), \
@@ -339,7 +357,7 @@ def run_command(
 
     try:
         results = run(bench, _split_list(protocols), roles=roles, out=out, orders=orders or ["AB", "BA"],
-                      concurrency=concurrency, limit=limit, categories=_split_list(categories) or None,
+                      concurrency=concurrency or 8, limit=limit, categories=_split_list(categories) or None,
                       sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify, settings=settings,
                       limits=limits,
                       seed=seed or 0, cache=cache_path, watch=watch, params=params,
@@ -428,7 +446,7 @@ def report(
 @app.command()
 def show(
     run: Annotated[Path, typer.Argument(help="A run directory, as written by courtgraph run --out DIR.")],
-    case: Annotated[str | None, typer.Option("--case", "-c", metavar="ID", help="Show this case's transcript "
+    case: Annotated[str | None, typer.Option("--case", metavar="ID", help="Show this case's transcript "
                                              "(without it: the table of the run's cases).")] = None,
     protocol: Annotated[str | None, typer.Option("--protocol", "-p", metavar="NAME",
                                                  help="Which protocol's transcript (default: the run's first).")]
@@ -450,7 +468,7 @@ def show(
                                           "verdict.")] = False,
     sort: Annotated[Literal["position", "id", "category"], typer.Option("--sort", help="Table order.")]
     = "position",
-    limit: Annotated[int, typer.Option("--limit", help="Cases per page (0: all).", min=0)] = 50,
+    limit: Annotated[int, typer.Option("--page-size", "--limit", help="Cases per page (0: all).", min=0)] = 50,
     offset: Annotated[int, typer.Option("--offset", help="Skip this many matching cases.", min=0)] = 0,
     page: Annotated[int | None, typer.Option("--page", help="Page number (1-based; sets --offset).", min=1)]
     = None,

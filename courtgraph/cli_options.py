@@ -129,3 +129,17 @@ def run_limits(cost_limit: float | None, allow_unknown_cost: bool, fail_on_error
         cost_limit=cost_limit if cost_limit is not None else was.get("cost_limit"),
         allow_unknown_cost=allow_unknown_cost or bool(was.get("allow_unknown_cost")),
         max_errors=0 if fail_on_error else max_errors if max_errors is not None else was.get("max_errors"))
+
+
+#: Every environment variable courtgraph reads (shown by ``courtgraph --help``; the README has the same list).
+ENVIRONMENT = {
+    "OPENAI_API_KEY / ANTHROPIC_API_KEY": "the providers' keys (the official endpoints only)",
+    "OPENAI_BASE_URL / ANTHROPIC_BASE_URL": "the providers' base URLs, as their SDKs honour them",
+    "COURTGRAPH_CACHE": "the response cache file (default ~/.cache/courtgraph/responses.sqlite)",
+    "COURTGRAPH_MAX_CONCURRENCY": "requests in flight per endpoint (default 8)",
+    "COURTGRAPH_TIMEOUT": "seconds per HTTP request (default 60)",
+    "COURTGRAPH_PRICES": "a JSON file of prices, {\"provider:model\": \\[input, output]} USD per million tokens",
+    "COURTGRAPH_DATA": "where downloaded benchmarks are kept (default ~/.cache/courtgraph/benchmarks)",
+    "COURTGRAPH_PROMPTS": "directories searched for prompt templates before the package's (os.pathsep-separated)",
+}
+ENVIRONMENT_HELP = "Environment: " + " · ".join(f"[bold]{k}[/]: {v}" for k, v in ENVIRONMENT.items())

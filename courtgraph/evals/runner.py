@@ -153,6 +153,15 @@ def protocol_label(spec: str) -> str:
     return spec
 
 
+def named_protocol(spec: str) -> tuple[str, str]:
+    """``NAME=SPEC`` (``mine=my_protocols.py:build``, ``strict=jury``) -> (NAME, SPEC); a bare spec is
+    named by :func:`protocol_label`."""
+    name, sep, rest = spec.partition("=")
+    if sep and name.strip() and rest.strip() and ":" not in name and "/" not in name:
+        return name.strip(), rest.strip()
+    return protocol_label(spec), spec
+
+
 def build_protocols(protocols: ProtocolsLike, roles: Roles,
                     params: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Graph], dict[str, Any]]:
     """Compiled graphs by record name, and how each was made (for the manifest)."""
@@ -160,9 +169,9 @@ def build_protocols(protocols: ProtocolsLike, roles: Roles,
     if isinstance(protocols, Mapping):
         items = list(protocols.items())
     elif isinstance(protocols, str):
-        items = [(protocol_label(p), p) for p in protocols.split(",") if p.strip()]
+        items = [named_protocol(p) for p in protocols.split(",") if p.strip()]
     else:
-        items = [(protocol_label(p), p) for p in protocols]
+        items = [named_protocol(p) for p in protocols]
     if not items:
         raise InputError("no protocols given", field="protocols")
     names = [n for n, _ in items]
