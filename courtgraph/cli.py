@@ -59,9 +59,9 @@ _state: dict[str, bool] = {"debug": False}
 
 def _print_version(value: bool) -> None:
     if value:
-        from courtgraph import __version__
+        import importlib.metadata
 
-        print(f"courtgraph {__version__}")
+        print(f"courtgraph {importlib.metadata.version('courtgraph')}")
         raise typer.Exit()
 
 
@@ -297,6 +297,9 @@ def run_command(
     check_specs({"--model": [model] if model else [], "--judge": [judge] if judge else [],
                  "--jurors/--juror": juror_specs, "--debaters": debater_specs})
     file_models, file_settings = roles_file(roles_path)
+    check_specs({f"{roles_path}": [*[file_models[k] for k in ("model", "judge") if k in file_models],
+                                   *file_models.get("jurors", []), *file_models.get("debaters", []),
+                                   *file_models.get("extra", {}).values()]})
     settings = role_settings(temperature=temperature, max_tokens=max_tokens, top_p=top_p,
                              reasoning_effort=reasoning_effort, stop=stop, model_args=model_args,
                              judge_args=judge_args, juror_args=juror_args, debater_args=debater_args,

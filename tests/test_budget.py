@@ -73,7 +73,7 @@ def test_unknown_prices_refuse_unless_allowed(stub: StubServer, capsys: pytest.C
     args = ("-p", "single", "--limit", "2", "-m", f"openai:no-price@{stub.openai_url}", "--cost-limit", "5")
     code, _, err = cli_run(capsys, *args, "-o", str(tmp_path / "a"))
     assert code == 1 and stub.requests == 0 and stored(tmp_path / "a")[0] == 0
-    assert "cost limit" in err
+    assert "openai:no-price" in err and "price is unknown" in err and "--allow-unknown-cost" in err
     code, _, err = cli_run(capsys, *args, "--allow-unknown-cost", "-o", str(tmp_path / "b"))
     assert code == 0, err
     assert stub.requests == 4

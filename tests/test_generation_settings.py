@@ -140,3 +140,15 @@ def test_default_settings_keep_the_old_cache_key() -> None:
     # caches written before the new fields existed keep hitting: unset fields stay out of the key
     assert GenerateParams().cache_fields() == {"temperature": 0.0, "max_tokens": 2048, "seed": None}
     assert "top_p" in GenerateParams(top_p=0.9).cache_fields()
+
+
+def test_python_shorthand_for_settings(stub: StubServer, tmp_path: Path) -> None:
+    from courtgraph.evals import run
+
+    results = run("sample", ["single", "debate"], roles=Roles(judge=f"openai:j@{stub.openai_url}",
+                                                           debaters=[f"openai:d@{stub.openai_url}"]),
+                  out=tmp_path / "r", cache=None, progress=False, cases=["math-mul"],
+                  settings={"temperature": 0.7, "judge": {"temperature": 0}})
+    assert not results.failed
+    assert {b["temperature"] for b in bodies(stub, "j")} == {0}
+    assert {b["temperature"] for b in bodies(stub, "d")} == {0.7}

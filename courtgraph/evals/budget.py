@@ -114,5 +114,5 @@ class RunGuard:
         """Why the run stopped early, for the manifest and the console (None: it did not)."""
         if not self.stopped or self.budget is None:
             return None
-        return (f"cost limit ${self.budget.limit:g} reached (${self.budget.spent:.4f} spent); "
-                f"{self.cut_short} record(s) in flight were not stored")
+        return (f"{self.budget.reason} (${self.budget.spent:.4f} spent in all); {self.cut_short} record(s) in "
+                "flight were not stored")

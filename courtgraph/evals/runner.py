@@ -427,7 +427,7 @@ async def run_async(
     shuffle: bool = False,
     cases: Sequence[str] | str | None = None,
     stratify: bool = True,
-    settings: RoleSettings | None = None,
+    settings: RoleSettings | Mapping[str, Any] | None = None,
     limits: RunLimits | None = None,
     seed: int = 0,
     cache: CacheLike = "default",
@@ -452,7 +452,8 @@ async def run_async(
     Case choice (:mod:`courtgraph.evals.selection`): ``categories``, ``cases`` (ids, ``"ID,ID"`` or
     ``"@FILE"``), ``sample`` (a seeded random sample of N, stratified by category unless
     ``stratify=False``), ``shuffle``, then ``limit`` (the first N); ``seed`` seeds the choice.
-    ``settings``: generation settings for every role and per role (:class:`RoleSettings`).
+    ``settings``: generation settings for every role and per role (:class:`RoleSettings`, or
+    ``{"temperature": 0.7, "judge": {"temperature": 0}}``).
     ``limits``: a cost limit and an error budget (:class:`~courtgraph.evals.budget.RunLimits`); a run
     stopped by its cost limit returns with ``Results.stopped`` set, one stopped by errors raises
     :class:`~courtgraph.evals.budget.RunStopped`.
@@ -465,6 +466,7 @@ async def run_async(
         raise InputError(f"orders must be AB and/or BA, each once, not {orders}", field="orders")
     if concurrency < 1:
         raise InputError(f"concurrency must be at least 1, not {concurrency}", field="concurrency")
+    settings = RoleSettings.of(settings)
     roles = apply_settings(roles or Roles(), settings)
     all_cases, bench_id = _load_cases(bench, field_map, label_map)
     selection = Selection.build(categories=categories, cases=cases, sample=sample, stratify=stratify,

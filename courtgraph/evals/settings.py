@@ -75,6 +75,16 @@ class RoleSettings:
         return {"all": dict(self.all), "roles": {r: dict(v) for r, v in sorted(self.roles.items()) if v}}
 
     @classmethod
+    def of(cls, value: RoleSettings | Mapping[str, Any] | None) -> RoleSettings:
+        """From Python's shorthand: ``{"temperature": 0.7, "judge": {"temperature": 0}}`` (a role's name
+        holds that role's settings; any other key is a setting for every role)."""
+        if isinstance(value, RoleSettings):
+            return value
+        given = dict(value or {})
+        roles = {k: dict(v) for k, v in given.items() if k in ROLE_NAMES and isinstance(v, Mapping)}
+        return cls(all={k: v for k, v in given.items() if k not in roles}, roles=roles)
+
+    @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> RoleSettings:
         if not data:
             return cls()

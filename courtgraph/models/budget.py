@@ -37,6 +37,7 @@ class Budget:
         self.spent = spent
         self.reserved = 0.0
         self.refusals = 0
+        self.reason: str | None = None  # why the first call was refused
         self.unknown_calls = 0
         self._lock = threading.Lock()
 
@@ -45,16 +46,14 @@ class Budget:
         with self._lock:
             if worst_case is None:
                 if not self.allow_unknown:
-                    self._refuse()
-                    raise BudgetExceeded(f"{spec}: its price is unknown, so a cost limit cannot hold it; add it "
-                                         "to $COURTGRAPH_PRICES or give --allow-unknown-cost")
+                    raise self._refuse(f"{spec}: its price is unknown, so a cost limit cannot hold it; add it "
+                                       "to $COURTGRAPH_PRICES or give --allow-unknown-cost")
                 self.unknown_calls += 1
                 return 0.0
             if self.spent + self.reserved + worst_case > self.limit:
-                self._refuse()
-                raise BudgetExceeded(f"cost limit ${self.limit:g} reached: ${self.spent:.4f} spent, "
-                                     f"${self.reserved:.4f} held by calls in flight, this call could cost "
-                                     f"${worst_case:.4f}")
+                raise self._refuse(f"cost limit ${self.limit:g} reached: ${self.spent:.4f} spent, "
+                                   f"${self.reserved:.4f} held by calls in flight, the next call could cost "
+                                   f"${worst_case:.4f}")
             self.reserved += worst_case
             return worst_case
 
@@ -69,11 +68,13 @@ class Budget:
         """Whether any call has been refused."""
         return self.refusals > 0
 
-    def _refuse(self) -> None:
+    def _refuse(self, reason: str) -> BudgetExceeded:
         self.refusals += 1
+        self.reason = self.reason or reason
         seen = _refused_here.get()
         if seen is not None:
             seen.append(1)
+        return BudgetExceeded(reason)
 
 
 _current: ContextVar[Budget | None] = ContextVar("courtgraph_budget", default=None)
