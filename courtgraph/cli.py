@@ -137,6 +137,12 @@ def judge(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")] = False,
     cache: Annotated[Path | None, typer.Option("--cache", help="Response cache file (default "
                                                "$COURTGRAPH_CACHE or ~/.cache/courtgraph).")] = None,
+    temperature: TemperatureOption = None,
+    max_tokens: MaxTokensOption = None,
+    top_p: TopPOption = None,
+    reasoning_effort: ReasoningEffortOption = None,
+    stop: StopOption = None,
+    model_args: ModelArgOption = None,
 ) -> None:
     """Judge one pair of responses (or grade one) with a single judge and print the transcript.
 
@@ -154,7 +160,11 @@ def judge(
             raise InputError("give --question and --a (and --b for a pair), or --case FILE.json", field="question")
         candidates = [a] if b is None else [a, b]
         the_case = Case(id="cli", question=question, candidates=candidates, reference=reference)
-    graph = single(model, mode="pairwise" if the_case.pairwise else "pointwise",
+    from courtgraph.models.params import bind_settings
+
+    settings = role_settings(temperature=temperature, max_tokens=max_tokens, top_p=top_p,
+                             reasoning_effort=reasoning_effort, stop=stop, model_args=model_args)
+    graph = single(bind_settings(model, settings.all), mode="pairwise" if the_case.pairwise else "pointwise",
                    reference=the_case.reference is not None)
     orders: tuple[Order, ...] = ("AB", "BA") if swap else ("AB",)
     with use_cache(cache_choice(no_cache, cache)):

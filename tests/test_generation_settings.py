@@ -152,3 +152,11 @@ def test_python_shorthand_for_settings(stub: StubServer, tmp_path: Path) -> None
     assert not results.failed
     assert {b["temperature"] for b in bodies(stub, "j")} == {0}
     assert {b["temperature"] for b in bodies(stub, "d")} == {0.7}
+
+
+def test_judge_command_takes_the_settings(stub: StubServer, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["judge", "-m", f"openai:j@{stub.openai_url}", "-q", "2+2?", "--a", "4", "--b", "5", "--no-cache",
+              "--temperature", "0.2", "-M", "top_p=0.5", "--json"])
+    assert not exit_.value.code
+    assert [(b["temperature"], b["top_p"]) for b in bodies(stub, "j")] == [(0.2, 0.5)] * 2
