@@ -290,7 +290,10 @@ def run_command(
 
     Exit code 1 when any record failed. Interrupted runs continue with --resume.
 
-    Example: [bold]courtgraph run --bench sample --protocols single,jury,debate -m openai:gpt-4o-mini --limit 10[/bold]
+    Example: [bold]courtgraph run --bench sample --protocols single,jury,debate -m openai:gpt-4o-mini --sample 10[/bold]
+
+    Example: [bold]courtgraph run -b judgebench:FILE.jsonl -p single,debate --roles roles.toml --sample 100 --seed 1
+    --cost-limit 5 --dry-run[/bold]
 
     Example: [bold]courtgraph run -b sample -p single,debate -m sim:0.7 --param debate.rounds=2[/bold]
 
