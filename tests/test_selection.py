@@ -174,3 +174,16 @@ def test_python_api_takes_the_same_choices(tmp_path: Path) -> None:
     results = run(make_cases({"a": 6, "b": 3}), ["single"], roles=Roles(model="sim:0.7"), out=tmp_path / "ids",
                   cache=None, progress=False, cases=["b-0", "a-5"], shuffle=True)
     assert set(results.cases) == {"b-0", "a-5"}
+
+
+def test_samples_nest_and_ignore_the_file_order() -> None:
+    cases = make_cases({"a": 60, "b": 30, "c": 10})
+    small, _ = choose_cases(cases, Selection.build(sample=10, seed=5))
+    large, _ = choose_cases(cases, Selection.build(sample=40, seed=5))
+    assert {c.id for c in small} <= {c.id for c in large}
+    backwards, _ = choose_cases(list(reversed(cases)), Selection.build(sample=40, seed=5))
+    assert [c.id for c in backwards] == [c.id for c in large]
+    for n in range(1, 100):  # the random order is one order: every smaller unstratified sample is a prefix
+        plain, _ = choose_cases(cases, Selection.build(sample=n, stratify=False, seed=5))
+        assert [c.id for c in plain] == [c.id for c in choose_cases(cases, Selection.build(
+            sample=n + 1, stratify=False, seed=5))[0]][:n]

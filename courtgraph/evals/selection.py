@@ -5,7 +5,9 @@ cases" silently measures one category. ``sample`` draws a seeded random sample t
 category by default: each category gets its share of the N cases by largest-remainder allocation
 (the Hamilton method), so a 100-case sample of JudgeBench's 154/98/56/42 split keeps 44/28/16/12.
 A sample is returned in a seeded random order, so a run stopped early (a budget, Ctrl-C) has judged
-a random part of it rather than the first categories. ``limit`` keeps its meaning (the first N) and
+a random part of it rather than the first categories. The randomness is a hash of the seed and each
+case's id, so samples nest (a sample of 200 holds the sample of 100 with the same seed) and do not
+depend on the file's order. ``limit`` keeps its meaning (the first N) and
 warns when the file is sorted by category and the first N leave some out.
 
 The steps run in a fixed order: categories, then ids, then the sample, then the shuffle, then the
@@ -15,7 +17,7 @@ is the one-line account the report and the manifest give.
 
 from __future__ import annotations
 
-import random
+import hashlib
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -127,25 +129,30 @@ def sorted_by_category(cases: Sequence[Case]) -> bool:
     return len(blocks) > 1 and len(blocks) == len(set(blocks))
 
 
-def _rng(seed: int, purpose: str) -> random.Random:
-    # a string seed is hashed (SHA-512) by random.Random: the same on every platform and Python version
-    return random.Random(f"courtgraph:{purpose}:{seed}")
+def random_key(seed: int, purpose: str, case_id: str) -> str:
+    """A case's place in a seeded random order: a hash of the seed and its id, so the order depends on
+    neither the file's order nor the other cases (the same on every platform and Python version)."""
+    return hashlib.sha256(f"courtgraph:{purpose}:{seed}:{case_id}".encode()).hexdigest()
 
 
 def sample_cases(cases: Sequence[Case], n: int, *, seed: int, stratify: bool = True) -> list[Case]:
-    """``n`` cases drawn at random (seeded), stratified by category unless told otherwise, in a random order."""
+    """``n`` cases drawn at random (seeded), stratified by category unless told otherwise, in a random order.
+
+    Each case gets a seeded random key; a category's share is its cases with the smallest keys. So
+    samples nest: with the same seed, a larger sample holds a smaller one (whenever no category's share
+    shrinks as N grows, which largest remainders almost never do), and a run can be grown by resuming
+    it with a larger ``--sample``."""
     if n > len(cases):
         raise InputError(f"cannot sample {n} cases: only {len(cases)} to choose from", field="sample")
-    rng = _rng(seed, "sample")
+    ranked = sorted(cases, key=lambda c: random_key(seed, "sample", c.id))
     if not stratify:
-        return rng.sample(list(cases), n)
+        return ranked[:n]
     groups: dict[str | None, list[Case]] = {}
-    for case in cases:
+    for case in ranked:
         groups.setdefault(case.category, []).append(case)
     quota = largest_remainder({k: len(v) for k, v in groups.items()}, n)
-    chosen = [c for k, members in groups.items() for c in rng.sample(members, quota[k])]
-    rng.shuffle(chosen)
-    return chosen
+    chosen = {c.id for k, members in groups.items() for c in members[: quota[k]]}
+    return [c for c in ranked if c.id in chosen]
 
 
 def choose_cases(cases: Sequence[Case], selection: Selection) -> tuple[list[Case], list[str]]:
@@ -172,7 +179,7 @@ def choose_cases(cases: Sequence[Case], selection: Selection) -> tuple[list[Case
     if selection.sample is not None:
         chosen = sample_cases(chosen, selection.sample, seed=selection.seed, stratify=selection.stratify)
     elif selection.shuffle:
-        _rng(selection.seed, "shuffle").shuffle(chosen)
+        chosen.sort(key=lambda c: random_key(selection.seed, "shuffle", c.id))
     if selection.limit is not None and selection.limit < len(chosen):
         if not selection.shuffle and sorted_by_category(chosen):
             kept = Counter(c.category for c in chosen[: selection.limit])
