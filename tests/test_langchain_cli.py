@@ -11,6 +11,7 @@ from courtgraph.cli import main
 from courtgraph.evals import run
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import ConfigError, ModelError, get_model
+from courtgraph.models.endpoint import PLACEHOLDER_KEY
 from courtgraph.models.hints import spec_hint
 from courtgraph.models.langchain import LangChainModel
 from courtgraph.models.limits import reset_endpoints
@@ -115,3 +116,14 @@ def test_the_cli_names_the_option_that_carried_the_spec(capsys: pytest.CaptureFi
                            str(tmp_path / "r"))
     assert code == 2 and "--jurors/--juror: unknown model spec" in err
     assert spec_hint("totally-unknown") is None
+
+
+def test_a_base_url_from_model_args_never_gets_the_official_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from courtgraph.models.params import bind_settings
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-official")
+    with StubServer() as stub:
+        model = bind_settings("langchain:openai:gpt-4o-mini", {"base_url": stub.openai_url})
+        asyncio.run(model.generate([{"role": "user", "content": "x"}]))
+        presented = {r.headers.get("authorization") for r in stub.log}
+    assert presented == {f"Bearer {PLACEHOLDER_KEY}"}

@@ -241,7 +241,7 @@ def from_spec(rest: str) -> LangChainModel:
             if not os.environ.get(str(env)):
                 raise ConfigError(f"langchain:{rest}: api_key_env={env} but ${env} is not set")
             kwargs["api_key"] = os.environ[str(env)]
-        elif base_url and "api_key" not in kwargs:
+        elif kwargs.get("base_url") and "api_key" not in kwargs:  # from @URL or -M base_url=...
             kwargs["api_key"] = PLACEHOLDER_KEY  # a provider's own key never goes to another host
         try:
             built = init_chat_model(model, **kwargs)
