@@ -6,7 +6,7 @@ validly. How many calls a protocol makes is a matter of its structure (one judge
 round; two debaters per round and a judge), so the counts are the calls a real run makes when its
 models answer well; re-asks after unparseable answers come on top. Input tokens are counted from the
 prompts the stand-ins received (the debate transcripts of real models are longer); output tokens
-are bounded by ``max_tokens`` per call.
+are bounded by each call's ``max_tokens`` (its role's setting).
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from rich.table import Table
 from courtgraph.errors import InputError
 from courtgraph.evals.settings import RoleSettings
 from courtgraph.graphs.registry import Roles
+from courtgraph.models import GenerateParams
 
+#: Turn roles that the settings know under another name.
+TURN_ROLES = {"advocate": "debater"}
 #: The stand-in of every role: free, always a valid answer, and the same prompts as the real models.
 STAND_IN = "sim:0.7"
 
@@ -94,7 +97,11 @@ async def plan_run(bench: Any, protocols: Any, *, roles: Roles | None = None,
     for key in ("out", "cache", "resume", "progress", "limits", "console"):
         kwargs.pop(key, None)
     real = roles or Roles()
-    max_tokens = int((settings or RoleSettings()).all.get("max_tokens", 2048))
+    given = settings or RoleSettings()
+
+    def max_tokens(role: str) -> int:  # a turn's role as the settings name it (debaters speak as advocates)
+        return int(given.for_role(TURN_ROLES.get(role, role)).get("max_tokens", GenerateParams().max_tokens))
+
     with tempfile.TemporaryDirectory(prefix="courtgraph-plan-") as tmp:
         results = await run_async(bench, protocols, roles=stand_in_roles(real), out=Path(tmp) / "plan", cache=None,
                                   progress=False, console=Console(stderr=True, quiet=True), **kwargs)
@@ -105,7 +112,7 @@ async def plan_run(bench: Any, protocols: Any, *, roles: Roles | None = None,
         p.trials += len(r.trials)
         p.calls += r.usage.calls
         p.input_tokens += r.usage.input_tokens
-        p.max_output_tokens += r.usage.calls * max_tokens
+        p.max_output_tokens += sum(t.usage.calls * max_tokens(t.role) for trial in r.trials for t in trial.turns)
     categories: dict[str, int] = {}
     for case in results.cases.values():
         categories[str(case.category)] = categories.get(str(case.category), 0) + 1
