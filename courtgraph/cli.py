@@ -10,8 +10,9 @@ import asyncio
 import json
 import re
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
@@ -20,7 +21,10 @@ from rich.markup import escape
 
 from courtgraph.errors import InputError
 from courtgraph.models import ConfigError, ModelLike
-from courtgraph.schema import Case, Order
+from courtgraph.schema import Case, Order, Trial, TrialResult
+
+if TYPE_CHECKING:
+    from courtgraph.graphs.state import Graph
 
 app = typer.Typer(
     name="courtgraph",
@@ -166,19 +170,6 @@ def _split_list(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").split(",") if p.strip()]
 
 
-def _resumed_settings(out: Path | None) -> tuple[Path, dict[str, Any]]:
-    """The run ``--resume`` continues (``--out``, else the latest under runs/) and its settings."""
-    from courtgraph.evals.runner import latest_run
-    from courtgraph.evals.store import RunStore
-
-    run_dir = out or latest_run()
-    with RunStore(run_dir, create=False) as store:
-        config: dict[str, Any] = store.manifest().get("config") or {}
-    if not config:
-        raise InputError("the run has no manifest to resume from", path=run_dir)
-    return run_dir, config
-
-
 @app.command("run")
 def run_command(
     bench: Annotated[str | None, typer.Option("--bench", "-b", help="Benchmark: sample, judgebench[:PATH], "
@@ -226,45 +217,41 @@ def run_command(
 
     Example: [bold]courtgraph run -b judgebench:pairs.jsonl -p single --judge recorded:outputs/judge.jsonl[/bold]
     """
-    from courtgraph.evals import run
+    from courtgraph.evals import RunPlan, resume_plan, run_plan
     from courtgraph.graphs.registry import Roles
+    from courtgraph.view.live import watch_trial
 
     cache_path = cache_choice(no_cache, cache)
     params = parse_params(param)
     juror_specs: list[ModelLike] = [*split_specs(jurors), *(juror or [])]
     debater_specs: list[ModelLike] = [*split_specs(debaters)]
+    given_roles = model or judge or juror_specs or debater_specs
     roles = Roles(model=model, judge=judge, jurors=juror_specs, debaters=debater_specs)
-    orders: list[str] | None = None if swap is None else (["AB", "BA"] if swap else ["AB"])
+    orders: list[Order] | None = None if swap is None else (["AB", "BA"] if swap else ["AB"])
+    command = ["courtgraph", *sys.argv[1:]]
+    plan: RunPlan
     if resume:
-        out, old = _resumed_settings(out)
-        was = old.get("bench") or {}
-        if bench is None and not was.get("spec"):
-            raise InputError("the run's benchmark was given in Python: give --bench", field="bench")
-        bench, field_map, label_map = bench or was["spec"], field_map or was.get("field_map"), \
-            label_map or was.get("label_map")
-        if protocols is None:
-            specs = [p.get("spec") for p in (old.get("protocols") or {}).values()]
-            if not all(specs):
-                raise InputError("the run has protocols built in Python: give --protocols", field="protocols")
-            protocols = ",".join(specs)
-            params = params or {name: p["params"] for name, p in (old.get("protocols") or {}).items()
-                                if p.get("params")}
-        if not (model or judge or juror_specs or debaters):
-            roles = Roles(**old.get("roles", {}))
-        orders = orders or old.get("orders")
-        limit = limit if limit is not None else old.get("limit")
-        categories = categories or ",".join(old.get("categories") or [])
-        seed = seed if seed is not None else old.get("seed")
-    if not bench:
-        raise InputError("give --bench (sample, judgebench[:PATH], llmbar[:PATH] or jsonl:PATH)", field="bench")
-    if not protocols:
-        raise InputError("give --protocols, e.g. single,jury", field="protocols")
+        plan = resume_plan(out, bench=bench, protocols=_split_list(protocols), roles=roles if given_roles else None,
+                           params=params, orders=orders, limit=limit, categories=_split_list(categories),
+                           seed=seed, field_map=field_map, label_map=label_map, concurrency=concurrency,
+                           cache=cache_path, command=command)
+    else:
+        if not bench:
+            raise InputError("give --bench (sample, judgebench[:PATH], llmbar[:PATH] or jsonl:PATH)",
+                             field="bench")
+        if not protocols:
+            raise InputError("give --protocols, e.g. single,jury", field="protocols")
+        plan = RunPlan(bench, _split_list(protocols), roles=roles, out=out, orders=orders or ["AB", "BA"],
+                       concurrency=concurrency, limit=limit, categories=_split_list(categories) or None,
+                       seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,
+                       command=command)
+
+    def watcher(graph: Graph, trial: Trial) -> Awaitable[TrialResult]:
+        # both orders run at once, so their turns interleave: each says which order it is
+        return watch_trial(graph, trial, err_console, tag_order=True)
+
     try:
-        results = run(bench, _split_list(protocols), roles=roles, out=out, orders=orders or ["AB", "BA"],
-                      concurrency=concurrency, limit=limit, categories=_split_list(categories) or None,
-                      seed=seed or 0, cache=cache_path, watch=watch, params=params,
-                      field_map=field_map, label_map=label_map, resume=resume,
-                      command=["courtgraph", *sys.argv[1:]])
+        results = asyncio.run(run_plan(plan, watch=watch, watcher=watcher, console=err_console))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None  # the runner has said how to resume
     results.report(console)

@@ -21,14 +21,19 @@ from courtgraph._lazy import lazy_exports
 if TYPE_CHECKING:
     from courtgraph.evals.benchmarks import Benchmark, load_bench
     from courtgraph.evals.metrics import Summary, summarize
-    from courtgraph.evals.runner import BenchLike, ProtocolsLike, Results, run_async
+    from courtgraph.evals.plan import BenchLike, ProtocolsLike, RunPlan
+    from courtgraph.evals.progress import RunDisplay, WatchTrial
+    from courtgraph.evals.resume import resume_plan
+    from courtgraph.evals.runner import Results, run_async, run_plan
     from courtgraph.evals.store import RunStore
 
 #: Imported on first use: reading a run (``courtgraph show``) needs the store, not LangGraph.
 _EXPORTS = {
     "Benchmark": "courtgraph.evals.benchmarks", "load_bench": "courtgraph.evals.benchmarks",
     "Summary": "courtgraph.evals.metrics", "summarize": "courtgraph.evals.metrics",
-    "Results": "courtgraph.evals.runner", "run_async": "courtgraph.evals.runner",
+    "Results": "courtgraph.evals.runner", "run_async": "courtgraph.evals.runner", "run_plan": "courtgraph.evals.runner",
+    "RunPlan": "courtgraph.evals.plan", "resume_plan": "courtgraph.evals.resume",
+    "RunDisplay": "courtgraph.evals.progress", "WatchTrial": "courtgraph.evals.progress",
     "RunStore": "courtgraph.evals.store",
 }
 
@@ -43,4 +48,5 @@ def run(bench: BenchLike, protocols: ProtocolsLike, **kwargs: Any) -> Results:
     return asyncio.run(run_async(bench, protocols, **kwargs))
 
 
-__all__ = ["Benchmark", "Results", "RunStore", "Summary", "load_bench", "run", "run_async", "summarize"]
+__all__ = ["Benchmark", "Results", "RunDisplay", "RunPlan", "RunStore", "Summary", "WatchTrial", "load_bench",
+           "resume_plan", "run", "run_async", "run_plan", "summarize"]
