@@ -1,0 +1,31 @@
+"""The ``courtgraph`` Typer app, its consoles and the ``--debug`` switch, shared by every command module.
+
+The app object is the CLI's one registry: each command module under :mod:`courtgraph.cli` adds its
+commands to it when imported (:mod:`courtgraph.cli` imports them all), and lives as long as the process.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="courtgraph",
+    help="Judge with many LLM agents instead of one: debate, jury, courtroom and more, compared on benchmarks.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+#: Results go to stdout; progress, live transcripts and errors to stderr (so ``--json`` output stays clean).
+console = Console()
+err_console = Console(stderr=True)
+#: ``--debug``: errors show their traceback. Set by the root callback, read by :func:`courtgraph.cli.main`.
+DEBUG: ContextVar[bool] = ContextVar("courtgraph_cli_debug", default=False)
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
+    DEBUG.set(debug)
