@@ -55,7 +55,7 @@ def protocols_list(ctx: typer.Context) -> None:
     for column in ("protocol", "what it does", "parameters (default)"):
         table.add_column(column, overflow="fold")
     for info in PROTOCOLS.values():
-        params = "\n".join(f"[bold]{escape(k)}[/]: {escape(v)}" for k, v in info.params.items())
+        params = "\n".join(f"[bold]{escape(p.name)}[/]: {escape(p.describe())}" for p in info.parameters().values())
         table.add_row(info.name, escape(info.summary), params)
     console.print(table)
 

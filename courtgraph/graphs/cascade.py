@@ -56,7 +56,13 @@ def trusted(own: Verdict, other: Verdict | None, threshold: float) -> tuple[bool
 
 def cascade(stages: Sequence[Member | tuple[str, Member]], *, threshold: float | Sequence[float] = 0.7,
             check_swap: bool = True, abstain: bool = False, name: str = "cascade") -> Graph:
-    """A cascade over ``stages`` (protocol graphs or models, cheapest first; ``(name, stage)`` to name one)."""
+    """A cascade over ``stages`` (protocol graphs or models, cheapest first; ``(name, stage)`` to name one).
+
+    Args:
+        threshold: confidence needed per stage (one, or one per stage).
+        check_swap: also judge the swapped order before trusting a stage.
+        abstain: abstain when even the last stage is not trusted.
+    """
     named = stage_graphs(stages)
     if not named:
         raise ValueError("a cascade needs at least one stage")

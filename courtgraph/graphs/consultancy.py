@@ -41,7 +41,13 @@ class ConsultancyState(TrialState, total=False):
 
 def consultancy(consultant: ModelLike, judge: ModelLike, *, rounds: int = 3, side: Side = "both",
                 word_limit: int | None = 200, name: str = "consultancy") -> Graph:
-    """A consultancy graph (see the module docstring for ``side``)."""
+    """A consultancy graph (see the module docstring for ``side``).
+
+    Args:
+        rounds: rounds, a judge question before each after the first.
+        side: the side the consultant argues; both: once per side, the verdicts combined.
+        word_limit: words per answer, truncated.
+    """
     if rounds < 1:
         raise ValueError("a consultancy needs at least one round")
     if side not in ("A", "B", "both", "open"):

@@ -49,6 +49,13 @@ def courtroom(prosecutor: ModelLike, defender: ModelLike, judge: Member, *, witn
     :data:`courtgraph.agents.specialist.WITNESSES`) or maps names to their expertise, in the third person
     ("Checks the SQL against the schema."); empty means no evidence phase. ``word_limit`` applies to
     the arguments: an opening's witness call is kept after the cut.
+
+    Args:
+        witnesses: the expert witnesses called (none: no evidence phase).
+        rebuttals: rebuttal rounds.
+        word_limit: words per statement, truncated.
+        scale: pointwise scale.
+        reference: show the reference answer.
     """
     if rebuttals < 0:
         raise ValueError("rebuttals must be >= 0")

@@ -25,7 +25,8 @@ from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.prompts import load_prompt
 from courtgraph.schema import Label, Trial, Turn, flip_label, visible_turns
 
-DebateOrder = Literal["simultaneous", "sequential"]
+#: How the advocates speak in a round: at once, or B after reading A's argument.
+Speaking = Literal["simultaneous", "sequential"]
 
 
 class DebateState(TrialState, total=False):
@@ -43,9 +44,17 @@ def pair(models: ModelLike | tuple[ModelLike, ModelLike] | list[ModelLike]) -> t
 
 
 def debate(debaters: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, *, rounds: int = 3,
-           order: DebateOrder = "simultaneous", word_limit: int | None = 150, open: bool = False,
+           speaking: Speaking = "simultaneous", word_limit: int | None = 150, open: bool = False,
            interactive: bool = False, name: str = "debate") -> Graph:
-    """A debate graph. ``debaters``: one model for both advocates, or (for A / protagonist, for B / antagonist)."""
+    """A debate graph. ``debaters``: one model for both advocates, or (for A / protagonist, for B / antagonist).
+
+    Args:
+        rounds: argument rounds.
+        speaking: both advocates speak at once each round, or B after reading A.
+        word_limit: words per argument, truncated.
+        open: the protagonist chooses its side.
+        interactive: the judge questions both advocates from round 2.
+    """
     if rounds < 1:
         raise ValueError("a debate needs at least one round")
     first, second = (as_model(m) for m in pair(debaters))
@@ -68,7 +77,7 @@ def debate(debaters: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, 
             extra = {"side": side, "opponent": str(flip_label(side))} | context_vars(trial)
             return await agent.argue(values(trial, seen, agent.name, r) | extra, round=r, phase="argument")
 
-        if order == "simultaneous":
+        if speaking == "simultaneous":
             a, b = await gather_all(one("A", turns), one("B", turns))
         else:
             a = await one("A", turns)

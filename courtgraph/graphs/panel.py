@@ -25,7 +25,17 @@ def panel(specialists: ModelLike | Mapping[str, ModelLike], *,
           weights: Mapping[str, float] | None = None, mode: JurorMode = "pairwise",
           scale: tuple[float, float] = (1, 10), tie_delta: float = 0.0, reference: bool = False,
           name: str = "panel") -> Graph:
-    """A panel graph. ``specialists``: one model for all, or a mapping dimension -> model."""
+    """A panel graph. ``specialists``: one model for all, or a mapping dimension -> model.
+
+    Args:
+        dimensions: dimension names, or name -> description.
+        aggregate: a rule (majority, weighted, strict, mean) or a model combining them.
+        weights: per-dimension weights.
+        mode: specialists give a verdict between two responses, or a score for each.
+        scale: pointwise scale.
+        tie_delta: pointwise: score gap counted as a tie.
+        reference: show the reference answer.
+    """
     dims = described(dimensions, DIMENSIONS, "dimensions")
     if isinstance(specialists, Mapping):
         missing = sorted(set(dims) - set(specialists))

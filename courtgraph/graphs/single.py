@@ -24,7 +24,15 @@ def is_node(obj: object) -> TypeGuard[Node]:
 def single(model: ModelLike | Node, *, mode: Mode = "pairwise", reference: bool = False,
            scale: tuple[float, float] = (1, 10), tie_delta: float = 0.0,
            prompt: str | Prompt | None = None, name: str = "single") -> Graph:
-    """One judge over one trial. ``model`` is a model (spec, ChatModel, LangChain model) or a ready node."""
+    """One judge over one trial. ``model`` is a model (spec, ChatModel, LangChain model) or a ready node.
+
+    Args:
+        mode: a verdict between two responses, or a score for each.
+        reference: show the reference answer.
+        scale: pointwise scale.
+        tie_delta: pointwise: score gap counted as a tie.
+        prompt: the judge's prompt template, by name or as a file (default: the mode's).
+    """
     node: Node = model if is_node(model) else \
         judge(model, mode=mode, reference=reference, scale=scale, tie_delta=tie_delta, prompt=prompt)
     g = StateGraph(TrialState)
