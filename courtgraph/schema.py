@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from courtgraph.view import Transcript
@@ -259,7 +259,9 @@ class Record(BaseModel):
     error: str | None = None
     usage: Usage = Field(default_factory=Usage)
     latency_s: float = 0.0
-    prompt_hashes: dict[str, str] = Field(default_factory=dict)
+    # template name -> hash of every prompt template the trials used (was "prompt_hashes": old runs still load)
+    templates_used: dict[str, str] = Field(default_factory=dict,
+                                           validation_alias=AliasChoices("templates_used", "prompt_hashes"))
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def trial(self, order: Order) -> TrialResult | None:

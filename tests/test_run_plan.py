@@ -91,3 +91,21 @@ def test_the_harness_does_not_import_the_view() -> None:
             "print(sorted(m for m in sys.modules if m.startswith('courtgraph.view')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_records_written_before_the_rename_still_load_and_resume(tmp_path: Path) -> None:
+    # the record field was "prompt_hashes"; a run written then must still load and still guard its prompts
+    results = run_quiet(make_cases(2), {"single": single(ScriptedModel(truthful))}, tmp_path)
+    record = results.records[0]
+    assert record.templates_used  # the judge's template, by name
+    old_json = record.model_dump_json().replace('"templates_used"', '"prompt_hashes"')
+    assert Record.model_validate_json(old_json).templates_used == record.templates_used
+    import sqlite3
+
+    with sqlite3.connect(results.run_dir / "run.db") as db:
+        db.execute("UPDATE records SET data = replace(data, '\"templates_used\"', '\"prompt_hashes\"')")
+    from courtgraph.evals import RunStore
+
+    with RunStore(results.run_dir, create=False) as store:
+        assert store.template_hashes_seen() == {k: {v} for k, v in record.templates_used.items()}
+        assert [r.templates_used for r in store.records()] == [r.templates_used for r in results.records]

@@ -17,7 +17,7 @@ from courtgraph.evals.store import RunStore
 from courtgraph.graphs.trial import make_record
 from courtgraph.schema import Case, Label, Order, Record, Verdict
 from courtgraph.view.runs import Run
-from courtgraph.view.table import Comparison, Filters, case_table, select
+from courtgraph.view.table import AgreementFilter, Filters, case_table, select
 from courtgraph.view.transcript import verdict_label
 
 
@@ -105,9 +105,9 @@ def test_filters(run_dir: Path) -> None:
     assert ids(run_dir, "c1") == ["c1", "c10"]
     run = Run(run_dir)
     with pytest.raises(InputError, match="no protocol 'panel'"):
-        Filters(where=(Comparison.parse("panel!=single"),)).check(run.protocols())
+        Filters(where=(AgreementFilter.parse("panel!=single"),)).check(run.protocols())
     with pytest.raises(InputError, match="expected PROTOCOL!=PROTOCOL"):
-        Comparison.parse("debate<>single")
+        AgreementFilter.parse("debate<>single")
     run.close()
 
 

@@ -55,9 +55,9 @@ def show(
     [bold]courtgraph show runs/first --case math-7 --format markdown -o math-7.md[/bold]
     """
     from courtgraph.view.show import ShowRequest, show_run
-    from courtgraph.view.table import Comparison, Filters
+    from courtgraph.view.table import AgreementFilter, Filters
 
-    filters = Filters(where=tuple(Comparison.parse(w) for w in where or []), wrong=tuple(wrong or []),
+    filters = Filters(where=tuple(AgreementFilter.parse(w) for w in where or []), wrong=tuple(wrong or []),
                       categories=tuple(category or []), inconsistent=inconsistent, invalid=invalid,
                       protocols=(protocol,) if protocol else ())
     show_run(ShowRequest(run=run, case=case, protocol=protocol, order=order,

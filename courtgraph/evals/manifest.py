@@ -38,7 +38,7 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def template_hashes() -> dict[str, str]:
+def current_template_hashes() -> dict[str, str]:
     """The hash of every prompt template there is, by template name (the manifest's ``prompts``).
 
     Records say which templates they used (``Record.templates_used``); this is the whole set at the
@@ -78,7 +78,7 @@ def check_resumable(store: RunStore, config: dict[str, Any], cases: list[Case]) 
         if case.id in stored and stored[case.id] != case:
             raise InputError(f"{where}: case {case.id!r} differs from the one stored in the run "
                              f"(the benchmark file changed?); {hint}")
-    for name, hashes in store.prompt_hashes().items():
+    for name, hashes in store.template_hashes_seen().items():
         try:
             current = load_prompt(name).hash
         except PromptError:
@@ -104,6 +104,6 @@ def begin_run(store: RunStore, config: dict[str, Any], cases: list[Case],
     manifest = {"command": list(command if command is not None else sys.argv),
                 "history": [*old.get("history", []), *([old["command"]] if old.get("command") else [])],
                 "cwd": str(Path.cwd()), "config": normal(config), "versions": versions(),
-                "prompts": template_hashes(), "seed": config["seed"], "status": "running"}
+                "prompts": current_template_hashes(), "seed": config["seed"], "status": "running"}
     store.write_manifest(manifest)
     return manifest

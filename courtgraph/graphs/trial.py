@@ -87,7 +87,7 @@ async def run_trial(graph: Graph, trial: Trial, config: dict[str, Any] | None = 
                        usage=Usage.total(t.usage for t in turns), latency_s=time.perf_counter() - started)
 
 
-def prompt_hashes(trials: Iterable[TrialResult]) -> dict[str, str]:
+def templates_used(trials: Iterable[TrialResult]) -> dict[str, str]:
     """The hash of every template the trials' turns used (a changed prompt is a different experiment)."""
     used = {name: digest for tr in trials for t in tr.turns for name, digest in t.templates.items()}
     return dict(sorted(used.items()))
@@ -104,7 +104,7 @@ def make_record(case: Case, protocol: str, trials: list[TrialResult]) -> Record:
         case_id=case.id, protocol=protocol, category=case.category, label=case.label, trials=trials,
         verdict=verdict, correct=is_correct(verdict, case.label), error=errors,
         usage=Usage.total(t.usage for t in trials), latency_s=sum(t.latency_s for t in trials),
-        prompt_hashes=prompt_hashes(trials),
+        templates_used=templates_used(trials),
     )
 
 
