@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from courtgraph.agents.base import ModelLike, Speaker, as_model, case_vars, decide
 from courtgraph.agents.juror import compare_scores, single_trial
+from courtgraph.agents.state import Node, TrialState
 from courtgraph.agents.tasks import gather_all
-from courtgraph.graphs.state import Node, TrialState
 from courtgraph.prompts import Prompt, load_prompt
 from courtgraph.schema import Trial, Turn
 
