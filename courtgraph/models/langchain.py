@@ -63,6 +63,8 @@ class LangChainModel(ChatModel):
     price table has (``ChatOpenAI(model="gpt-4o-mini")`` is ``openai:gpt-4o-mini``), else unknown.
     """
 
+    reports_own_runs = True  # LangChain's own callbacks trace the call
+
     def __init__(self, llm: BaseChatModel, *, name: str | None = None, params: GenerateParams | None = None,
                  cache: ResponseCache | None = _DEFAULT) -> None:
         ls = llm._get_ls_params()
