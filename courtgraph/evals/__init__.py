@@ -8,7 +8,14 @@ Example::
     results = run("sample", ["single", "jury"], roles=Roles(model="openai:gpt-4o-mini"), out="runs/first")
     results.report()
 
-The CLI (``courtgraph run``) is a thin layer over :func:`run`; see :func:`run_async` for every argument.
+The settings of a run are a :class:`RunPlan` (see it for every argument); ``courtgraph run`` builds
+one from its flags and runs it with :func:`run_plan`, and :func:`resume_plan` continues a stored run
+with the settings not given again taken from its manifest::
+
+    results = asyncio.run(run_plan(resume_plan("runs/first", concurrency=16)))
+
+What is shown while a run runs is passed in: a :class:`RunDisplay` (progress) and a :class:`WatchTrial`
+(the watched case's turns; the CLI passes the transcript view).
 """
 
 from __future__ import annotations
