@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 
 import pytest
 from pydantic import BaseModel
 
-import courtgraph.graphs.debate as debate_module
 from courtgraph.graphs.debate import debate
 from courtgraph.graphs.trial import run_trial
 from courtgraph.models import ChatModel, Message, ModelError, ScriptedModel
 from courtgraph.models.base import Completion, GenerateParams
 from courtgraph.schema import EVERYONE, Case, Trial
+
+#: the module (the package's ``debate`` is the function)
+debate_module = importlib.import_module("courtgraph.graphs.debate")
 
 GOLD = "GOLD-SENTINEL-2718"
 CASE = Case(id="d1", question="Is 91 prime?", candidates=["No: 91 = 7 x 13.", "Yes, 91 is prime."], label="A",

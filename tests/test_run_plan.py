@@ -109,3 +109,19 @@ def test_records_written_before_the_rename_still_load_and_resume(tmp_path: Path)
     with RunStore(results.run_dir, create=False) as store:
         assert store.template_hashes_seen() == {k: {v} for k, v in record.templates_used.items()}
         assert [r.templates_used for r in store.records()] == [r.templates_used for r in results.records]
+
+
+def test_the_cli_watches_a_case_through_the_transcript_view(capsys: pytest.CaptureFixture[str],
+                                                            tmp_path: Path) -> None:
+    from courtgraph.cli import main
+    from courtgraph.evals import load_bench
+
+    first = load_bench("sample").cases[0].id
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "-b", "sample", "-p", "single", "-m", "sim:acc=1", "--limit", "2", "--no-cache",
+              "--watch", first, "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert exit_.value.code in (0, None)
+    # the view's panels (boxes, each turn's title tagged with its order), not the library's one-line default
+    assert "╭" in err and "[AB] judge" in err and "[BA] judge" in err
+    assert "[AB] judge (judge):" not in err

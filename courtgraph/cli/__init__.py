@@ -11,11 +11,21 @@ import sys
 
 from rich.markup import escape
 
-from courtgraph.cli import judge, misc, report, run, show  # noqa: F401  (each adds its commands to the app)
+from courtgraph.cli import judge, misc, report, run, show
 from courtgraph.cli.app import DEBUG, app, err_console
 from courtgraph.cli.inputs import cache_choice, load_case_file, parse_params, split_specs
 from courtgraph.errors import InputError
 from courtgraph.models import ConfigError
+
+# The commands, in the order ``courtgraph --help`` lists them.
+app.command()(judge.judge)
+app.command("run")(run.run_command)
+app.command("demo")(run.demo_command)
+app.command()(report.report)
+app.command()(show.show)
+app.command()(show.browse)
+app.command()(misc.stub)
+app.add_typer(misc.protocols_app, name="protocols")
 
 
 def main(argv: list[str] | None = None) -> None:

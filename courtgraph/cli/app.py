@@ -1,7 +1,7 @@
 """The ``courtgraph`` Typer app, its consoles and the ``--debug`` switch, shared by every command module.
 
-The app object is the CLI's one registry: each command module under :mod:`courtgraph.cli` adds its
-commands to it when imported (:mod:`courtgraph.cli` imports them all), and lives as long as the process.
+The app object is the CLI's one registry: :mod:`courtgraph.cli` adds the commands of each command
+module to it, in the order the help lists them; it lives as long as the process.
 """
 
 from __future__ import annotations

@@ -8,13 +8,12 @@ from typing import Annotated
 
 import typer
 
-from courtgraph.cli.app import app, console
+from courtgraph.cli.app import console
 from courtgraph.cli.inputs import cache_choice, load_case_file
 from courtgraph.errors import InputError
 from courtgraph.schema import Case, Order
 
 
-@app.command()
 def judge(
     model: Annotated[str, typer.Option("--model", "-m", help="Judge model spec, e.g. openai:gpt-4o-mini, "
                                        "openai:qwen2.5@http://localhost:8000/v1, anthropic:claude-3-5-haiku-latest.")],

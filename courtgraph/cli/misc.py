@@ -7,11 +7,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from courtgraph.cli.app import app, console
+from courtgraph.cli.app import console
 from courtgraph.errors import InputError
 
 
-@app.command()
 def stub(
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")] = 8765,
     latency: Annotated[float, typer.Option("--latency", help="Seconds added to every answer.")] = 0.0,
@@ -34,7 +33,6 @@ def stub(
 
 
 protocols_app = typer.Typer(no_args_is_help=False, rich_markup_mode="rich")
-app.add_typer(protocols_app, name="protocols")
 
 
 @protocols_app.callback(invoke_without_command=True)

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from courtgraph.cli.app import app, console
+from courtgraph.cli.app import console
 
 
-@app.command()
 def report(
     run: Annotated[Path, typer.Argument(help="A run directory, as written by courtgraph run --out DIR.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables "

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from courtgraph.cli.app import app, console, err_console
+from courtgraph.cli.app import console, err_console
 from courtgraph.cli.inputs import cache_choice, parse_params, split_list, split_specs
 from courtgraph.errors import InputError
 from courtgraph.models import ModelLike
@@ -28,7 +28,6 @@ def _command() -> list[str]:
     return ["courtgraph", *sys.argv[1:]]
 
 
-@app.command("run")
 def run_command(
     bench: Annotated[str | None, typer.Option("--bench", "-b", help="Benchmark: sample, judgebench[:PATH], "
                                               "llmbar[:PATH] or jsonl:PATH (with --map).")] = None,
@@ -126,7 +125,6 @@ def _run(plan: RunPlan, watch: str | None = None) -> Results:
         raise typer.Exit(130) from None  # the runner has said how to resume
 
 
-@app.command("demo")
 def demo_command(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default: a new temporary "
                                              "directory).")] = None,

@@ -7,10 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from courtgraph.cli.app import app
 
-
-@app.command()
 def show(
     run: Annotated[Path, typer.Argument(help="A run directory, as written by courtgraph run --out DIR.")],
     case: Annotated[str | None, typer.Option("--case", "-c", metavar="ID", help="Show this case's transcript "
@@ -66,7 +63,6 @@ def show(
                          sort=sort, limit=limit, offset=(page - 1) * limit if page else offset))
 
 
-@app.command()
 def browse(
     run: Annotated[Path, typer.Argument(help="A run directory, as written by courtgraph run --out DIR.")],
     filters: Annotated[str, typer.Option("--filter", metavar="WORDS", help="Start with this filter, e.g. "

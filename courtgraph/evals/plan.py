@@ -93,10 +93,6 @@ class PreparedRun:
     config: dict[str, Any]
     cache: CacheLike
 
-    @property
-    def seed(self) -> int:
-        return self.plan.seed
-
 
 # -- cases -------------------------------------------------------------------------------------------
 
