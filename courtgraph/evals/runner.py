@@ -453,11 +453,9 @@ async def run_async(
         if len(plan) < total:
             console.print(f"resuming {store.run_dir}: {total - len(plan)}/{total} records already done",
                           highlight=False, soft_wrap=True)
-        # sim: agents learn each case's truth by candidate content, never through a prompt
-        simulated.register_cases(cases, seed)
         bar = RunProgress(total, total - len(plan), enabled=progress, console=console)
         try:
-            with use_cache(cache_path), bar:
+            with use_cache(cache_path), simulated.simulation(seed), bar:  # sim: agents draw with this run's seed
                 await _judge_all(plan, graphs, orders, store=store, concurrency=concurrency, bar=bar, watch=watch)
         except (asyncio.CancelledError, KeyboardInterrupt):
             store.write_manifest({**manifest, "status": "interrupted"})
