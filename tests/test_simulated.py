@@ -230,14 +230,15 @@ async def test_tie_rate_and_tie_labels() -> None:
 async def test_determinism_by_seed_and_independence_by_name() -> None:
     cases = make_cases(200, seed=7)
 
-    async def texts(spec: str, seed: int) -> list[str]:
+    async def texts(spec: str, seed: int, backwards: bool = False) -> list[str]:
         with simulation(seed=seed):
             turns = await asyncio.gather(*(decide(from_spec(spec), messages(c, "BA"), judge(c, "BA"))
-                                           for c in cases))
-        return [t.content for t in turns]
+                                           for c in (cases[::-1] if backwards else cases)))
+        return [t.content for t in (turns[::-1] if backwards else turns)]
 
     first = await texts("j1:0.7:invalid=0.1:tie=0.1", 3)
     assert first == await texts("j1:0.7:invalid=0.1:tie=0.1", 3)
+    assert first == await texts("j1:0.7:invalid=0.1:tie=0.1", 3, backwards=True)  # call order does not matter
     assert first != await texts("j1:0.7:invalid=0.1:tie=0.1", 4)
     assert first != await texts("j2:0.7:invalid=0.1:tie=0.1", 3)
 
@@ -274,6 +275,8 @@ async def test_a_call_without_a_trial_gets_a_noted_seeded_coin() -> None:
     assert "no trial" in one.content and "coin flip" in one.content and one.content == two.content
     by_hand = await from_spec("j").generate(messages(case))  # no intent at all: still a readable answer
     assert "coin flip" in by_hand.text and by_hand.text.rstrip()[-5:] in ("[[A]]", "[[B]]")
+    said = await speak(from_spec("d"), messages(case), Speaker("d", "advocate"))
+    assert "no trial" in said.content and "[[" not in said.content
     unlabelled = case.model_copy(update={"label": None})
     noted = await decide(from_spec("j"), messages(unlabelled), judge(unlabelled))
     assert noted.verdict is not None and noted.verdict.valid and "no gold label" in noted.content

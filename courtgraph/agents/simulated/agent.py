@@ -54,6 +54,8 @@ class SimModel(ChatModel):
         if intent.kind == "score":
             return score(here)
         act = here.facts.get("act", "argue")
+        if here.a is None and act != "choose":  # no trial: nothing to argue, ask or testify about
+            return f"(Simulated agent: {here.unknown}, so there is nothing here to speak about.)"
         return {"ask": ask, "testify": testify, "choose": choose}.get(act, argue)(here)
 
 
