@@ -142,13 +142,11 @@ async def run_plan(plan: RunPlan, *, progress: bool = True, watch: str | None = 
         if len(todo) < total:
             console.print(f"resuming {store.run_dir}: {total - len(todo)}/{total} records already done",
                           highlight=False, soft_wrap=True)
-        # sim: agents learn each case's truth by candidate content, never through a prompt
-        simulated.register_cases(cases, plan.seed)
         written: list[Record] = []
         try:
             display.start(total, total - len(todo))
             try:
-                with use_cache(prepared.cache):
+                with use_cache(prepared.cache), simulated.simulation(plan.seed):  # sim: agents draw with this seed
                     await judge_all(todo, graphs, prepared.orders, store=store, concurrency=plan.concurrency,
                                     display=display, written=written, watch=watch, watcher=watcher)
             finally:

@@ -23,7 +23,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
 
 from courtgraph.agents.advocate import Advocate, court_framing
-from courtgraph.agents.base import ModelLike, Speaker, as_model, context_vars, decide, transcript_text
+from courtgraph.agents.base import Facts, ModelLike, Speaker, as_model, context_vars, decide, transcript_text
 from courtgraph.agents.juror import decision_kind, verdict_vars
 from courtgraph.agents.specialist import CALL_LINE, WITNESSES, described, testify, witness_calls
 from courtgraph.agents.tasks import gather_all
@@ -80,7 +80,12 @@ def courtroom(prosecutor: ModelLike, defender: ModelLike, judge: Member, *, witn
                       **court_framing(trial, role), "transcript": transcript_text(seen), "phase": phase,
                       "call_rule": call_rule if opening else ""}
             speaker = Advocate(model, role, role, "advocate_courtroom", word_limit)
-            out += await speaker.argue(values, round=r, phase=phase, keep=CALL_LINE if opening and experts else None)
+            facts = Facts(side="B" if role == "prosecutor" else "A") if len(trial.shown) == 2 else \
+                Facts(stance="against" if role == "prosecutor" else "for")  # A is in the dock
+            if opening and experts:
+                facts["roster"] = experts
+            out += await speaker.argue(values, round=r, phase=phase, keep=CALL_LINE if opening and experts else None,
+                                       trial=trial, facts=facts)
         return out
 
     async def opening(state: CourtState) -> dict[str, Any]:
@@ -112,7 +117,8 @@ def courtroom(prosecutor: ModelLike, defender: ModelLike, judge: Member, *, witn
         kind = decision_kind(trial)
         values = verdict_vars(trial, kind, scale, reference=reference) | court_framing(trial) | {
             "transcript": transcript_text(visible_turns(turns, "judge"))}
-        who = Speaker(agent="judge", role="judge", phase="verdict", prompt=template)
+        who = Speaker(agent="judge", role="judge", phase="verdict", prompt=template, trial=trial,
+                      facts=Facts(setting="courtroom"))
         turn = await decide(bench, template.render(**values), who, kind=kind, scale=scale)
         return {"turns": [turn], "verdict": turn.verdict}
 

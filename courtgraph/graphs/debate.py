@@ -19,7 +19,17 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 
 from courtgraph.agents.advocate import Advocate, choose_side
-from courtgraph.agents.base import ModelLike, Speaker, as_model, case_vars, context_vars, decide, speak, transcript_text
+from courtgraph.agents.base import (
+    Facts,
+    ModelLike,
+    Speaker,
+    as_model,
+    case_vars,
+    context_vars,
+    decide,
+    speak,
+    transcript_text,
+)
 from courtgraph.agents.tasks import gather_all
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.prompts import load_prompt
@@ -75,7 +85,8 @@ def debate(debaters: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, 
         async def one(side: Label, seen: list[Turn]) -> list[Turn]:
             agent = Advocate(players[side], f"advocate_{side}", "advocate", "advocate_debate", word_limit)
             extra = {"side": side, "opponent": str(flip_label(side))} | context_vars(trial)
-            return await agent.argue(values(trial, seen, agent.name, r) | extra, round=r, phase="argument")
+            return await agent.argue(values(trial, seen, agent.name, r) | extra, round=r, phase="argument",
+                                     trial=trial, facts=Facts(side=side, asked=interactive and r > 1))
 
         if speaking == "simultaneous":
             a, b = await gather_all(one("A", turns), one("B", turns))
@@ -86,13 +97,15 @@ def debate(debaters: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, 
 
     async def question(state: DebateState) -> dict[str, Any]:
         template, r = load_prompt("judge_debate_question"), state.get("round", 0) + 1
-        who = Speaker(agent="judge", role="judge", round=r, phase="question", prompt=template)
+        who = Speaker(agent="judge", role="judge", round=r, phase="question", prompt=template, trial=state["trial"],
+                      facts=Facts(act="ask", setting="debate", addressees={"advocate_A": "A", "advocate_B": "B"}))
         turn = await speak(bench, template.render(**values(state["trial"], state.get("turns", []), "judge", r)), who)
         return {"turns": [turn]}
 
     async def verdict(state: DebateState) -> dict[str, Any]:
         template = load_prompt("judge_debate")
-        who = Speaker(agent="judge", role="judge", phase="verdict", prompt=template)
+        who = Speaker(agent="judge", role="judge", phase="verdict", prompt=template, trial=state["trial"],
+                      facts=Facts(setting="debate"))
         turn = await decide(bench, template.render(**values(state["trial"], state.get("turns", []), "judge", rounds)),
                             who)
         return {"turns": [turn], "verdict": turn.verdict}

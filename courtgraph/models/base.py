@@ -51,7 +51,7 @@ class Intent:
     they do) and recorded judges (so that a verdict is found by the item's id and the order shown, not
     by matching prompt text). ``kind`` is what the caller will parse: a pairwise verdict, a score, or
     free speech (an argument, a question, testimony). ``facts`` holds role-specific structure (the
-    side argued, the scale, the witnesses that may be called...), documented where it is set.
+    side argued, the scale, the witnesses that may be called...), keys listed in ``courtgraph.agents.base.Facts``.
     """
 
     agent: str
