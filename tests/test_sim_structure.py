@@ -20,8 +20,8 @@ import pytest
 
 from courtgraph.agents.simulated import PARAMETERS, SimParams, describe_parameters, from_spec, simulation
 from courtgraph.agents.simulated.context import current_simulation
-from courtgraph.cli import DEMO_AGENT, DEMO_JUDGE, DEMO_JURORS, DEMO_PROTOCOLS
 from courtgraph.evals import run_async
+from courtgraph.evals.demo import DEMO_AGENT, DEMO_JUDGE, DEMO_JURORS, DEMO_PROTOCOLS
 from courtgraph.graphs.registry import Roles
 from courtgraph.prompts import PROMPT_DIR, load_prompt, parse_prompt
 from courtgraph.schema import Case, Label, Record
@@ -97,8 +97,8 @@ async def test_rewording_every_prompt_leaves_the_simulated_demo_unchanged(
     assert load_prompt("judge_pairwise").system.strip().startswith("Say 1 zebra")  # the override is in force
     reworded = await demo(tmp_path / "reworded")
     assert [(r.case_id, r.protocol) for r in reworded] == [(r.case_id, r.protocol) for r in plain]
-    assert {p for r in plain for p in r.prompt_hashes.items()}.isdisjoint(
-        {p for r in reworded for p in r.prompt_hashes.items()})  # the records did use other templates
+    assert {p for r in plain for p in r.templates_used.items()}.isdisjoint(
+        {p for r in reworded for p in r.templates_used.items()})  # the records did use other templates
     for before, after in zip(plain, reworded, strict=True):
         where = (before.case_id, before.protocol)
         assert after.verdict == before.verdict and after.correct == before.correct, where
