@@ -17,8 +17,11 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer
 
 from courtgraph.agents.tasks import gather_all
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.compose import Member, in_frame, run_member
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.graphs.trial import graph_name
@@ -55,7 +58,8 @@ def trusted(own: Verdict, other: Verdict | None, threshold: float) -> tuple[bool
 
 
 def cascade(stages: Sequence[Member | tuple[str, Member]], *, threshold: float | Sequence[float] = 0.7,
-            check_swap: bool = True, abstain: bool = False, name: str = "cascade") -> Graph:
+            check_swap: bool = True, abstain: bool = False, name: str = "cascade",
+            checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """A cascade over ``stages`` (protocol graphs or models, cheapest first; ``(name, stage)`` to name one).
 
     Args:
@@ -107,4 +111,4 @@ def cascade(stages: Sequence[Member | tuple[str, Member]], *, threshold: float |
         else:
             g.add_conditional_edges(label, lambda s, nxt=nxt: nxt if s.get("escalate") else END, [nxt, END])
     g.add_edge(START, named[0][0])
-    return g.compile(name=name).with_config(recursion_limit=len(named) + 3)
+    return compile_protocol(g, name=name, recursion_limit=len(named) + 3, checkpointer=checkpointer, store=store)

@@ -21,12 +21,15 @@ from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer
 
 from courtgraph.agents.advocate import Advocate, court_framing
 from courtgraph.agents.base import Facts, ModelLike, Speaker, as_model, context_vars, decide, transcript_text
 from courtgraph.agents.juror import decision_kind, verdict_vars
 from courtgraph.agents.specialist import CALL_LINE, WITNESSES, described, testify, witness_calls
 from courtgraph.agents.tasks import gather_all
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.compose import Member, as_member, run_member
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.graphs.trial import graph_name
@@ -42,7 +45,7 @@ class CourtState(TrialState, total=False):
 def courtroom(prosecutor: ModelLike, defender: ModelLike, judge: Member, *, witness: ModelLike | None = None,
               witnesses: Sequence[str] | Mapping[str, str] = tuple(WITNESSES), rebuttals: int = 1,
               word_limit: int | None = 200, scale: tuple[float, float] = (1, 10), reference: bool = False,
-              name: str = "courtroom") -> Graph:
+              name: str = "courtroom", checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """A courtroom graph. ``judge``: a model (presiding judge) or a protocol graph such as a jury.
 
     ``witness`` is the witnesses' model (default: the judge's model); ``witnesses`` names them (see
@@ -132,7 +135,7 @@ def courtroom(prosecutor: ModelLike, defender: ModelLike, judge: Member, *, witn
     g.add_conditional_edges("rebuttal", lambda s: route(s, rebuttals), ["rebuttal", "closing"])
     g.add_edge("closing", "verdict")
     g.add_edge("verdict", END)
-    return g.compile(name=name).with_config(recursion_limit=rebuttals + 6)
+    return compile_protocol(g, name=name, recursion_limit=rebuttals + 6, checkpointer=checkpointer, store=store)
 
 
 def route(state: CourtState, rebuttals: int) -> Literal["rebuttal", "closing"]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer
 
 from courtgraph.agents.advocate import Advocate, choose_side
 from courtgraph.agents.base import (
@@ -31,6 +33,7 @@ from courtgraph.agents.base import (
     transcript_text,
 )
 from courtgraph.agents.tasks import gather_all
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.prompts import load_prompt
 from courtgraph.schema import Label, Trial, Turn, flip_label, visible_turns
@@ -55,7 +58,8 @@ def pair(models: ModelLike | tuple[ModelLike, ModelLike] | list[ModelLike]) -> t
 
 def debate(debaters: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, *, rounds: int = 3,
            speaking: Speaking = "simultaneous", word_limit: int | None = 150, open: bool = False,
-           interactive: bool = False, name: str = "debate") -> Graph:
+           interactive: bool = False, name: str = "debate",
+           checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """A debate graph. ``debaters``: one model for both advocates, or (for A / protagonist, for B / antagonist).
 
     Args:
@@ -125,7 +129,7 @@ def debate(debaters: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, 
     g.add_conditional_edges("argue", lambda s: route(s, rounds, interactive),
                             ["question", "argue", "judge"] if interactive else ["argue", "judge"])
     g.add_edge("judge", END)
-    return g.compile(name=name).with_config(recursion_limit=2 * rounds + 4)
+    return compile_protocol(g, name=name, recursion_limit=2 * rounds + 4, checkpointer=checkpointer, store=store)
 
 
 def route(state: DebateState, rounds: int, interactive: bool) -> Literal["question", "argue", "judge"]:

@@ -18,12 +18,14 @@ from typing import Any, Literal, Protocol, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
-from langgraph.types import Send
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer, Send
 
 from courtgraph.agents.aggregator import AGENT, Aggregator, make_aggregator
 from courtgraph.agents.base import ModelLike
 from courtgraph.agents.juror import Juror, JurorMode, Vote
 from courtgraph.agents.tasks import gather_all
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.compose import GraphMember, Member, as_member
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.schema import Trial, Turn, Verdict, visible_turns
@@ -50,7 +52,8 @@ class Ballot(TypedDict):
 
 
 def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int = 0,
-                 deliberation: Deliberation = "simultaneous", name: str = "jury") -> Graph:
+                 deliberation: Deliberation = "simultaneous", name: str = "jury",
+                 checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """Fan out to ``voters``, optionally deliberate, aggregate. Shared by the jury and the panel."""
     names = [v.name for v in voters]
     if len(set(names)) != len(names) or not names:
@@ -111,7 +114,7 @@ def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int
     else:
         g.add_edge("vote", "aggregate")
     g.add_edge("aggregate", END)
-    return g.compile(name=name).with_config(recursion_limit=rounds + 4)
+    return compile_protocol(g, name=name, recursion_limit=rounds + 4, checkpointer=checkpointer, store=store)
 
 
 def latest(votes: Sequence[Verdict], names: Sequence[str]) -> dict[str, Verdict]:
@@ -131,7 +134,8 @@ def members(items: Member | Sequence[Member], n: int | None, what: str) -> list[
 def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: str | ModelLike = "majority",
          weights: Sequence[float] | None = None, rounds: int = 0, deliberation: Deliberation = "simultaneous",
          personas: Sequence[str] | None = None, mode: JurorMode = "pairwise", scale: tuple[float, float] = (1, 10),
-         tie_delta: float = 0.0, reference: bool = False, name: str = "jury") -> Graph:
+         tie_delta: float = 0.0, reference: bool = False, name: str = "jury",
+         checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """A jury of ``jurors`` (models or protocol graphs; one member is repeated ``n`` times).
 
     Calls per trial without deliberation: one per juror (two for a pointwise juror on a pair), plus
@@ -160,4 +164,5 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
                             tie_delta=tie_delta, reference=reference))
     agg = make_aggregator(aggregate, weights=weights, tie_delta=tie_delta, scale=scale, reference=reference,
                           mode=mode)
-    return voting_graph(voters, agg, rounds=rounds, deliberation=deliberation, name=name)
+    return voting_graph(voters, agg, rounds=rounds, deliberation=deliberation, name=name,
+                        checkpointer=checkpointer, store=store)

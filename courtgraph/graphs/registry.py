@@ -26,6 +26,9 @@ from courtgraph.errors import InputError
 from courtgraph.graphs.state import Graph
 from courtgraph.models import ConfigError, ModelLike
 
+#: Builder parameters that are Python objects, not run settings: never offered to ``--param``.
+BUILD_ONLY = ("name", "checkpointer", "store")
+
 
 @dataclass
 class Roles:
@@ -123,7 +126,7 @@ class ProtocolInfo:
         for source in (self.build, self.builder_function()):
             docs, hints = arg_docs(source), _type_hints(source)
             for p in inspect.signature(source).parameters.values():
-                if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("name", *self.hidden, *out):
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in (*BUILD_ONLY, *self.hidden, *out):
                     out[p.name] = Parameter(p.name, p.default, _choices(hints.get(p.name)), docs.get(p.name, ""))
         return out
 

@@ -9,9 +9,12 @@ import inspect
 from typing import TypeGuard
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer
 
 from courtgraph.agents.base import ModelLike
 from courtgraph.agents.judge import Mode, judge
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.state import Graph, Node, TrialState
 from courtgraph.prompts import Prompt
 
@@ -23,7 +26,8 @@ def is_node(obj: object) -> TypeGuard[Node]:
 
 def single(model: ModelLike | Node, *, mode: Mode = "pairwise", reference: bool = False,
            scale: tuple[float, float] = (1, 10), tie_delta: float = 0.0,
-           prompt: str | Prompt | None = None, name: str = "single") -> Graph:
+           prompt: str | Prompt | None = None, name: str = "single",
+           checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """One judge over one trial. ``model`` is a model (spec, ChatModel, LangChain model) or a ready node.
 
     Args:
@@ -39,4 +43,4 @@ def single(model: ModelLike | Node, *, mode: Mode = "pairwise", reference: bool 
     g.add_node("judge", node)
     g.add_edge(START, "judge")
     g.add_edge("judge", END)
-    return g.compile(name=name).with_config(recursion_limit=5)
+    return compile_protocol(g, name=name, recursion_limit=5, checkpointer=checkpointer, store=store)
