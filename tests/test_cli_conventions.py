@@ -14,7 +14,7 @@ import typer
 
 from courtgraph import __version__
 from courtgraph.cli import app, main
-from courtgraph.cli_options import ENVIRONMENT
+from courtgraph.cli.options import ENVIRONMENT
 from courtgraph.evals import RunStore
 
 PROTOCOL = '''

@@ -14,7 +14,7 @@ from test_runner import make_cases, truthful
 from courtgraph.cli import main
 from courtgraph.evals import run
 from courtgraph.evals.metrics import Summary, summarize
-from courtgraph.evals.report import detail_rows, load_run, plot, print_summary, to_markdown
+from courtgraph.evals.report import detail_rows, load_run, plot, print_summary, summary_markdown
 from courtgraph.evals.store import RunStore
 from courtgraph.graphs import single
 from courtgraph.graphs.trial import make_record
@@ -73,12 +73,12 @@ def test_simulated_runs_say_so_everywhere() -> None:
     console = Console(record=True, width=100)
     print_summary(summary, console)
     assert "Simulated agents" in console.export_text()
-    assert "simulated agents" in to_markdown(summary).lower()
+    assert "simulated agents" in summary_markdown(summary).lower()
     assert summary.to_json()["simulated"] is True
 
 
 def test_markdown_tables(summary: Summary) -> None:
-    md = to_markdown(summary)
+    md = summary_markdown(summary)
     lines = md.splitlines()
     header = next(line for line in lines if line.startswith("| protocol | n |"))
     assert "Δ vs single" in header
@@ -94,7 +94,7 @@ def test_markdown_tables(summary: Summary) -> None:
 def test_unknown_cost_is_shown_as_unknown() -> None:
     summary = summarize(records(cost=None), resamples=100)
     assert summary.protocols["jury"].cost_usd is None
-    assert "unknown" in to_markdown(summary)
+    assert "unknown" in summary_markdown(summary)
 
 
 def test_plot_writes_a_png(summary: Summary, tmp_path: Path) -> None:
@@ -200,7 +200,7 @@ def test_report_uses_the_runs_seed(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_agreement_is_not_shown_twice(summary: Summary) -> None:
     """LLMBar's Agr over all cases is order consistency: one column, both JSON keys."""
-    assert "Agr" not in detail_rows(summary)[0] and "| Agr |" not in to_markdown(summary)
+    assert "Agr" not in detail_rows(summary)[0] and "| Agr |" not in summary_markdown(summary)
     for m in summary.to_json()["protocols"].values():
         assert m["agreement"] == m["consistency"] is not None
 

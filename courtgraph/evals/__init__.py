@@ -8,7 +8,14 @@ Example::
     results = run("sample", ["single", "jury"], roles=Roles(model="openai:gpt-4o-mini"), out="runs/first")
     results.report()
 
-The CLI (``courtgraph run``) is a thin layer over :func:`run`; see :func:`run_async` for every argument.
+The settings of a run are a :class:`RunPlan` (see it for every argument); ``courtgraph run`` builds
+one from its flags and runs it with :func:`run_plan`, and :func:`resume_plan` continues a stored run
+with the settings not given again taken from its manifest::
+
+    results = asyncio.run(run_plan(resume_plan("runs/first", concurrency=16)))
+
+What is shown while a run runs is passed in: a :class:`RunDisplay` (progress) and a :class:`WatchTrial`
+(the watched case's turns; the CLI passes the transcript view).
 """
 
 from __future__ import annotations
@@ -16,24 +23,26 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from courtgraph._lazy import lazy_exports
+from courtgraph._lazy import package_exports
 
 if TYPE_CHECKING:
-    from courtgraph.evals.benchmarks import Benchmark, load_bench
-    from courtgraph.evals.metrics import Summary, summarize
-    from courtgraph.evals.runner import BenchLike, ProtocolsLike, Results, run_async
-    from courtgraph.evals.store import RunStore
+    from courtgraph.evals.benchmarks import Benchmark as Benchmark
+    from courtgraph.evals.benchmarks import load_bench as load_bench
+    from courtgraph.evals.metrics import Summary as Summary
+    from courtgraph.evals.metrics import summarize as summarize
+    from courtgraph.evals.plan import BenchLike, ProtocolsLike
+    from courtgraph.evals.plan import RunPlan as RunPlan
+    from courtgraph.evals.progress import RunDisplay as RunDisplay
+    from courtgraph.evals.progress import WatchTrial as WatchTrial
+    from courtgraph.evals.resume import resume_plan as resume_plan
+    from courtgraph.evals.runner import Results as Results
+    from courtgraph.evals.runner import run_async as run_async
+    from courtgraph.evals.runner import run_plan as run_plan
+    from courtgraph.evals.store import RunStore as RunStore
 
-#: Imported on first use: reading a run (``courtgraph show``) needs the store, not LangGraph.
-_EXPORTS = {
-    "Benchmark": "courtgraph.evals.benchmarks", "load_bench": "courtgraph.evals.benchmarks",
-    "Summary": "courtgraph.evals.metrics", "summarize": "courtgraph.evals.metrics",
-    "Results": "courtgraph.evals.runner", "run_async": "courtgraph.evals.runner",
-    "RunStore": "courtgraph.evals.store",
-}
-
-
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+#: Imported on first use (reading a run, ``courtgraph show``, needs the store, not LangGraph); the names
+#: are listed once, in :data:`courtgraph._api.PUBLIC_API`.
+__getattr__, __all__ = package_exports(__name__)
 
 
 def run(bench: BenchLike, protocols: ProtocolsLike, **kwargs: Any) -> Results:
@@ -42,5 +51,3 @@ def run(bench: BenchLike, protocols: ProtocolsLike, **kwargs: Any) -> Results:
 
     return asyncio.run(run_async(bench, protocols, **kwargs))
 
-
-__all__ = ["Benchmark", "Results", "RunStore", "Summary", "load_bench", "run", "run_async", "summarize"]

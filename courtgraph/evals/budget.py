@@ -15,7 +15,7 @@ them, and a ``--resume`` continues: with a higher ``--cost-limit`` the run judge
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +51,13 @@ class RunLimits:
     def to_json(self) -> dict[str, Any]:
         return {"cost_limit": self.cost_limit, "allow_unknown_cost": self.allow_unknown_cost,
                 "max_errors": self.max_errors}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> RunLimits:
+        """The limits a manifest stored (none when it stored none)."""
+        was = data or {}
+        return cls(cost_limit=was.get("cost_limit"), allow_unknown_cost=bool(was.get("allow_unknown_cost")),
+                   max_errors=was.get("max_errors"))
 
 
 @dataclass

@@ -1,121 +1,232 @@
-"""``--dry-run``: what a run would do and how many calls it would make, before it makes any.
+"""What a run is asked to do, shared by Python and the CLI: :class:`RunPlan`, and how it is prepared.
 
-The plan's call counts come from running the very same protocols, on the very same cases and
-orders, with every role played by a free simulated stand-in (``sim:``) that answers every request
-validly. How many calls a protocol makes is a matter of its structure (one judge; n jurors per
-round; two debaters per round and a judge), so the counts are the calls a real run makes when its
-models answer well; re-asks after unparseable answers come on top. Input tokens are counted from the
-prompts the stand-ins received (the debate transcripts of real models are longer); output tokens
-are bounded by each call's ``max_tokens`` (its role's setting).
+A plan is plain settings (a benchmark spec or cases, protocol names or graphs, which model plays
+which role, orders, seed...). :meth:`RunPlan.prepare` turns it into what the loop needs (the chosen
+cases, the compiled graphs) and into the ``config`` the manifest stores, which is also what a resume
+compares and merges (:mod:`courtgraph.evals.resume`). Every check of the user's input happens here,
+before a run directory is created, so a bad argument leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+from langgraph.pregel import Pregel
 
 from courtgraph.errors import InputError
-from courtgraph.evals.settings import RoleSettings
-from courtgraph.graphs.registry import Roles
-from courtgraph.models import GenerateParams
+from courtgraph.evals.benchmarks import Benchmark, load_bench
+from courtgraph.evals.budget import RunLimits
+from courtgraph.evals.selection import Selection, choose_cases
+from courtgraph.evals.settings import RoleSettings, apply_settings
+from courtgraph.graphs.registry import Roles, build_protocol
+from courtgraph.graphs.state import Graph
+from courtgraph.graphs.trial import graph_name
+from courtgraph.models import ChatModel, ResponseCache, default_cache_path
+from courtgraph.schema import ORDERS, Case, Order
 
-#: Turn roles that the settings know under another name.
-TURN_ROLES = {"advocate": "debater"}
-#: The stand-in of every role: free, always a valid answer, and the same prompts as the real models.
-STAND_IN = "sim:0.7"
-
-
-@dataclass
-class ProtocolPlan:
-    name: str
-    records: int
-    trials: int
-    calls: int
-    input_tokens: int
-    max_output_tokens: int
+BenchLike = Benchmark | Sequence[Case] | str
+ProtocolsLike = Sequence[str] | Mapping[str, Graph | str]
+CacheLike = str | Path | ResponseCache | None
 
 
 @dataclass
-class Plan:
-    cases: int
-    selection: str
-    categories: dict[str, int]
-    orders: list[str]
-    roles: dict[str, Any]
-    protocols: list[ProtocolPlan]
+class RunPlan:
+    """The settings of one run: what :func:`courtgraph.evals.run` takes, and ``courtgraph run`` builds.
 
-    def print(self, console: Console) -> None:
-        console.print(f"[bold]dry run[/]: nothing is called. {self.cases} cases ({self.selection}); orders "
-                      f"{', '.join(self.orders)}", highlight=False, soft_wrap=True)
-        if self.categories:
-            console.print("categories: " + ", ".join(f"{k} {v}" for k, v in self.categories.items()),
-                          highlight=False, soft_wrap=True)
-        given = {k: v for k, v in self.roles.items() if v}
-        console.print("roles: " + "; ".join(f"{k}={v}" for k, v in given.items()), highlight=False, soft_wrap=True)
-        table = Table(title="estimated work per protocol")
-        for column in ("protocol", "records", "trials", "calls", "calls/case", "input tokens (est.)",
-                       "output tokens (at most)"):
-            table.add_column(column, justify="left" if column == "protocol" else "right")
-        for p in self.protocols:
-            table.add_row(p.name, str(p.records), str(p.trials), str(p.calls), f"{p.calls / max(p.records, 1):.1f}",
-                          f"{p.input_tokens:,}", f"{p.max_output_tokens:,}")
-        table.add_row("total", str(sum(p.records for p in self.protocols)), str(sum(p.trials for p in self.protocols)),
-                      str(sum(p.calls for p in self.protocols)), "", f"{sum(p.input_tokens for p in self.protocols):,}",
-                      f"{sum(p.max_output_tokens for p in self.protocols):,}")
-        console.print(table)
-        console.print("calls assume every answer parses (a re-ask adds one); output tokens are bounded by "
-                      "max_tokens per call", highlight=False, soft_wrap=True)
+    ``bench``: a spec (``sample``, ``judgebench:PATH``, ``jsonl:PATH`` with ``field_map`` /
+    ``label_map``...), a :class:`Benchmark` or a list of cases. ``protocols``: registry names or
+    ``FILE.py:FUNCTION`` specs (built with ``roles``; ``params`` gives per-protocol parameters by
+    name), or ``{name: compiled graph or spec}``. ``out``: the run directory (default
+    ``runs/<timestamp>``); a directory that already holds this run is resumed, running only what is
+    missing; ``resume=True`` requires that (and with ``out=None`` takes the latest run under
+    ``runs/``). ``cache``: ``"default"`` (the user's response cache), a path, or None for no cache.
+    Case choice (:mod:`courtgraph.evals.selection`): ``categories``, ``cases`` (ids, ``"ID,ID"`` or
+    ``"@FILE"``), ``sample`` (a seeded random sample of N, stratified by category unless
+    ``stratify=False``), ``shuffle``, then ``limit`` (the first N); ``seed`` seeds the choice.
+    ``settings``: generation settings for every role and per role (:class:`RoleSettings`, or
+    ``{"temperature": 0.7, "judge": {"temperature": 0}}``). ``limits``: a cost limit and an error
+    budget (:class:`~courtgraph.evals.budget.RunLimits`).
+    ``command`` is recorded in the manifest (default: this process's command line).
+    """
+
+    bench: BenchLike
+    protocols: ProtocolsLike
+    roles: Roles | None = None
+    out: str | Path | None = None
+    orders: Sequence[Order] = ORDERS
+    concurrency: int = 8
+    limit: int | None = None
+    categories: Sequence[str] | None = None
+    sample: int | None = None
+    shuffle: bool = False
+    cases: Sequence[str] | str | None = None
+    stratify: bool = True
+    settings: RoleSettings | Mapping[str, Any] | None = None
+    limits: RunLimits | None = None
+    seed: int = 0
+    cache: CacheLike = "default"
+    params: Mapping[str, Mapping[str, Any]] | None = None
+    field_map: Mapping[str, str] | str | None = None
+    label_map: Mapping[str, str] | str | None = None
+    resume: bool = False
+    command: Sequence[str] | None = None
+
+    def prepare(self) -> PreparedRun:
+        """Check every setting, load and choose the cases, build the protocols: raises InputError first."""
+        orders = list(self.orders)
+        if not orders or any(o not in ORDERS for o in orders) or len(set(orders)) != len(orders):
+            raise InputError(f"orders must be AB and/or BA, each once, not {orders}", field="orders")
+        if self.concurrency < 1:
+            raise InputError(f"concurrency must be at least 1, not {self.concurrency}", field="concurrency")
+        settings = RoleSettings.of(self.settings)
+        roles = apply_settings(self.roles or Roles(), settings)
+        all_cases, bench_id = load_cases(self.bench, self.field_map, self.label_map)
+        selection = Selection.build(categories=self.categories, cases=self.cases, sample=self.sample,
+                                    stratify=self.stratify, shuffle=self.shuffle, limit=self.limit, seed=self.seed)
+        cases, warnings = select_cases(all_cases, selection)
+        graphs, described = build_protocols(self.protocols, roles, self.params or {})
+        cache_path = default_cache_path() if self.cache == "default" else self.cache
+        limits = self.limits or RunLimits()
+        config = {
+            "bench": bench_id, "protocols": described, "roles": describe_roles(roles), "orders": orders,
+            "concurrency": self.concurrency, "limit": self.limit,
+            "categories": list(self.categories) if self.categories else None,
+            "selection": selection.to_json(), "settings": settings.to_json() if settings else None,
+            "limits": limits.to_json(), "seed": self.seed,
+            "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
+        }
+        return PreparedRun(plan=self, cases=cases, graphs=graphs, orders=orders, config=config,
+                           cache=cache_path, selection=selection, limits=limits, warnings=warnings)
 
 
-def stand_in_roles(roles: Roles) -> Roles:
-    """``roles`` with every model replaced by the stand-in, keeping how many jurors and debaters there are
-    (recorded judges stay: they make no calls, and a plan should say so)."""
+@dataclass
+class PreparedRun:
+    """A checked plan: the cases to judge, the compiled graphs by record name, and the manifest's config."""
 
-    def swap(model: Any) -> Any:
-        return model if isinstance(model, str) and model.startswith("recorded:") else STAND_IN
+    plan: RunPlan
+    cases: list[Case]
+    graphs: dict[str, Graph]
+    orders: list[Order]
+    config: dict[str, Any]
+    cache: CacheLike
+    selection: Selection
+    limits: RunLimits
+    warnings: list[str]
 
-    return replace(roles, model=STAND_IN, judge=None if roles.judge is None else swap(roles.judge),
-                   jurors=[swap(m) for m in roles.jurors], debaters=[swap(m) for m in roles.debaters],
-                   extra={k: swap(m) for k, m in roles.extra.items()})
+
+# -- cases -------------------------------------------------------------------------------------------
 
 
-async def plan_run(bench: Any, protocols: Any, *, roles: Roles | None = None,
-                   settings: RoleSettings | None = None, **kwargs: Any) -> Plan:
-    """The plan of :func:`~courtgraph.evals.runner.run_async` with the same arguments (``out``,
-    ``cache`` and ``resume`` are ignored: a plan writes nothing the caller keeps)."""
-    from courtgraph.evals.runner import describe_roles, run_async
+def load_cases(bench: BenchLike, field_map: Mapping[str, str] | str | None,
+               label_map: Mapping[str, str] | str | None) -> tuple[list[Case], dict[str, Any]]:
+    """The benchmark's cases and its identity for the manifest."""
+    if isinstance(bench, str):
+        loaded = load_bench(bench, field_map=_as_dict(field_map), label_map=_as_dict(label_map))
+        return loaded.cases, {"spec": bench, "name": loaded.name, "source": loaded.source,
+                              "field_map": field_map, "label_map": label_map}
+    if isinstance(bench, Benchmark):
+        return list(bench.cases), {"spec": None, "name": bench.name, "source": bench.source}
+    return list(bench), {"spec": None, "name": "cases", "source": None}
 
-    if isinstance(protocols, Mapping) and any(not isinstance(v, str) for v in protocols.values()):
-        raise InputError("a dry run needs protocols by name or FILE.py:FUNCTION, not built graphs",
+
+def _as_dict(mapping: Mapping[str, str] | str | None) -> dict[str, str] | str | None:
+    return dict(mapping) if isinstance(mapping, Mapping) else mapping
+
+
+def select_cases(cases: list[Case], selection: Selection) -> tuple[list[Case], list[str]]:
+    """The cases a run judges (see :mod:`courtgraph.evals.selection`) and the warnings about the choice."""
+    chosen, warnings = choose_cases(cases, selection)
+    if not chosen:
+        raise InputError("the benchmark has no cases", field="bench")
+    ids = [c.id for c in chosen]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise InputError(f"case id {dup!r} occurs more than once", field="bench")
+    return chosen, warnings
+
+
+# -- protocols and roles -----------------------------------------------------------------------------
+
+
+def protocol_label(spec: str) -> str:
+    """The name records carry for a protocol spec: a registry name, or ``file:function`` for a file."""
+    if ".py:" in spec:
+        path, _, func = spec.rpartition(":")
+        return f"{Path(path).stem}:{func}"
+    return spec
+
+
+def named_protocol(spec: str) -> tuple[str, str]:
+    """``NAME=SPEC`` (``mine=my_protocols.py:build``, ``strict=jury``) -> (NAME, SPEC); a bare spec is
+    named by :func:`protocol_label`."""
+    name, sep, rest = spec.partition("=")
+    if sep and name.strip() and rest.strip() and ":" not in name and "/" not in name:
+        return name.strip(), rest.strip()
+    return protocol_label(spec), spec
+
+
+def build_protocols(protocols: ProtocolsLike, roles: Roles,
+                    params: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Graph], dict[str, Any]]:
+    """Compiled graphs by record name, and how each was made (for the manifest)."""
+    items: list[tuple[str, Graph | str]]
+    if isinstance(protocols, Mapping):
+        items = list(protocols.items())
+    elif isinstance(protocols, str):
+        items = [named_protocol(p) for p in protocols.split(",") if p.strip()]
+    else:
+        items = [named_protocol(p) for p in protocols]
+    if not items:
+        raise InputError("no protocols given", field="protocols")
+    names = [n for n, _ in items]
+    if len(set(names)) != len(names):
+        raise InputError(f"protocol {next(n for n in names if names.count(n) > 1)!r} is given twice",
                          field="protocols")
-    for key in ("out", "cache", "resume", "progress", "limits", "console"):
-        kwargs.pop(key, None)
-    real = roles or Roles()
-    given = settings or RoleSettings()
+    unknown = set(params) - set(names)
+    if unknown:
+        raise InputError(f"parameters for protocols not in the run: {', '.join(sorted(unknown))}", field="params")
+    graphs: dict[str, Graph] = {}
+    described: dict[str, Any] = {}
+    for name, what in items:
+        given = dict(params.get(name, {}))
+        if isinstance(what, str):
+            spec = what.strip()
+            graphs[name] = build_protocol(spec, roles, **given)
+            described[name] = {"spec": spec, "params": given, **_file_hash(spec)}
+        elif isinstance(what, Pregel):
+            if given:
+                raise InputError(f"protocol {name!r} is a built graph: give its parameters when building it",
+                                 field="params")
+            graphs[name] = what
+            described[name] = {"graph": graph_name(what), "nodes": sorted(what.nodes)}
+        else:
+            raise InputError(f"protocol {name!r}: expected a registry name, FILE.py:FUNCTION or a compiled graph, "
+                             f"not {type(what).__name__}", field="protocols")
+    return graphs, described
 
-    def max_tokens(role: str) -> int:  # a turn's role as the settings name it (debaters speak as advocates)
-        return int(given.for_role(TURN_ROLES.get(role, role)).get("max_tokens", GenerateParams().max_tokens))
 
-    with tempfile.TemporaryDirectory(prefix="courtgraph-plan-") as tmp:
-        results = await run_async(bench, protocols, roles=stand_in_roles(real), out=Path(tmp) / "plan", cache=None,
-                                  progress=False, console=Console(stderr=True, quiet=True), **kwargs)
-    by_protocol: dict[str, ProtocolPlan] = {}
-    for r in results.records:
-        p = by_protocol.setdefault(r.protocol, ProtocolPlan(r.protocol, 0, 0, 0, 0, 0))
-        p.records += 1
-        p.trials += len(r.trials)
-        p.calls += r.usage.calls
-        p.input_tokens += r.usage.input_tokens
-        p.max_output_tokens += sum(t.usage.calls * max_tokens(t.role) for trial in r.trials for t in trial.turns)
-    categories: dict[str, int] = {}
-    for case in results.cases.values():
-        categories[str(case.category)] = categories.get(str(case.category), 0) + 1
-    return Plan(cases=len(results.cases), selection=results.selection or "", categories=categories,
-                orders=list(kwargs.get("orders") or ["AB", "BA"]), roles=describe_roles(real),
-                protocols=list(by_protocol.values()))
+def _file_hash(spec: str) -> dict[str, str]:
+    """A custom protocol file's hash: editing it makes a different experiment."""
+    if ".py:" not in spec:
+        return {}
+    path = Path(spec.rpartition(":")[0])
+    return {"file_sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16]}
+
+
+def model_name(model: Any) -> str | None:
+    """A model (spec, ChatModel or LangChain model) as a string for the manifest."""
+    if model is None or isinstance(model, str):
+        return model
+    if isinstance(model, ChatModel):
+        return model.spec
+    return f"{type(model).__name__}:{getattr(model, 'model_name', None) or getattr(model, 'model', '?')}"
+
+
+def describe_roles(roles: Roles) -> dict[str, Any]:
+    """The roles as the manifest stores them (and a resume rebuilds them from: ``Roles(**described)``)."""
+    return {"model": model_name(roles.model), "judge": model_name(roles.judge),
+            "jurors": [model_name(m) for m in roles.jurors], "debaters": [model_name(m) for m in roles.debaters],
+            "extra": {k: model_name(m) for k, m in sorted(roles.extra.items())}}

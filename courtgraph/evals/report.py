@@ -150,7 +150,7 @@ def _markdown_table(rows: Rows) -> str:
                       *(line(list(map(figure, row))) for row in body)])
 
 
-def to_markdown(summary: Summary) -> str:
+def summary_markdown(summary: Summary) -> str:
     """The same report as markdown (tables and notes), for a README or an issue."""
     title = "# Protocol comparison" + (" (simulated agents)" if summary.simulated else "")
     if not summary.protocols:
@@ -281,7 +281,7 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
             console.print(f"cases: {escape(str(chosen))}", highlight=False, soft_wrap=True)
         print_summary(summary, console)
     if md_path is not None:
-        md_path.write_text(to_markdown(summary), encoding="utf-8")
+        md_path.write_text(summary_markdown(summary), encoding="utf-8")
         notes.print(f"wrote {md_path}", highlight=False)
     if plot_path is not None:
         try:

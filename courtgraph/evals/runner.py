@@ -1,67 +1,46 @@
 """The harness: cases × protocols × orders, into a run directory, resumable.
 
-Why it is shaped this way:
+This module puts the parts together; each lives in its own module:
 
-* One bound on concurrent trials for the whole run (a semaphore), on top of the model layer's
-  per-endpoint bounds: the endpoint bound protects providers, this one protects the machine (each
-  trial is a graph run with its own tasks and memory).
-* Trials are queued case by case, so an interrupted run has finished whole cases for every
-  protocol rather than a scatter of half-done ones, and the records in flight at a kill are few.
-* A record is written the moment both its trials finish, so a Ctrl-C or a SIGKILL loses only what
-  was in flight; re-running into the same directory runs only what is missing (failed records
-  included: a transient outage should not be final). With the response cache on, even the calls of
-  the lost trials are not paid twice.
-* A resumed run must be the same experiment: a different benchmark, different cases under the same
-  ids, other models, other protocol parameters, other orders, another seed or a changed prompt
-  template would mix two experiments in one table, so they are refused with a message saying which.
-* One process writes a run at a time (:meth:`RunStore.lock`): two runs into one directory would
-  judge the same records twice. A run that crashes says so in its manifest (``status: failed``).
-* Invoking graphs, choosing a case's orders and combining them happen in
-  :mod:`courtgraph.graphs.trial`, nowhere else.
+* :mod:`courtgraph.evals.plan`: what a run is asked to do (:class:`RunPlan`), checked and prepared
+  before anything is written;
+* :mod:`courtgraph.evals.resume`: where a run is written, and continuing one from its stored settings;
+* :mod:`courtgraph.evals.manifest`: the manifest, and the checks that a resumed run is the same experiment;
+* :mod:`courtgraph.evals.loop`: the loop that judges and stores each record;
+* :mod:`courtgraph.evals.progress`: what is shown while it runs, passed in as callbacks.
+
+Re-running into the same directory runs only what is missing (failed records included: a transient
+outage should not be final); with the response cache on, even the calls of trials lost to a kill are
+not paid twice. One process writes a run at a time (:meth:`RunStore.lock`): two runs into one
+directory would judge the same records twice. A run that crashes says so in its manifest
+(``status: failed``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import importlib.metadata
-import json
-import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from langgraph.pregel import Pregel
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from courtgraph.agents import simulated
 from courtgraph.errors import InputError
-from courtgraph.evals.benchmarks import Benchmark, load_bench
 from courtgraph.evals.budget import RunGuard, RunLimits
+from courtgraph.evals.loop import judge_all
+from courtgraph.evals.manifest import begin_run
 from courtgraph.evals.metrics import Summary, summarize
-from courtgraph.evals.selection import Selection, choose_cases
-from courtgraph.evals.settings import RoleSettings, apply_settings
-from courtgraph.evals.store import RunStore, record_failed
-from courtgraph.graphs.registry import Roles, build_protocol
-from courtgraph.graphs.state import Graph
-from courtgraph.graphs.trial import graph_name, make_record, run_trial, trial_orders
-from courtgraph.models import ChatModel, ResponseCache, default_cache_path, use_cache
-from courtgraph.prompts import PromptError, available_prompts, load_prompt
-from courtgraph.schema import ORDERS, Case, Order, Record, Trial, TrialResult, Usage
-
-BenchLike = Benchmark | Sequence[Case] | str
-ProtocolsLike = Sequence[str] | Mapping[str, Graph | str]
-CacheLike = str | Path | ResponseCache | None
-
-#: Packages whose versions go into every manifest (a result is only as reproducible as its stack).
-PACKAGES = ("courtgraph", "langgraph", "langchain-core", "openai", "anthropic", "pydantic")
-#: Config keys that change results: a run cannot be resumed with different values.
-RESULT_KEYS = ("bench", "roles", "orders", "seed", "settings")
+from courtgraph.evals.plan import BenchLike, CacheLike, ProtocolsLike, RunPlan
+from courtgraph.evals.progress import NoDisplay, PlainWatcher, ProgressBar, RunDisplay, WatchTrial
+from courtgraph.evals.resume import open_store
+from courtgraph.evals.settings import RoleSettings
+from courtgraph.evals.store import record_failed
+from courtgraph.graphs.registry import Roles
+from courtgraph.models import use_cache
+from courtgraph.schema import ORDERS, Case, Order, Record
 
 
 @dataclass
@@ -109,308 +88,7 @@ def _row(r: Record) -> dict[str, Any]:
     return row
 
 
-# -- inputs ------------------------------------------------------------------------------------------
-
-
-def _load_cases(bench: BenchLike, field_map: Mapping[str, str] | str | None,
-                label_map: Mapping[str, str] | str | None) -> tuple[list[Case], dict[str, Any]]:
-    """The benchmark's cases and its identity for the manifest."""
-    if isinstance(bench, str):
-        loaded = load_bench(bench, field_map=_as_dict(field_map), label_map=_as_dict(label_map))
-        return loaded.cases, {"spec": bench, "name": loaded.name, "source": loaded.source,
-                              "field_map": field_map, "label_map": label_map}
-    if isinstance(bench, Benchmark):
-        return list(bench.cases), {"spec": None, "name": bench.name, "source": bench.source}
-    return list(bench), {"spec": None, "name": "cases", "source": None}
-
-
-def _as_dict(mapping: Mapping[str, str] | str | None) -> dict[str, str] | str | None:
-    return dict(mapping) if isinstance(mapping, Mapping) else mapping
-
-
-def select_cases(cases: list[Case], categories: Sequence[str] | None, limit: int | None,
-                 selection: Selection | None = None, warn: Console | None = None) -> list[Case]:
-    """The cases a run judges (see :mod:`courtgraph.evals.selection`); warnings go to ``warn``."""
-    selection = selection or Selection.build(categories=categories, limit=limit)
-    cases, warnings = choose_cases(cases, selection)
-    for text in warnings:
-        if warn is not None:
-            warn.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
-    if not cases:
-        raise InputError("the benchmark has no cases", field="bench")
-    ids = [c.id for c in cases]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise InputError(f"case id {dup!r} occurs more than once", field="bench")
-    return cases
-
-
-def protocol_label(spec: str) -> str:
-    """The name records carry for a protocol spec: a registry name, or ``file:function`` for a file."""
-    if ".py:" in spec:
-        path, _, func = spec.rpartition(":")
-        return f"{Path(path).stem}:{func}"
-    return spec
-
-
-def named_protocol(spec: str) -> tuple[str, str]:
-    """``NAME=SPEC`` (``mine=my_protocols.py:build``, ``strict=jury``) -> (NAME, SPEC); a bare spec is
-    named by :func:`protocol_label`."""
-    name, sep, rest = spec.partition("=")
-    if sep and name.strip() and rest.strip() and ":" not in name and "/" not in name:
-        return name.strip(), rest.strip()
-    return protocol_label(spec), spec
-
-
-def build_protocols(protocols: ProtocolsLike, roles: Roles,
-                    params: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Graph], dict[str, Any]]:
-    """Compiled graphs by record name, and how each was made (for the manifest)."""
-    items: list[tuple[str, Graph | str]]
-    if isinstance(protocols, Mapping):
-        items = list(protocols.items())
-    elif isinstance(protocols, str):
-        items = [named_protocol(p) for p in protocols.split(",") if p.strip()]
-    else:
-        items = [named_protocol(p) for p in protocols]
-    if not items:
-        raise InputError("no protocols given", field="protocols")
-    names = [n for n, _ in items]
-    if len(set(names)) != len(names):
-        raise InputError(f"protocol {next(n for n in names if names.count(n) > 1)!r} is given twice",
-                         field="protocols")
-    unknown = set(params) - set(names)
-    if unknown:
-        raise InputError(f"parameters for protocols not in the run: {', '.join(sorted(unknown))}", field="params")
-    graphs: dict[str, Graph] = {}
-    described: dict[str, Any] = {}
-    for name, what in items:
-        given = dict(params.get(name, {}))
-        if isinstance(what, str):
-            spec = what.strip()
-            graphs[name] = build_protocol(spec, roles, **given)
-            described[name] = {"spec": spec, "params": given, **_file_hash(spec)}
-        elif isinstance(what, Pregel):
-            if given:
-                raise InputError(f"protocol {name!r} is a built graph: give its parameters when building it",
-                                 field="params")
-            graphs[name] = what
-            described[name] = {"graph": graph_name(what), "nodes": sorted(what.nodes)}
-        else:
-            raise InputError(f"protocol {name!r}: expected a registry name, FILE.py:FUNCTION or a compiled graph, "
-                             f"not {type(what).__name__}", field="protocols")
-    return graphs, described
-
-
-def _file_hash(spec: str) -> dict[str, str]:
-    """A custom protocol file's hash: editing it makes a different experiment."""
-    if ".py:" not in spec:
-        return {}
-    path = Path(spec.rpartition(":")[0])
-    return {"file_sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16]}
-
-
-def model_name(model: Any) -> str | None:
-    """A model (spec, ChatModel or LangChain model) as a string for the manifest."""
-    if model is None or isinstance(model, str):
-        return model
-    if isinstance(model, ChatModel):
-        return model.spec
-    return f"{type(model).__name__}:{getattr(model, 'model_name', None) or getattr(model, 'model', '?')}"
-
-
-def describe_roles(roles: Roles) -> dict[str, Any]:
-    return {"model": model_name(roles.model), "judge": model_name(roles.judge),
-            "jurors": [model_name(m) for m in roles.jurors], "debaters": [model_name(m) for m in roles.debaters],
-            "extra": {k: model_name(m) for k, m in sorted(roles.extra.items())}}
-
-
-def versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for pkg in PACKAGES:
-        try:
-            out[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
-def prompt_hashes() -> dict[str, str]:
-    """The hash of every prompt template there is (the records say which ones they used)."""
-    return {name: load_prompt(name).hash for name in available_prompts()}
-
-
-def _normal(value: Any) -> Any:
-    """JSON-normalised (tuples become lists), so a config compares equal to its stored copy. Keys keep
-    their order: the manifest's protocols are in the run's order, which readers show them in."""
-    return json.loads(json.dumps(value, default=str))
-
-
-# -- resuming ----------------------------------------------------------------------------------------
-
-
-def open_store(out: str | Path | None, *, resume: bool) -> RunStore:
-    """The run directory to write: a new one under ``runs/``, or ``out`` (an existing run is resumed)."""
-    if out is None:
-        if resume:
-            return RunStore(latest_run(), create=False)
-        out = Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
-        while out.exists():
-            out = out.with_name(out.name + "-1")
-    path = Path(out)
-    if resume:
-        return RunStore(path, create=False)
-    if path.is_dir() and any(path.iterdir()) and not (path / "run.db").is_file():
-        raise InputError("exists and is not a courtgraph run; give a new or empty --out", path=path)
-    if path.exists() and not path.is_dir():
-        raise InputError("exists and is not a directory", path=path)
-    return RunStore(path)
-
-
-def latest_run(root: Path = Path("runs")) -> Path:
-    """The most recently updated run under ``root`` (what a bare ``--resume`` continues)."""
-    runs = sorted((p.parent for p in root.glob("*/run.db")), key=lambda p: p.stat().st_mtime)
-    if not runs:
-        raise InputError(f"no run to resume under {root}/; give --out RUN_DIR", field="resume")
-    return runs[-1]
-
-
-def check_resumable(store: RunStore, config: dict[str, Any], cases: list[Case]) -> None:
-    """Refuse to add to a run whose results came from a different experiment."""
-    old = store.manifest().get("config")
-    if old is None:
-        return
-    new = _normal(config)
-    where = f"cannot resume {store.run_dir}"
-    hint = "use a new --out, or the run's original settings"
-    for key in RESULT_KEYS:
-        if key == "bench":
-            same = {k: v for k, v in old[key].items() if k != "source"} == \
-                   {k: v for k, v in new[key].items() if k != "source"}
-        else:
-            same = old.get(key) == new[key]
-        if not same:
-            raise InputError(f"{where}: its {key} was {_short(old.get(key))}, now {_short(new[key])}; {hint}")
-    for name, was in old.get("protocols", {}).items():
-        now = new["protocols"].get(name)
-        if now is not None and now != was:
-            raise InputError(f"{where}: protocol {name!r} was {_short(was)}, now {_short(now)}; {hint}")
-    stored = store.cases()
-    for case in cases:
-        if case.id in stored and stored[case.id] != case:
-            raise InputError(f"{where}: case {case.id!r} differs from the one stored in the run "
-                             f"(the benchmark file changed?); {hint}")
-    for name, hashes in store.prompt_hashes().items():
-        try:
-            current = load_prompt(name).hash
-        except PromptError:
-            current = "(missing)"
-        if hashes != {current}:
-            raise InputError(f"{where}: prompt template {name!r} changed since its records were made "
-                             f"({', '.join(sorted(hashes))} -> {current}); {hint}")
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def begin_run(store: RunStore, config: dict[str, Any], cases: list[Case],
-              command: Sequence[str] | None) -> dict[str, Any]:
-    """Check that the run can take this invocation, store its cases and write its manifest."""
-    check_resumable(store, config, cases)
-    old = store.manifest()
-    if old.get("config"):  # keep the protocols an earlier invocation ran and this one does not
-        config = {**config, "protocols": {**old["config"].get("protocols", {}), **config["protocols"]}}
-    store.put_cases(cases)
-    manifest = {"command": list(command if command is not None else sys.argv),
-                "history": [*old.get("history", []), *([old["command"]] if old.get("command") else [])],
-                "cwd": str(Path.cwd()), "config": _normal(config), "versions": versions(),
-                "prompts": prompt_hashes(), "seed": config["seed"], "status": "running"}
-    store.write_manifest(manifest)
-    return manifest
-
-
-# -- progress ---------------------------------------------------------------------------
-
-
-class RunProgress:
-    """A progress bar with the run's running totals; silent when not on a terminal."""
-
-    def __init__(self, total: int, already: int, *, enabled: bool, console: Console) -> None:
-        self.done, self.errors = already, 0
-        self.usage = Usage()
-        self.started = time.monotonic()
-        self.new = 0
-        self.console = console
-        self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
-                             console=console, disable=not (enabled and console.is_terminal), transient=False)
-        self._task = self._bar.add_task("records", total=total, completed=already, stats=self._stats())
-
-    def __enter__(self) -> RunProgress:
-        self._bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.stop()
-
-    def advance(self, record: Record) -> None:
-        self.done += 1
-        self.new += 1
-        self.errors += record_failed(record)
-        self.usage = self.usage + record.usage
-        self._bar.update(self._task, completed=self.done, stats=self._stats())
-
-    def _stats(self) -> str:
-        u = self.usage
-        cost = "cost ?" if u.cost_usd is None else f"${u.cost_usd:.4f}"
-        rate = self.new / max(time.monotonic() - self.started, 1e-9)
-        errors = f"[red]{self.errors} errors[/]" if self.errors else "0 errors"
-        return f"{errors} · {u.calls} calls · {u.tokens:,} tokens · {cost} · {rate:.1f} rec/s"
-
-
 # -- running -----------------------------------------------------------------------------------------
-
-
-async def _judge_all(plan: list[tuple[Case, str]], graphs: Mapping[str, Graph], orders: Sequence[Order], *,
-                     store: RunStore, concurrency: int, bar: RunProgress,
-                     watch: str | None, guard: RunGuard | None = None) -> None:
-    """Run every (case, protocol) of the plan; each record is stored as soon as its trials finish.
-    ``guard`` stops the run at a cost limit (records it cut short are not stored) or an error budget."""
-    gate = asyncio.Semaphore(concurrency)
-    guard = guard or RunGuard(RunLimits())
-
-    async def trial(graph: Graph, case: Case, order: Order) -> TrialResult | None:
-        async with gate:
-            if guard.stopped:  # the cost limit was reached while this trial waited: it never starts
-                return None
-            if case.id == watch:
-                from courtgraph.view.live import watch_trial
-
-                # both orders run at once, so their turns interleave: each says which order it is
-                return await watch_trial(graph, Trial(case=case, order=order), bar.console, tag_order=True)
-            return await run_trial(graph, Trial(case=case, order=order))
-
-    async def record(case: Case, protocol: str) -> None:
-        with guard.record() as (refused, raised):
-            trials = await asyncio.gather(*(trial(graphs[protocol], case, o) for o in trial_orders(case, orders)))
-        judged = [t for t in trials if t is not None]
-        if refused or len(judged) < len(trials):  # cut short by the cost limit: not judged, not stored
-            guard.cut_short += bool(judged)
-            return
-        done = make_record(case, protocol, judged)
-        store.write(done)
-        bar.advance(done)
-        guard.check(done, raised)
-
-    # Created in plan order: the semaphore admits waiters first come, first served.
-    tasks = [asyncio.create_task(record(case, protocol)) for case, protocol in plan]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run_async(
@@ -439,71 +117,63 @@ async def run_async(
     resume: bool = False,
     command: Sequence[str] | None = None,
     console: Console | None = None,
+    watcher: WatchTrial | None = None,
+    display: RunDisplay | None = None,
 ) -> Results:
     """Judge every case of ``bench`` with every protocol, in both orders, into a run directory.
 
-    ``bench``: a spec (``sample``, ``judgebench:PATH``, ``jsonl:PATH`` with ``field_map`` /
-    ``label_map``...), a :class:`Benchmark` or a list of cases. ``protocols``: registry names or
-    ``FILE.py:FUNCTION`` specs (built with ``roles``; ``params`` gives per-protocol parameters by
-    name), or ``{name: compiled graph or spec}``. ``out``: the run directory (default
-    ``runs/<timestamp>``); a directory that already holds this run is resumed, running only what is
-    missing; ``resume=True`` requires that (and with ``out=None`` takes the latest run under
-    ``runs/``). ``cache``: ``"default"`` (the user's response cache), a path, or None for no cache.
-    Case choice (:mod:`courtgraph.evals.selection`): ``categories``, ``cases`` (ids, ``"ID,ID"`` or
-    ``"@FILE"``), ``sample`` (a seeded random sample of N, stratified by category unless
-    ``stratify=False``), ``shuffle``, then ``limit`` (the first N); ``seed`` seeds the choice.
-    ``settings``: generation settings for every role and per role (:class:`RoleSettings`, or
-    ``{"temperature": 0.7, "judge": {"temperature": 0}}``).
-    ``limits``: a cost limit and an error budget (:class:`~courtgraph.evals.budget.RunLimits`); a run
-    stopped by its cost limit returns with ``Results.stopped`` set, one stopped by errors raises
+    The settings are those of :class:`~courtgraph.evals.plan.RunPlan` (see there). ``watch``: a case
+    id whose turns are shown as they happen, by ``watcher`` (default: one line per turn on
+    ``console``; the CLI passes the transcript view). ``display``: the progress display (default: a
+    progress bar on ``console`` when ``progress``, else nothing). A run stopped by its cost limit
+    returns with ``Results.stopped`` set; one stopped by its error budget raises
     :class:`~courtgraph.evals.budget.RunStopped`.
-    ``watch``: a case id whose turns are printed as they happen. ``command`` is recorded in the
-    manifest (default: this process's command line).
     """
-    console = console or Console(stderr=True)
-    orders = list(orders)
-    if not orders or any(o not in ORDERS for o in orders) or len(set(orders)) != len(orders):
-        raise InputError(f"orders must be AB and/or BA, each once, not {orders}", field="orders")
-    if concurrency < 1:
-        raise InputError(f"concurrency must be at least 1, not {concurrency}", field="concurrency")
-    settings = RoleSettings.of(settings)
-    roles = apply_settings(roles or Roles(), settings)
-    all_cases, bench_id = _load_cases(bench, field_map, label_map)
-    selection = Selection.build(categories=categories, cases=cases, sample=sample, stratify=stratify,
-                                shuffle=shuffle, limit=limit, seed=seed)
-    chosen = select_cases(all_cases, categories, limit, selection, warn=console)
-    if watch is not None and watch not in {c.id for c in chosen}:
-        raise InputError(f"no case {watch!r} among the cases of this run", field="watch")
-    graphs, described = build_protocols(protocols, roles, params or {})
-    cache_path = default_cache_path() if cache == "default" else cache
-    config = {
-        "bench": bench_id, "protocols": described, "roles": describe_roles(roles), "orders": orders,
-        "concurrency": concurrency, "limit": limit, "categories": list(categories) if categories else None,
-        "selection": selection.to_json(), "settings": settings.to_json() if settings else None,
-        "limits": (limits or RunLimits()).to_json(),
-        "seed": seed, "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
-    }
+    plan = RunPlan(bench, protocols, roles=roles, out=out, orders=orders, concurrency=concurrency, limit=limit,
+                   categories=categories, sample=sample, shuffle=shuffle, cases=cases, stratify=stratify,
+                   settings=settings, limits=limits, seed=seed, cache=cache, params=params, field_map=field_map,
+                   label_map=label_map, resume=resume, command=command)
+    return await run_plan(plan, progress=progress, watch=watch, console=console, watcher=watcher, display=display)
 
-    with open_store(out, resume=resume) as store:
+
+async def run_plan(plan: RunPlan, *, progress: bool = True, watch: str | None = None, console: Console | None = None,
+                   watcher: WatchTrial | None = None, display: RunDisplay | None = None) -> Results:
+    """Run a :class:`RunPlan` (what :func:`run_async` does with its arguments); see there for the rest."""
+    console = console or Console(stderr=True)
+    prepared = plan.prepare()
+    cases, graphs = prepared.cases, prepared.graphs
+    for text in prepared.warnings:
+        console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    if watch is not None and watch not in {c.id for c in cases}:
+        raise InputError(f"no case {watch!r} among the cases of this run", field="watch")
+    if watch is not None and watcher is None:
+        watcher = PlainWatcher(console)
+    if display is None:
+        display = ProgressBar(console) if progress else NoDisplay()
+
+    with open_store(plan.out, resume=plan.resume) as store:
         store.lock()
-        manifest = begin_run(store, config, chosen, command)
+        manifest = begin_run(store, prepared.config, cases, plan.command)
         finished = store.done()
-        plan = [(c, p) for c in chosen for p in graphs if (c.id, p) not in finished]
-        total = len(chosen) * len(graphs)
-        if len(plan) < total:
-            console.print(f"resuming {store.run_dir}: {total - len(plan)}/{total} records already done",
+        todo = [(c, p) for c in cases for p in graphs if (c.id, p) not in finished]
+        total = len(cases) * len(graphs)
+        if len(todo) < total:
+            console.print(f"resuming {store.run_dir}: {total - len(todo)}/{total} records already done",
                           highlight=False, soft_wrap=True)
-        # sim: agents learn each case's truth by candidate content, never through a prompt
-        simulated.register_cases(chosen, seed)
-        bar = RunProgress(total, total - len(plan), enabled=progress, console=console)
-        guard = RunGuard.for_run(limits, store.records())
+        written: list[Record] = []
+        guard = RunGuard.for_run(prepared.limits, store.records())
         try:
-            with use_cache(cache_path), bar, guard.active():
-                await _judge_all(plan, graphs, orders, store=store, concurrency=concurrency, bar=bar, watch=watch,
-                                 guard=guard)
+            display.start(total, total - len(todo))
+            try:
+                with use_cache(prepared.cache), simulated.simulation(plan.seed), guard.active():
+                    await judge_all(todo, graphs, prepared.orders, store=store, concurrency=plan.concurrency,
+                                    display=display, written=written, watch=watch, watcher=watcher, guard=guard)
+            finally:
+                display.stop()
         except (asyncio.CancelledError, KeyboardInterrupt):
             store.write_manifest({**manifest, "status": "interrupted"})
-            console.print(f"interrupted: {bar.done}/{total} records saved in {store.run_dir}; to finish, run the "
+            saved = total - len(todo) + len(written)
+            console.print(f"interrupted: {saved}/{total} records saved in {store.run_dir}; to finish, run the "
                           f"same command with --out {store.run_dir} --resume", highlight=False, soft_wrap=True)
             raise
         except Exception as exc:  # a crash must not leave the run looking as if it were still running
@@ -514,7 +184,6 @@ async def run_async(
                              {**manifest, "status": "finished"})
         # protocol by protocol, in the order given, each in case order (the report keeps that order)
         stored = {(r.case_id, r.protocol): r for r in store.records()}
-        records = [stored[c.id, p] for p in graphs for c in chosen if (c.id, p) in stored]
-        return Results(records=records, summary=summarize(records, seed=seed), run_dir=store.run_dir,
-                       cases={c.id: c for c in chosen}, selection=selection.describe(), stopped=stopped)
-
+        records = [stored[c.id, p] for p in graphs for c in cases if (c.id, p) in stored]
+        return Results(records=records, summary=summarize(records, seed=plan.seed), run_dir=store.run_dir,
+                       cases={c.id: c for c in cases}, selection=prepared.selection.describe(), stopped=stopped)

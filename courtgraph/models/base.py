@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
 from courtgraph.models.pricing import cost_usd
+from courtgraph.models.tracing import traced_call
 from courtgraph.schema import Trial, Usage
 
 
@@ -64,7 +65,7 @@ class Intent:
     they do) and recorded judges (so that a verdict is found by the item's id and the order shown, not
     by matching prompt text). ``kind`` is what the caller will parse: a pairwise verdict, a score, or
     free speech (an argument, a question, testimony). ``facts`` holds role-specific structure (the
-    side argued, the scale, the witnesses that may be called...), documented where it is set.
+    side argued, the scale, the witnesses that may be called...), keys listed in ``courtgraph.agents.base.Facts``.
     """
 
     agent: str
@@ -140,6 +141,8 @@ class ChatModel(ABC):
     counts_calls: bool = True
     #: whether the provider can return schema-shaped JSON (else callers parse the text)
     structured: bool = False
+    #: whether the model reports its calls to LangChain callbacks itself (LangChain chat models do)
+    reports_own_runs: bool = False
 
     def __init__(self, spec: str, *, provider: str, model: str, base_url: str | None = None,
                  params: GenerateParams | None = None, cache: ResponseCache | None = _DEFAULT) -> None:
@@ -162,7 +165,20 @@ class ChatModel(ABC):
     async def generate(self, messages: list[Message], *, schema: type[BaseModel] | None = None,
                        params: GenerateParams | None = None, intent: Intent | None = None) -> ModelResponse:
         """One answer to ``messages``. ``intent`` says in structure what the messages say in words; it is not
-        part of the cache key, because for every model that is cached the messages alone decide the answer."""
+        part of the cache key, because for every model that is cached the messages alone decide the answer.
+
+        The call is reported as a chat-model run to whoever listens (LangSmith, ``astream_events``), unless the
+        model reports its own runs (a LangChain chat model does)."""
+        if self.reports_own_runs:
+            return await self._generate(messages, schema, params, intent)
+        async with traced_call(self, messages, structured=schema is not None,
+                               agent=intent.agent if intent else None) as trace:
+            response = await self._generate(messages, schema, params, intent)
+            await trace.end(response)
+        return response
+
+    async def _generate(self, messages: list[Message], schema: type[BaseModel] | None,
+                        params: GenerateParams | None, intent: Intent | None) -> ModelResponse:
         params = params or self.params
         cache = self.cache
         key = ""

@@ -118,6 +118,8 @@ class LangChainModel(ChatModel):
     ``factory`` (set by :func:`from_spec`) builds the model from the current params in each loop.
     """
 
+    reports_own_runs = True  # LangChain's own callbacks trace the call
+
     def __init__(self, llm: BaseChatModel, *, name: str | None = None, params: GenerateParams | None = None,
                  cache: ResponseCache | None = _DEFAULT, spec: str | None = None,
                  factory: Callable[[GenerateParams], BaseChatModel] | None = None) -> None:

@@ -27,7 +27,7 @@ _WHERE = re.compile(r"^\s*([^\s=!]+)\s*(==|!=)\s*([^\s=!]+)\s*$")
 
 
 @dataclass(frozen=True)
-class Comparison:
+class AgreementFilter:
     """``left==right`` or ``left!=right`` over two protocols' verdicts (cases missing either are left out)."""
 
     left: str
@@ -35,7 +35,7 @@ class Comparison:
     right: str
 
     @classmethod
-    def parse(cls, text: str) -> Comparison:
+    def parse(cls, text: str) -> AgreementFilter:
         m = _WHERE.match(text)
         if not m:
             raise InputError(f"{text!r}: expected PROTOCOL!=PROTOCOL or PROTOCOL==PROTOCOL, e.g. debate!=single",
@@ -54,7 +54,7 @@ class Filters:
     """Which cases to list. Every filter given must hold. ``protocols`` scopes ``inconsistent`` and
     ``invalid`` (any protocol when empty); ``text`` matches part of the case id."""
 
-    where: tuple[Comparison, ...] = ()
+    where: tuple[AgreementFilter, ...] = ()
     wrong: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     inconsistent: bool = False
@@ -71,7 +71,7 @@ class Filters:
         for word in words.split():
             key, sep, value = word.partition(":")
             if "=" in word:
-                where.append(Comparison.parse(word))
+                where.append(AgreementFilter.parse(word))
             elif sep and key == "wrong":
                 wrong.append(value)
             elif sep and key in ("cat", "category"):
