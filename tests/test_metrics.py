@@ -71,13 +71,14 @@ def test_agreement_consistency_and_rates() -> None:
         record("agree_tie", "A", "tie", "tie"),  # a tie in both orders agrees
         record("disagree", "A", "A", "A"),  # position bias: always the first shown
         record("one_invalid", "A", "A", "invalid"),
-        record("both_invalid", "A", "invalid", "invalid"),  # two non-answers are not an agreement
+        record("both_invalid", "A", "invalid", "invalid"),  # two non-answers: LLMBar's Agr counts them equal
         record("one_order_only", "A", "A"),  # not a two-order case
     ]
     m = summarize(recs).protocols["single"]
     assert m.two_order_cases == 5
-    # LLMBar's Agr is over all N two-order cases (notes/protocols.md §2.1), not only the both-valid ones
-    assert m.agreement == pytest.approx(2 / 5)
+    # LLMBar's Agr is over all N two-order cases, and (evaluate.py: output_True == output_False) two null
+    # winners are equal; courtgraph's consistency needs both orders valid
+    assert m.agreement == pytest.approx(3 / 5)
     assert m.consistency == pytest.approx(2 / 5)  # an invalid trial makes the case inconsistent
     # 11 trials: 3 invalid, 2 valid ties.
     assert m.invalid_rate == pytest.approx(3 / 11)
@@ -127,7 +128,8 @@ def test_cost_unknown_stays_unknown_and_cache_hits_count_as_calls() -> None:
     assert m.calls_per_case == 2.0 and m.cache_hits == 2
     assert m.tokens_per_case == pytest.approx(220.0)
     assert m.input_tokens_per_case == pytest.approx(200.0) and m.output_tokens_per_case == pytest.approx(20.0)
-    assert m.latency_per_case_s == pytest.approx(1.0)
+    assert m.compute_per_case_s == pytest.approx(1.0)  # two trials of 0.5 s each
+    assert m.latency_per_case_s == pytest.approx(0.5)  # run concurrently: the wall time is the longer one
 
 
 def test_paired_comparison_with_mcnemar() -> None:
@@ -210,7 +212,11 @@ def test_to_json_shape() -> None:
         assert key in jury
     assert jury["accuracy"] == 1.0 and jury["n"] == 2
     assert isinstance(jury["ci95"], list) and len(jury["ci95"]) == 2
-    assert jury["by_category"]["math"] == {"n": 2, "accuracy": 1.0, "ci95": [1.0, 1.0]}
+    assert jury["by_category"]["math"] == {"n": 2, "accuracy": 1.0, "ci95": list(stats.wilson_interval(2, 2))}
+    assert jury["ci95"] == list(stats.wilson_interval(2, 2)) and jury["ci95"][1] == 1.0
+    numeric = {k for k, v in jury.items() if k != "protocol"}
+    assert numeric <= set(out["definitions"]), numeric - set(out["definitions"])  # every figure is defined
+    assert out["conventions"]["tie_rule"] == "judge-says-tie" and out["conventions"]["proportion_interval"]
     assert jury["vs_baseline"]["delta"] == pytest.approx(0.5)
     assert jury["vs_baseline"]["p_value"] == pytest.approx(1.0)  # one discordant case
 

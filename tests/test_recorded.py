@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from published import JUDGEBENCH, OUTPUTS, PUBLISHED
 
-from courtgraph.agents.recorded import RecordedModel
+from courtgraph.evals.recorded import RecordedModel
 from courtgraph.errors import InputError
 from courtgraph.evals.benchmarks import load_bench
 from courtgraph.evals.store import RunStore
@@ -90,12 +90,15 @@ async def test_missing_verdict_is_invalid_after_a_free_reask(tmp_path: Path, jud
 async def test_pair_not_in_the_recording_is_an_error_naming_the_file(tmp_path: Path) -> None:
     spec = recording(tmp_path, entry("A>B"), entry("B>A"))
     graph = single(spec)
-    other = CASE.model_copy(update={"candidates": ["4", "6"]})
-    result = await run_trial(graph, Trial(case=other))
+    unknown = CASE.model_copy(update={"id": "p2"})
+    result = await run_trial(graph, Trial(case=unknown))
     assert result.verdict.status == "error" and "pair not found in recording" in (result.verdict.error or "")
-    assert "rec.jsonl" in (result.verdict.error or "")
-    same_pair_other_question = CASE.model_copy(update={"question": "What is 3+1?"})
-    assert (await run_trial(graph, Trial(case=same_pair_other_question))).verdict.status == "error"
+    assert "rec.jsonl" in (result.verdict.error or "") and "'p2'" in (result.verdict.error or "")
+    # the same id with other content: a recording of another benchmark, refused rather than replayed
+    for changed in ({"candidates": ["4", "6"]}, {"question": "What is 3+1?"}):
+        result = await run_trial(graph, Trial(case=CASE.model_copy(update=changed)))
+        assert result.verdict.status == "error" and "another question or other responses" in (result.verdict.error
+                                                                                                or "")
 
 
 async def test_recorded_model_flags_and_scores_note(tmp_path: Path) -> None:

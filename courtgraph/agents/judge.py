@@ -41,7 +41,7 @@ def judge(model: ModelLike, *, name: str = "judge", mode: Mode = "pairwise", ref
             if len(trial.shown) != 2:
                 raise ValueError(f"case {trial.case.id}: a pairwise judge needs two candidates")
             turn = await decide(chat, template.render(**case_vars(trial, reference=reference)),
-                                Speaker(agent=name, role=role, prompt=template))
+                                Speaker(agent=name, role=role, prompt=template, trial=trial))
             return {"turns": [turn], "verdict": turn.verdict}
         if len(trial.shown) == 1:
             turn = await score(trial, 0, "")

@@ -1,46 +1,57 @@
 """Recorded judges: verdicts recorded elsewhere, replayed through the same prompt and parse path.
 
-``recorded:PATH`` is a chat model that makes no call. It reads the prompt it is given the way a
-real judge would (the fenced candidates, in the order shown, and the question), looks that pair up
-in a recording, and answers with text ending in ``[[A]]``, ``[[B]]`` or ``[[C]]``, which the
-ordinary parser reads. So a recorded judge can sit anywhere a model can (a single judge, a juror),
-and a harness bug in prompting, order handling or parsing shows up as a wrong published number.
+``recorded:SOURCE`` is a chat model that makes no call. Asked to judge a trial, it looks the verdict
+up by the **item's id and the order shown**, read from the call's :class:`~courtgraph.models.Intent`
+(``intent.trial.case.id``, ``intent.trial.order``), and answers with text ending in ``[[A]]``,
+``[[B]]`` or ``[[C]]``, which the ordinary parser reads. So a recorded judge can sit anywhere a model
+can (a single judge, a juror), and a harness bug in prompting, order handling or parsing shows up as
+a wrong published number. Keyed by id, repeated items keep their own verdicts, two items with the
+same question and swapped responses do not collide, and an item whose two responses are identical
+still replays the verdict of the order shown.
 
-Sources:
+Only a recording with no ids at all is keyed by content (the question and the two responses in the
+case's order), with a :class:`RecordingWarning`: repeated items then share one verdict. A caller that
+passes no ``Intent.trial`` is served by reading the prompt (the fenced responses, as shown, and the
+question), also with a warning.
 
-* a JudgeBench output file (``outputs/*.jsonl``): entry 0 of ``judgments`` judged the pair as
-  (question, A, B), entry 1 the swapped order (question, B, A). Each entry is therefore already in
-  the *shown* frame of the trial with that order, and is stored under that trial's shown candidates:
-  nothing is flipped here. A null entry, a null decision, or an order that was not recorded
-  answers with no verdict tag, so the trial ends ``invalid`` (never a side).
-* a courtgraph run directory, ``RUN_DIR`` or ``RUN_DIR#PROTOCOL`` (needed when the run holds
-  several protocols): each trial's verdict, also in its shown frame, replays a previous run's
-  protocol as one juror of a new one.
+Sources (the formats and the ``?option`` syntax are in :mod:`courtgraph.evals.recorded_formats`):
+JudgeBench output files, LLMBar ``result.json`` files, courtgraph run directories
+(``RUN_DIR[#PROTOCOL]``), and any JSON / JSONL / CSV table with an id column and verdict columns
+(``FILE?id=COL&verdict=COL&map=1:A,2:B,Tie:tie,garbage:invalid``).
 
-Lookup keys on the two fenced candidates exactly as shown (``unfence`` returns the exact text) and
-then on the question, which prompts show unfenced and is therefore matched as a substring of the
-prompt. A prompt whose pair is not in the recording fails the call with a :class:`ModelError`
-naming the recording.
+A recording that covers one order only (e.g. JudgeBench's reward models) says so in ``orders``;
+:func:`recorded_orders` lets the CLI judge that order alone, with a note, instead of reporting the
+other order's trials as invalid.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from pydantic import BaseModel
 
-from courtgraph.evals.benchmarks import judgebench
-from courtgraph.evals.benchmarks.jsonl import Row, pairwise_label, read_rows
-from courtgraph.models.base import ChatModel, Completion, ConfigError, GenerateParams, Message, ModelError
+from courtgraph.models.base import (
+    ChatModel,
+    Completion,
+    GenerateParams,
+    Intent,
+    Message,
+    ModelError,
+)
 from courtgraph.prompts import unfence
-from courtgraph.schema import ORDERS, Case, Label, Order, Record, Trial
+from courtgraph.schema import ORDERS, Case, Label, Order, Trial
 
 _TAG = {"A": "[[A]]", "B": "[[B]]", "tie": "[[C]]"}
+
+
+class RecordingWarning(UserWarning):
+    """A recording replayed by a weaker key than the item id (content or prompt text), or only in part."""
 
 
 @dataclass(frozen=True)
@@ -57,38 +68,105 @@ class Replay:
         return f"{note}\n{_TAG[self.winner]}"
 
 
-def _key(first: str, second: str) -> str:
-    return hashlib.sha256(json.dumps([first, second], ensure_ascii=False).encode()).hexdigest()
+@dataclass(frozen=True)
+class Item:
+    """A recorded item: its content when the format has it (checked against the benchmark's), and its
+    replays by order. An order absent from ``replays`` was not recorded."""
+
+    case: Case | None
+    replays: dict[Order, Replay]
+
+
+def content_key(question: str, candidates: Iterable[str]) -> str:
+    """The key of an item by content: its question and responses in the case's own order."""
+    return hashlib.sha256(json.dumps([question, *candidates], ensure_ascii=False).encode()).hexdigest()
+
+
+def _same_content(a: Case, b: Case) -> bool:
+    return a.question.strip() == b.question.strip() and a.candidates == b.candidates
 
 
 @dataclass
 class Recording:
-    """Replays by (shown candidates, question). Every recorded pair answers in both orders."""
+    """Replays by item id (or, for a recording without ids, by content) and order."""
 
     source: str
-    replays: dict[str, dict[str, Replay]] = field(default_factory=dict)
+    keyed_by: Literal["id", "content"] = "id"
+    items: dict[str, Item] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    _by_prompt: dict[str, list[tuple[str, Replay]]] | None = field(default=None, repr=False)
+    _warned: set[str] = field(default_factory=set, repr=False)
 
-    def add(self, case: Case, order: Order, replay: Replay) -> None:
-        shown = Trial(case=case, order=order).shown
-        self.replays.setdefault(_key(shown[0], shown[1]), {})[case.question] = replay
+    @property
+    def orders(self) -> tuple[Order, ...]:
+        """The orders the recording covers (an entry recorded as failed still covers its order)."""
+        seen = {o for item in self.items.values() for o in item.replays}
+        return tuple(o for o in ORDERS if o in seen)
 
-    def add_pair(self, case: Case, recorded: dict[Order, Replay], label: str) -> None:
-        """A pair's replays by order; an order with no recording replays as "no verdict"."""
-        for order in ORDERS:
-            missing = Replay(None, f"[recorded {label}, order {order}: not recorded in this order]")
-            self.add(case, order, recorded.get(order, missing))
+    def add(self, key: str, case: Case | None, replays: dict[Order, Replay]) -> bool:
+        """Store an item; False (and nothing stored) when the key is already taken."""
+        if key in self.items:
+            return False
+        self.items[key] = Item(case, replays)
+        self._by_prompt = None
+        return True
+
+    def warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            warnings.warn(f"recorded judge {self.source}: {message}", RecordingWarning, stacklevel=3)
+
+    def lookup(self, trial: Trial) -> Replay:
+        """The replay of ``trial``: by its case id and order (by content for a recording without ids)."""
+        case = trial.case
+        key = case.id if self.keyed_by == "id" else content_key(case.question, case.candidates)
+        item = self.items.get(key)
+        if item is None:
+            what = f"item {case.id!r}" if self.keyed_by == "id" else f"item {case.id!r} (by its content)"
+            raise ModelError(f"pair not found in recording {self.source}: no {what}")
+        if self.keyed_by == "id" and item.case is not None and not _same_content(item.case, case):
+            raise ModelError(f"recording {self.source}: its item {case.id!r} has another question or other "
+                             "responses than the benchmark's (a recording of another benchmark or subset?)")
+        return self._replay(item, trial.order, case.id)
+
+    def _replay(self, item: Item, order: Order, case_id: str) -> Replay:
+        replay = item.replays.get(order)
+        if replay is not None:
+            return replay
+        if len(self.orders) == 1:
+            self.warn_once(f"it covers order {self.orders[0]} only; order {order} replays as no verdict "
+                           "(judge one order: --no-swap)")
+        return Replay(None, f"[recorded {self.source} on {case_id}, order {order}: not recorded in this order]")
 
     def find(self, prompt: str) -> Replay:
+        """The replay for a prompt, read as a real judge would (the fenced responses as shown, then the
+        question): for callers that pass no ``Intent.trial``."""
         parts = unfence(prompt)
         if "response_a" not in parts or "response_b" not in parts:
             raise ModelError(f"recorded judge {self.source}: the prompt has no fenced response_a and "
                              "response_b (recorded judges replay pairwise verdicts)")
-        by_question = self.replays.get(_key(parts["response_a"], parts["response_b"]), {})
-        shown = [q for q in by_question if q.strip() in prompt]
+        by_question = self._prompt_index().get(content_key("", [parts["response_a"], parts["response_b"]]), [])
+        shown = [(q, r) for q, r in by_question if q.strip() in prompt]
         if not shown:
             raise ModelError(f"pair not found in recording {self.source}: no recorded verdict for these two "
                              "responses in this order with this question")
-        return by_question[max(shown, key=len)]
+        self.warn_once("the call carried no Intent.trial: verdicts were found by the prompt's text, so "
+                       "repeated items share one verdict")
+        return max(shown, key=lambda qr: len(qr[0]))[1]
+
+    def _prompt_index(self) -> dict[str, list[tuple[str, Replay]]]:
+        if self._by_prompt is None:
+            index: dict[str, list[tuple[str, Replay]]] = {}
+            for key, item in self.items.items():
+                if item.case is None:
+                    raise ModelError(f"recorded judge {self.source}: the call carried no Intent.trial and "
+                                     "this recording has no item content to match the prompt against")
+                for order in ORDERS:
+                    shown = Trial(case=item.case, order=order).shown
+                    index.setdefault(content_key("", shown), []).append(
+                        (item.case.question, self._replay(item, order, key)))
+            self._by_prompt = index
+        return self._by_prompt
 
 
 class RecordedModel(ChatModel):
@@ -98,11 +176,24 @@ class RecordedModel(ChatModel):
     counts_calls = False
 
     def __init__(self, spec: str, recording: Recording) -> None:
-        super().__init__(spec, provider="recorded", model=Path(recording.source).name)
+        super().__init__(spec, provider="recorded", model=Path(recording.source.split("#")[0]).name)
         self.recording = recording
+
+    @property
+    def orders(self) -> tuple[Order, ...]:
+        return self.recording.orders
 
     def price(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
         return 0.0
+
+    async def _answer(self, messages: list[Message], schema: type[BaseModel] | None,
+                      params: GenerateParams, intent: Intent | None) -> Completion:
+        if intent is not None and intent.kind == "score":
+            raise ModelError(f"recorded judge {self.recording.source}: recorded judges replay pairwise "
+                             "verdicts, not scores")
+        if intent is not None and intent.trial is not None:
+            return Completion(text=self.recording.lookup(intent.trial).answer())
+        return await self._complete(messages, schema, params)
 
     async def _complete(self, messages: list[Message], schema: type[BaseModel] | None,
                         params: GenerateParams) -> Completion:
@@ -111,99 +202,29 @@ class RecordedModel(ChatModel):
 
 
 def from_spec(rest: str) -> RecordedModel:
-    """``recorded:PATH`` (a JudgeBench output file) or ``recorded:RUN_DIR[#PROTOCOL]`` (a courtgraph run)."""
-    path_text, protocol = rest, None
-    if not Path(rest).expanduser().exists() and "#" in rest:
-        path_text, _, protocol = rest.rpartition("#")
-    path = Path(path_text).expanduser()
-    if not path.exists():
-        raise ConfigError(f"recorded:{rest}: no such file or run directory")
+    """``recorded:SOURCE`` (see :func:`courtgraph.evals.recorded_formats.parse_spec` for the syntax)."""
+    from courtgraph.evals.recorded_formats import load_recording, parse_spec
+
+    path, protocol, options = parse_spec(rest)
     stat = (path / "run.db" if (path / "run.db").is_file() else path).stat()  # a run changes in its db
-    return RecordedModel(f"recorded:{rest}", _load(str(path.resolve()), stat.st_mtime_ns, stat.st_size, protocol))
+    recording = load_recording(str(path.resolve()), stat.st_mtime_ns, stat.st_size, protocol,
+                               tuple(sorted(options.items())))
+    return RecordedModel(f"recorded:{rest}", recording)
 
 
-@lru_cache(maxsize=16)
-def _load(path_text: str, mtime_ns: int, size: int, protocol: str | None) -> Recording:
-    """One parse per recording and version of it: every juror and protocol built from it shares it."""
-    del mtime_ns, size  # part of the cache key only: a rewritten file is read again
-    path = Path(path_text)
-    if path.is_dir() or path.name == "run.db":
-        return _from_run(path, protocol)
-    if protocol is not None:
-        raise ConfigError(f"recorded:{path}#{protocol}: '#PROTOCOL' applies to run directories only")
-    return _from_judgebench(path)
+def recorded_orders(specs: Iterable[object]) -> tuple[Order, ...] | None:
+    """The orders every recorded judge among ``specs`` covers, when all the specs are recorded judges
+    (``None`` otherwise, or when one is not a spec): a run of recordings that cover one order should judge
+    that order alone rather than report the other as invalid."""
+    given = [s for s in specs if s is not None]
+    if not given or not all(isinstance(s, str) and s.startswith("recorded:") for s in given):
+        return None
+    covered: set[Order] = set(ORDERS)
+    for spec in given:
+        assert isinstance(spec, str)
+        covered &= set(from_spec(spec.partition(":")[2]).orders)  # a bad recording fails here, as it would later
+    return tuple(o for o in ORDERS if o in covered)
 
 
-def _from_judgebench(path: Path) -> Recording:
-    """A JudgeBench output file: its lines repeat the pair, so the pairs load (and are checked) as
-    the benchmark does, and each line's ``judgments`` become the pair's replays."""
-    recording = Recording(str(path))
-    rows = list(read_rows(path))  # the file is read and parsed once, for the pairs and the judgments
-    for case, row in zip(judgebench.from_rows(rows), rows, strict=True):
-        judgments = row.get("judgments")
-        if not isinstance(judgments, list) or not 1 <= len(judgments) <= 2:
-            raise row.error("expected a list of one or two judgments", "judgments")
-        label = f"{row.data.get('judge_name') or path.stem} on pair {case.id}"
-        recorded = {order: _judgement(row, entry, label, order)
-                    for order, entry in zip(ORDERS, judgments, strict=False)}
-        recording.add_pair(case, recorded, label)
-    return recording
-
-
-def _judgement(row: Row, entry: Any, label: str, order: Order) -> Replay:
-    """A JudgeBench line's judgment of ``order`` (its entry in ``judgments`` is the order's index):
-    the decision is in the shown frame of that order."""
-    i = ORDERS.index(order)
-    where = f"[recorded {label}, order {order}"
-    if entry is None:
-        return Replay(None, f"{where}: the recorded call failed]")
-    if not isinstance(entry, dict):
-        raise row.error(f"expected an object or null, got {type(entry).__name__}", f"judgments.{i}")
-    decision = entry.get("decision")
-    if decision is None:
-        return Replay(None, f"{where}: the recorded judgment has no decision]")
-    winner = pairwise_label(decision)
-    if winner is None:
-        raise row.error(f"unknown decision {decision!r}: expected A>B, B>A, A=B or null",
-                        f"judgments.{i}.decision")
-    judgment = entry.get("judgment")
-    scores = judgment.get("scores") if isinstance(judgment, dict) else None
-    detail = f", scores {scores}" if scores else ""
-    return Replay(winner, f"{where}: {decision}{detail}]")
-
-
-def _from_run(path: Path, protocol: str | None) -> Recording:
-    from courtgraph.evals.store import RunStore
-
-    store = RunStore(path, create=False)
-    try:
-        protocols = store.protocols()
-        if protocol is None and len(protocols) == 1:
-            protocol = protocols[0]
-        if protocol is None or protocol not in protocols:
-            choose = f"no protocol {protocol!r}" if protocol else "several protocols"
-            raise ConfigError(f"recorded:{path}: {choose} in this run; give one of "
-                              f"{', '.join(protocols) or '(none)'} as recorded:{path}#PROTOCOL")
-        cases = store.cases()
-        records = store.records(protocol)
-    finally:
-        store.close()
-    recording = Recording(f"{path}#{protocol}")
-    for record in records:
-        if record.case_id in cases and cases[record.case_id].pairwise:
-            label = f"{protocol} on case {record.case_id}"
-            recording.add_pair(cases[record.case_id], _run_replays(record, label), label)
-    return recording
-
-
-def _run_replays(record: Record, label: str) -> dict[Order, Replay]:
-    """A record's trials as replays; a trial that did not decide (invalid, error) replays as no verdict."""
-    out: dict[Order, Replay] = {}
-    for trial in record.trials:
-        where = f"[recorded {label}, order {trial.order}"
-        verdict = trial.verdict
-        if verdict.valid and verdict.winner is not None:
-            out[trial.order] = Replay(verdict.winner, f"{where}: {verdict.winner}]")
-        else:
-            out[trial.order] = Replay(None, f"{where}: {verdict.status} ({verdict.error or 'no winner'})]")
-    return out
+__all__ = ["Item", "RecordedModel", "Recording", "RecordingWarning", "Replay", "content_key", "from_spec",
+           "recorded_orders"]

@@ -34,7 +34,7 @@ PROVIDERS: dict[str, str] = {
     "anthropic": "courtgraph.models.anthropic:from_spec",
     "scripted": "courtgraph.models.scripted:ScriptedModel",
     "sim": "courtgraph.agents.simulated:from_spec",
-    "recorded": "courtgraph.agents.recorded:from_spec",
+    "recorded": "courtgraph.evals.recorded:from_spec",
 }
 
 ModelLike = str | ChatModel | Any  # Any: a LangChain BaseChatModel

@@ -30,6 +30,8 @@ from courtgraph.schema import Case, Label
 FIELDS = ("id", "question", "a", "b", "candidates", "label", "category", "reference", "context")
 _DEFAULT_LABELS: dict[str, Label] = {"a": "A", "b": "B", "tie": "tie", "a>b": "A", "b>a": "B", "a=b": "tie"}
 _MISSING: Any = object()
+#: What :meth:`Row.get` returns for an absent field (distinct from a JSON null).
+MISSING: Any = _MISSING
 
 
 @dataclass(frozen=True)
