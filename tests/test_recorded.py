@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from published import JUDGEBENCH, OUTPUTS, PUBLISHED
 
-from courtgraph.evals.recorded import RecordedModel
 from courtgraph.errors import InputError
 from courtgraph.evals.benchmarks import load_bench
+from courtgraph.evals.recorded import RecordedModel
 from courtgraph.evals.store import RunStore
 from courtgraph.graphs import judge_case, run_trial, single
 from courtgraph.models import ConfigError, ScriptedModel, get_model

@@ -42,7 +42,8 @@ from typing import Any
 
 from courtgraph.errors import InputError
 from courtgraph.evals.benchmarks import judgebench, llmbar
-from courtgraph.evals.benchmarks.jsonl import MISSING, Row, cases_from_rows, pairwise_label, read_rows
+from courtgraph.evals.benchmarks.fields import MISSING
+from courtgraph.evals.benchmarks.jsonl import Row, cases_from_rows, pairwise_label, read_rows
 from courtgraph.evals.recorded import Recording, Replay, content_key
 from courtgraph.models.base import ConfigError
 from courtgraph.schema import ORDERS, Case, Label, Order, Record, to_case_frame

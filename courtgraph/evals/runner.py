@@ -110,7 +110,8 @@ def _load_cases(bench: BenchLike, field_map: Mapping[str, str] | str | None,
     if isinstance(bench, str):
         loaded = load_bench(bench, field_map=_as_dict(field_map), label_map=_as_dict(label_map))
         return loaded.cases, {"spec": bench, "name": loaded.name, "source": loaded.source,
-                              "field_map": field_map, "label_map": label_map}
+                              "field_map": field_map, "label_map": label_map,
+                              **({"notes": loaded.notes} if loaded.notes else {})}
     if isinstance(bench, Benchmark):
         return list(bench.cases), {"spec": None, "name": bench.name, "source": bench.source}
     return list(bench), {"spec": None, "name": "cases", "source": None}
@@ -433,6 +434,8 @@ async def run_async(
         raise InputError(f"concurrency must be at least 1, not {concurrency}", field="concurrency")
     roles = roles or Roles()
     all_cases, bench_id = _load_cases(bench, field_map, label_map)
+    for note in bench_id.get("notes", []):  # e.g. gold by majority: the class counts, the items left out
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     cases = select_cases(all_cases, categories, limit)
     if watch is not None and watch not in {c.id for c in cases}:
         raise InputError(f"no case {watch!r} among the cases of this run", field="watch")

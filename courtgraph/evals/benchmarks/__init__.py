@@ -37,15 +37,19 @@ class Benchmark:
     name: str
     source: str
     cases: list[Case] = field(default_factory=list)
+    #: what loading did that a reader must know (e.g. gold by majority: the class counts, items left out)
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.cases)
 
 
 def parse_mapping(text: str, *, option: str = "map") -> dict[str, str]:
-    """``"k=v,k=v"`` to a dict (what ``--map`` and ``--label-map`` take). Spaces around items are ignored."""
+    """``"k=v,k=v"`` to a dict (what ``--map`` and ``--label-map`` take). Spaces around items are ignored;
+    a comma inside parentheses or braces does not separate (``label=majority(a1,a2,a3)``,
+    ``question={instruction},{input}``)."""
     out: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for item in filter(None, (part.strip() for part in _top_level_split(text))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise InputError(f"{item!r} is not KEY=VALUE (e.g. question=prompt,a=response1)", field=option)
@@ -53,6 +57,21 @@ def parse_mapping(text: str, *, option: str = "map") -> dict[str, str]:
             raise InputError(f"{key.strip()!r} is given twice", field=option)
         out[key.strip()] = value.strip()
     return out
+
+
+def _top_level_split(text: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        depth += (char in "({") - (char in ")}")
+        if char == "," and depth <= 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
 
 
 def load_bench(spec: str, *, field_map: dict[str, str] | str | None = None,
@@ -78,7 +97,8 @@ def load_bench(spec: str, *, field_map: dict[str, str] | str | None = None,
         if not rest:
             raise InputError("jsonl needs a file: jsonl:PATH (a .jsonl, .csv, .tsv or .json file)", field="bench")
         path = Path(rest).expanduser()
-        return Benchmark(path.stem, str(path), jsonl.load(path, fields, labels))
+        notes: list[str] = []
+        return Benchmark(path.stem, str(path), jsonl.load(path, fields, labels, notes), notes)
     if name == "sample" and not rest:
         return Benchmark("sample", str(sample.SAMPLE_PATH), sample.load())
     raise InputError(f"unknown benchmark {spec!r}; expected one of {', '.join(SPECS)}", field="bench")
