@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,31 @@ def test_judgebench_published_accuracy_from_recorded_verdicts() -> None:
     # Raw decisions (A>B, B>A) and (B>A, A>B) name the same case-frame winner (121 and 114 lines),
     # as do the 5 double ties; every other line of the file disagrees across the orders.
     assert arena.consistency == pytest.approx((121 + 114 + 5) / 350)
+
+
+def test_per_order_figures_kappas_and_position_bias_against_an_independent_computation() -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = random.Random(3)
+    flip = {"A": "B", "B": "A", "tie": "tie"}
+    recs, gold, case_ab, case_ba, shown = [], [], [], [], []
+    for i in range(120):
+        label = rng.choice(["A", "B", "tie"])
+        ab, ba = rng.choice(["A", "B", "tie", "invalid"]), rng.choice(["A", "B", "tie", "invalid"])
+        recs.append(record(f"c{i}", label, ab, ba))  # type: ignore[arg-type]
+        gold.append(label)
+        case_ab.append(ab if ab != "invalid" else None)
+        case_ba.append(flip[ba] if ba != "invalid" else None)
+        shown += [s for s in (ab, ba) if s != "invalid"]
+    m = summarize(recs).protocols["single"]
+    assert m.accuracy_ab == pytest.approx(sum(a == g for a, g in zip(case_ab, gold, strict=True)) / 120)
+    assert m.accuracy_ba == pytest.approx(sum(b == g for b, g in zip(case_ba, gold, strict=True)) / 120)
+    assert m.correct_both == pytest.approx(sum(a == g == b for a, b, g in zip(case_ab, case_ba, gold,
+                                                                                strict=True)) / 120)
+    assert m.llmbar_accuracy == pytest.approx(((m.accuracy_ab or 0) + (m.accuracy_ba or 0)) / 2)
+    assert m.agreement == pytest.approx(sum(a == b for a, b in zip(case_ab, case_ba, strict=True)) / 120)
+    none = "none"
+    assert m.kappa_orders == pytest.approx(cohen_kappa_score([a or none for a in case_ab],
+                                                             [b or none for b in case_ba]), abs=1e-12)
+    assert m.prefer_first_rate == pytest.approx(shown.count("A") / len(shown))
+    assert m.prefer_second_rate == pytest.approx(shown.count("B") / len(shown))
