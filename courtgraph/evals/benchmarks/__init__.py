@@ -8,7 +8,9 @@ Specs (what ``courtgraph run --bench`` takes):
   ``Dataset/LLMBar/Adversarial/Neighbor``, or the whole tree); with no path, downloaded once.
 * ``jsonl:PATH``: any ``.jsonl``, ``.csv``, ``.tsv`` or ``.json`` (array) file, read through a
   field mapping and a label mapping, e.g. ``field_map="question=prompt,a=response1,b=response2,
-  label=winner"`` and ``label_map="1=A,2=B"`` (see :mod:`courtgraph.evals.benchmarks.jsonl`).
+  label=winner"`` and ``label_map="1=A,2=B"`` (see :mod:`courtgraph.evals.benchmarks.jsonl`); a field may
+  be a template (``question={instruction}\n\n{input}``) and the label ``majority(a1,a2,a3)`` or
+  ``unanimous(a1,a2,a3)`` of annotator columns (:mod:`courtgraph.evals.benchmarks.fields`).
 * ``sample``: the small set written for this project and shipped in the package (offline demo).
 
 Bad input raises :class:`courtgraph.errors.InputError` naming the file, the line and the field.

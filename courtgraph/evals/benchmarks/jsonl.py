@@ -8,7 +8,11 @@ stops the load, because a benchmark that silently drops or mislabels items gives
 Logical fields (``--map logical=column``, unmapped ones default to their own name):
 ``question``, ``a`` and ``b`` (the two responses) or ``candidates`` (a list of one or two),
 ``label``, and the optional ``id``, ``category``, ``reference``, ``context``. A dotted column name
-reaches into nested objects (``label=ground_truth.winner``, ``a=responses.0``).
+reaches into nested objects (``label=ground_truth.winner``, ``a=responses.0``). A text field may be a
+template of columns (``question={instruction}\n\n{input}``) and the label a rule over annotator
+columns (``label=majority(a1,a2,a3)``, ``unanimous(...)``): see :mod:`courtgraph.evals.benchmarks.fields`.
+Text fields accept any JSON scalar (``408``, ``true``), written as JSON writes it. A file holding one
+JSON array is read as such whatever its extension, and JSON lines otherwise (CSV/TSV by extension).
 
 Labels (``--label-map 1=A,2=B``): the mapping is applied first; otherwise ``A``, ``B``, ``tie`` and
 the JudgeBench forms ``A>B``, ``B>A``, ``A=B`` are understood (case-insensitive). A one-candidate
