@@ -13,7 +13,7 @@ from published import JUDGEBENCH, OUTPUTS, PUBLISHED
 
 from courtgraph.errors import InputError
 from courtgraph.evals.benchmarks import load_bench
-from courtgraph.evals.recorded import RecordedModel
+from courtgraph.evals.recorded import RecordedModel, RecordingWarning
 from courtgraph.evals.store import RunStore
 from courtgraph.graphs import judge_case, run_trial, single
 from courtgraph.models import ConfigError, ScriptedModel, get_model
@@ -80,7 +80,11 @@ async def test_consistent_judge_and_tie(tmp_path: Path) -> None:
 async def test_missing_verdict_is_invalid_after_a_free_reask(tmp_path: Path, judgments: list[Any]) -> None:
     spec = recording(tmp_path, *judgments)
     order: Order = "BA" if len(judgments) == 1 else "AB"
-    result = await run_trial(single(spec), Trial(case=CASE, order=order))
+    if len(judgments) == 1:  # a one-order recording asked for the other order: it says so
+        with pytest.warns(RecordingWarning, match="covers order AB only"):
+            result = await run_trial(single(spec), Trial(case=CASE, order=order))
+    else:
+        result = await run_trial(single(spec), Trial(case=CASE, order=order))
     assert result.verdict.status == "invalid" and result.verdict.winner is None
     turn = result.turns[0]
     assert "--- re-asked ---" in turn.content  # the decide() path re-asked once, and got no tag again

@@ -85,7 +85,7 @@ def test_markdown_tables(summary: Summary) -> None:
     jury = next(line for line in lines if line.startswith("| jury |"))
     low, high = stats.wilson_interval(24, 30)
     assert f"| 30 | 80.0 ({100 * low:.1f}–{100 * high:.1f}) |" in jury and "+30.0 (p=" in jury
-    assert "## Metrics by convention" in md and "## Per class" in md and "tie rule judge-says-tie" in md
+    assert "## Metrics by convention" in md and "## Per class" in md and "tie rule judge-says-tie" in md.lower()
     assert "| category | single | jury |" in md
     assert "| code | 50.0% (n=10) | 80.0% (n=10) |" in md
     # Every table row has as many cells as its header.

@@ -32,12 +32,14 @@ SIMULATED_NOTE = ("Simulated agents: these numbers come from virtual judges of k
 def footnote(summary: Summary) -> str:
     """What the figures mean, naming the conventions in force (``report --json`` has every definition)."""
     rule = TIE_RULE_TEXT[summary.tie_rule]
-    return ("acc: JudgeBench net vote over the orders judged, invalid or failed verdicts count as wrong, "
-            f"{rule}; under it, its 95% Wilson interval with continuity correction. Δ: accuracy points against "
+    return ("acc: JudgeBench net vote over the orders judged, invalid or failed verdicts count as wrong; "
+            f"under it, its 95% Wilson interval with continuity correction. {rule[0].upper()}{rule[1:]}. "
+            "Δ: accuracy points against "
             "the baseline on the same cases; under it, the exact McNemar p (paired bootstrap interval in the "
             "JSON). Order consist.: share of the two-order cases whose two verdicts are valid and agree "
-            "(courtgraph's consistency); LLMBar Agr counts two non-answers as agreeing. Latency: wall time per "
-            f"case (orders run concurrently). Numeric gold within tolerance {summary.tolerance:g}. Calls and "
+            "(courtgraph's consistency); LLMBar Agr counts two non-answers as agreeing. Wall: time per case "
+            "(its orders run concurrently); compute: the sum of its trials' times. Numeric gold within "
+            f"tolerance {summary.tolerance:g}. Calls and "
             "tokens per case include cache hits; cost is what this run billed.")
 
 
@@ -91,10 +93,11 @@ def main_rows(summary: Summary) -> Rows:
 
 def detail_rows(summary: Summary) -> Rows:
     """Bias and overhead figures that do not fit the headline table."""
-    headers = ["protocol", "LLMBar\nacc", "LLMBar\nAgr", "ties", "errors", "κ", "latency\n/case", "cache\nhits",
-               "saved"]
+    headers = ["protocol", "LLMBar\nacc", "LLMBar\nAgr", "ties", "errors", "κ", "wall\n/case", "compute\n/case",
+               "cache\nhits", "saved"]
     rows = [[m.protocol, _pct(m.llmbar_accuracy), _pct(m.agreement), _pct(m.tie_rate), _pct(m.error_rate),
-             _num(m.kappa), f"{m.latency_per_case_s:.2f}s", str(m.cache_hits), _usd(m.saved_usd)]
+             _num(m.kappa), f"{m.latency_per_case_s:.2f}s", f"{m.compute_per_case_s:.2f}s", str(m.cache_hits),
+             _usd(m.saved_usd)]
             for m in summary.protocols.values()]
     return headers, rows
 
@@ -102,10 +105,10 @@ def detail_rows(summary: Summary) -> Rows:
 def metrics_rows(summary: Summary) -> Rows:
     """The figures each community reports (``--metrics``): per order, per class, agreement, bias."""
     headers = ["protocol", "acc\nAB", "acc\nBA", "both\nright", "macro\nF1", "tie\nacc", "κ vs\ngold",
-               "κ\norders", "prefer\n1st", "prefer\n2nd", "compute\n/case"]
+               "κ\norders", "prefer\n1st", "prefer\n2nd"]
     rows = [[m.protocol, _pct(m.accuracy_ab), _pct(m.accuracy_ba), _pct(m.correct_both), _pct(m.macro_f1),
              _pct(m.tie_accuracy), _num(m.kappa), _num(m.kappa_orders), _pct(m.prefer_first_rate),
-             _pct(m.prefer_second_rate), f"{m.compute_per_case_s:.2f}s"]
+             _pct(m.prefer_second_rate)]
             for m in summary.protocols.values()]
     return headers, rows
 
