@@ -48,8 +48,8 @@ class Benchmark:
 
 def parse_mapping(text: str, *, option: str = "map") -> dict[str, str]:
     """``"k=v,k=v"`` to a dict (what ``--map`` and ``--label-map`` take). Spaces around items are ignored;
-    a comma inside parentheses or braces does not separate (``label=majority(a1,a2,a3)``,
-    ``question={instruction},{input}``)."""
+    a comma inside parentheses or braces does not separate (``label=majority(a1,a2,a3)``), nor one that
+    continues a template (``question={instruction}, {input}``)."""
     out: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in _top_level_split(text))):
         key, sep, value = item.partition("=")
@@ -73,7 +73,13 @@ def _top_level_split(text: str) -> list[str]:
         else:
             current.append(char)
     parts.append("".join(current))
-    return parts
+    merged: list[str] = []
+    for part in parts:  # "question={a}, {b}": a piece with no "=" after a template continues it
+        if merged and "=" not in part and "{" in merged[-1].partition("=")[2]:
+            merged[-1] += "," + part
+        else:
+            merged.append(part)
+    return merged
 
 
 def load_bench(spec: str, *, field_map: dict[str, str] | str | None = None,
