@@ -94,7 +94,7 @@ class Recording:
     keyed_by: Literal["id", "content"] = "id"
     items: dict[str, Item] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    _by_prompt: dict[str, list[tuple[str, Replay]]] | None = field(default=None, repr=False)
+    _by_prompt: dict[str, list[tuple[str, str, Order]]] | None = field(default=None, repr=False)
     _warned: set[str] = field(default_factory=set, repr=False)
 
     @property
@@ -146,25 +146,26 @@ class Recording:
             raise ModelError(f"recorded judge {self.source}: the prompt has no fenced response_a and "
                              "response_b (recorded judges replay pairwise verdicts)")
         by_question = self._prompt_index().get(content_key("", [parts["response_a"], parts["response_b"]]), [])
-        shown = [(q, r) for q, r in by_question if q.strip() in prompt]
+        shown = [entry for entry in by_question if entry[0].strip() in prompt]
         if not shown:
             raise ModelError(f"pair not found in recording {self.source}: no recorded verdict for these two "
                              "responses in this order with this question")
         self.warn_once("the call carried no Intent.trial: verdicts were found by the prompt's text, so "
                        "repeated items share one verdict")
-        return max(shown, key=lambda qr: len(qr[0]))[1]
+        _, key, order = max(shown, key=lambda entry: len(entry[0]))
+        return self._replay(self.items[key], order, key)
 
-    def _prompt_index(self) -> dict[str, list[tuple[str, Replay]]]:
+    def _prompt_index(self) -> dict[str, list[tuple[str, str, Order]]]:
+        """Shown pair -> (question, item key, order) of every item and order that shows it."""
         if self._by_prompt is None:
-            index: dict[str, list[tuple[str, Replay]]] = {}
+            index: dict[str, list[tuple[str, str, Order]]] = {}
             for key, item in self.items.items():
                 if item.case is None:
                     raise ModelError(f"recorded judge {self.source}: the call carried no Intent.trial and "
                                      "this recording has no item content to match the prompt against")
                 for order in ORDERS:
                     shown = Trial(case=item.case, order=order).shown
-                    index.setdefault(content_key("", shown), []).append(
-                        (item.case.question, self._replay(item, order, key)))
+                    index.setdefault(content_key("", shown), []).append((item.case.question, key, order))
             self._by_prompt = index
         return self._by_prompt
 
