@@ -99,6 +99,13 @@ def test_recorded_one_order_judge_matches_scikit_learn(tmp_path: Path, capsys: p
         main(["report", str(tmp_path / "run"), "--metrics"])
     text = capsys.readouterr().out
     assert "Metrics by convention" in text and "Per class" in text
+    with pytest.raises(SystemExit):
+        main(["report", str(tmp_path / "run"), "--json", "--tie-rule", "mtbench"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["conventions"]["tie_rule"] == "mtbench" and "mtbench" in out["definitions"]["accuracy"]
+    with pytest.raises(SystemExit) as code:
+        main(["report", str(tmp_path / "run"), "--tie-rule", "coin-flip"])
+    assert code.value.code == 2 and "unknown tie rule 'coin-flip'" in capsys.readouterr().err
 
 
 def contradiction(case_id: str) -> list[TrialResult]:
