@@ -47,9 +47,10 @@ def exact(x: float | None) -> Fraction:
     return Fraction(x).limit_denominator(10_000)
 
 
-async def _replay(result: Path) -> dict[str, Fraction]:
+async def _replay(result: Path, spec: str | None = None) -> dict[str, Fraction]:
+    """The run's figures as the harness computes them, replaying ``spec`` (default: the result file)."""
     cases = load_bench(f"llmbar:{dataset(result)}").cases
-    graph = single(f"recorded:{result}")
+    graph = single(spec or f"recorded:{result}")
     records = await asyncio.gather(*(judge_case(graph, c, protocol="single") for c in cases))
     assert sum(r.usage.calls for r in records) == 0 and not any(r.error for r in records)
     m = summarize(records).protocols["single"]
@@ -82,3 +83,17 @@ def test_cli_run_and_report_reproduce_one_llmbar_run(tmp_path: Path) -> None:
     got = {"correct_False": m["accuracy_ab"], "correct_True": m["accuracy_ba"], "correct_average": m["llmbar_accuracy"],
            "correct_both": m["correct_both"], "equal": m["agreement"]}
     assert {k: exact(v) for k, v in got.items()} == {k: want[k] for k in got}
+
+
+async def test_a_result_file_outside_llmbars_layout_takes_subset_or_falls_back_to_content(tmp_path: Path) -> None:
+    from courtgraph.evals.recorded import RecordingWarning
+
+    result = RUNS[0]
+    moved = tmp_path / "result.json"  # a copy in a temporary folder: the subset is no longer in its path
+    moved.write_bytes(result.read_bytes())
+    subset = result.parents[3].name
+    want = await _replay(result)
+    replayed = await _replay(result, f"recorded:{moved}?subset={subset}")
+    assert replayed == want
+    with pytest.warns(RecordingWarning, match="subset is not in its path"):
+        assert await _replay(result, f"recorded:{moved}") == want  # by content: LLMBar has no repeats
