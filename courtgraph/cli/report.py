@@ -23,6 +23,15 @@ def report(
     baseline: Annotated[str | None, typer.Option("--baseline", metavar="NAME", help="The protocol the others "
                                                  "are compared with (default: single, when the run has it).")]
     = None,
+    metrics: Annotated[bool, typer.Option("--metrics", help="Also print the per-order, per-class (F1, confusion) "
+                                          "and score tables.")] = False,
+    tie_rule: Annotated[str, typer.Option("--tie-rule", help="Tie gold: judge-says-tie (a tie only when the judge "
+                                          "says tie) or mtbench (inconsistent orders are a tie).")]
+    = "judge-says-tie",
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Numeric gold: a score within this of the gold "
+                                             "is correct.")] = 0.0,
+    tie_delta: Annotated[float, typer.Option("--tie-delta", help="Scores within this of each other tie (pairwise "
+                                             "accuracy from scores).")] = 0.0,
 ) -> None:
     """Compare a run's protocols: accuracy with 95% intervals, paired McNemar tests against the baseline,
     consistency, invalid rate, calls, tokens and cost per case.
@@ -31,4 +40,5 @@ def report(
     """
     from courtgraph.evals.report import report_run
 
-    report_run(run, baseline=baseline, as_json=as_json, markdown=markdown, plot_to=plot, console=console)
+    report_run(run, baseline=baseline, as_json=as_json, markdown=markdown, plot_to=plot, console=console,
+               metrics=metrics, tie_rule=tie_rule, tolerance=tolerance, tie_delta=tie_delta)

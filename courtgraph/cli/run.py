@@ -58,7 +58,10 @@ def run_command(
                                                   "names (single, jury, debate, ...) or FILE.py:FUNCTION.")] = None,
     model: Annotated[str | None, typer.Option("--model", "-m", help="Default model for every role, e.g. openai:"
                                               "gpt-4o-mini, anthropic:claude-3-5-haiku-latest, sim:0.7.")] = None,
-    judge: Annotated[str | None, typer.Option("--judge", help="The judge's model (also recorded:PATH).")] = None,
+    judge: Annotated[str | None, typer.Option("--judge", help="The judge's model, or recorded verdicts: "
+                                              "recorded:FILE (JudgeBench outputs, LLMBar result.json), "
+                                              "recorded:RUN_DIR\\[#PROTOCOL], or recorded:FILE?id=COL&verdict=COL"
+                                              "[&verdict_ba=COL][&map=1:A,2:B,Tie:tie,x:invalid].")] = None,
     jurors: Annotated[str | None, typer.Option("--jurors", help="Juror models, comma-separated, one juror "
                                                "each.")] = None,
     juror: Annotated[list[str] | None, typer.Option("--juror", help="One juror's model; repeatable (for paths "
@@ -90,7 +93,9 @@ def run_command(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the case sample/shuffle, simulated agents "
                                              "and bootstrap (0); recorded in the manifest.")] = None,
     field_map: Annotated[str | None, typer.Option("--map", help="jsonl: fields, e.g. question=prompt,"
-                                                  "a=response1,b=response2,label=winner.")] = None,
+                                                  "a=response1,b=response2,label=winner; a template "
+                                                  "question={instruction}\\n\\n{input}; gold from annotators "
+                                                  "label=majority(a1,a2,a3) or unanimous(...).")] = None,
     label_map: Annotated[str | None, typer.Option("--label-map", help="jsonl: labels, e.g. 1=A,2=B.")] = None,
     watch: Annotated[str | None, typer.Option("--watch", help="Print this case's turns as they happen.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", metavar="PROTOCOL.NAME=VALUE", help="A protocol "
@@ -147,6 +152,14 @@ def run_command(
                   jurors=juror_specs or file_models.get("jurors", []),
                   debaters=debater_specs or file_models.get("debaters", []), extra=file_models.get("extra", {}))
     orders: list[Order] | None = None if swap is None else (["AB", "BA"] if swap else ["AB"])
+    if orders is None:  # recordings that cover one order: judge that order alone rather than report invalid
+        from courtgraph.evals.recorded import recorded_orders
+
+        covered = recorded_orders([model, judge, *juror_specs, *debater_specs])
+        if covered is not None and len(covered) == 1:
+            orders = list(covered)
+            err_console.print(f"note: the recorded judges cover order {covered[0]} only: judging that order alone "
+                              "(as --no-swap; --swap judges both)", highlight=False, soft_wrap=True)
     plan: RunPlan
     if resume:
         from courtgraph.evals.resume import stored_config

@@ -127,7 +127,8 @@ def load_cases(bench: BenchLike, field_map: Mapping[str, str] | str | None,
     if isinstance(bench, str):
         loaded = load_bench(bench, field_map=_as_dict(field_map), label_map=_as_dict(label_map))
         return loaded.cases, {"spec": bench, "name": loaded.name, "source": loaded.source,
-                              "field_map": field_map, "label_map": label_map}
+                              "field_map": field_map, "label_map": label_map,
+                              **({"notes": loaded.notes} if loaded.notes else {})}
     if isinstance(bench, Benchmark):
         return list(bench.cases), {"spec": None, "name": bench.name, "source": bench.source}
     return list(bench), {"spec": None, "name": "cases", "source": None}

@@ -142,6 +142,8 @@ async def run_plan(plan: RunPlan, *, progress: bool = True, watch: str | None = 
     console = console or Console(stderr=True)
     prepared = plan.prepare()
     cases, graphs = prepared.cases, prepared.graphs
+    for note in prepared.config["bench"].get("notes", []):  # e.g. gold by majority: class counts, items left out
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     for text in prepared.warnings:
         console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
     if watch is not None and watch not in {c.id for c in cases}:
