@@ -286,6 +286,39 @@ register(ProtocolInfo(
 ))
 
 
+def _more(roles: Roles, *, verdict: Literal["judge", "jury"] = "judge", n: int | None = None,
+          aggregate: str = "majority", **params: Any) -> Graph:
+    """MORE's verdict is the judge's, or a jury's reading the defences.
+
+    Args:
+        verdict: who decides: the judge, or a jury of the juror models.
+        n: jurors when verdict=jury and --jurors is not given (3 when not given either).
+        aggregate: the jury's rule when verdict=jury (majority | strict | weighted | mean | llm).
+    """
+    from courtgraph.graphs.more import more
+
+    if verdict not in ("judge", "jury"):
+        raise InputError(f"more verdict must be judge or jury, not {verdict!r}", field="verdict")
+    bench = _jury(roles, n=n, aggregate=aggregate) if verdict == "jury" else roles.get("judge")
+    return more(roles.debater_models(), bench, **params)
+
+
+def _samre(roles: Roles, **params: Any) -> Graph:
+    from courtgraph.graphs.samre import samre
+
+    return samre(roles.debater_models(), roles.get("judge"), **params)
+
+
+register(ProtocolInfo(
+    "more", _more, "D3's MORE: k advocates per candidate argue in parallel for one round, then a judge (or a jury) "
+    "decides.", "courtgraph.graphs.more:more",
+))
+register(ProtocolInfo(
+    "samre", _samre, "D3's SAMRE: one advocate per side over rounds, scored by the judge after each; stops when the "
+    "score gap converges or the token budget is spent.", "courtgraph.graphs.samre:samre",
+))
+
+
 def load_custom(target: str) -> Callable[..., Graph]:
     """``file.py:function`` -> the function (it takes a Roles and returns a compiled graph)."""
     path_text, sep, func = target.rpartition(":")
