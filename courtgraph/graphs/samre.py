@@ -119,8 +119,8 @@ def samre(advocates: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, 
 
     async def close(state: SamreState) -> dict[str, Any]:
         r, stop = state.get("round", 0), state.get("stop", "max_rounds")
-        scored = state.get("scored") or []
-        final = compare_scores(*(scored[:2] if len(scored) >= 2 else (None, None)), tie_delta, "judge").model_copy(update={"stage": f"samre:{stop}"})
+        scored: list[Verdict | None] = [*(state.get("scored") or []), None, None]
+        final = compare_scores(scored[0], scored[1], tie_delta, "judge").model_copy(update={"stage": f"samre:{stop}"})
         gaps = ", ".join(f"{g:g}" for g in state.get("gaps", []))
         note = Turn(role="controller", agent=name, model="rule:samre", round=r, phase="stop",
                     content=f"stopped after {r} round{'s' * (r != 1)}: {STOP_TEXT[stop]} "
