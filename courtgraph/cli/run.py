@@ -63,6 +63,13 @@ def run_command(
     param: Annotated[list[str] | None, typer.Option("--param", metavar="PROTOCOL.NAME=VALUE", help="A protocol "
                                                     "parameter, e.g. debate.rounds=2 or jury.aggregate=strict "
                                                     "(see courtgraph protocols). Repeatable.")] = None,
+    calibrate_on: Annotated[int | None, typer.Option("--calibrate-on", metavar="N", help="Hold out the first N "
+                                                     "cases to calibrate each cascade's thresholds (Trust or "
+                                                     "Escalate); they are not judged.")] = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="Calibration: tolerated disagreement with the gold "
+                                         "labels on the cases a cascade decides.")] = 0.15,
+    delta: Annotated[float, typer.Option("--delta", help="Calibration: allowed probability that the guarantee "
+                                         "fails.")] = 0.1,
 ) -> None:
     """Judge a benchmark with each protocol (both orders), store every record, print the comparison.
 
@@ -99,7 +106,7 @@ def run_command(
         plan = RunPlan(bench, split_list(protocols), roles=roles, out=out, orders=orders or ["AB", "BA"],
                        concurrency=concurrency, limit=limit, categories=split_list(categories) or None,
                        seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,
-                       command=_command())
+                       command=_command(), calibrate_on=calibrate_on, alpha=alpha, delta=delta)
     results = _run(plan, watch)
     results.report(console)
     console.print(f"run saved in {results.run_dir}  (courtgraph report {results.run_dir})", highlight=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,9 @@ class RunPlan:
     ``runs/<timestamp>``); a directory that already holds this run is resumed, running only what is
     missing; ``resume=True`` requires that (and with ``out=None`` takes the latest run under
     ``runs/``). ``cache``: ``"default"`` (the user's response cache), a path, or None for no cache.
-    ``command`` is recorded in the manifest (default: this process's command line).
+    ``command`` is recorded in the manifest (default: this process's command line). ``calibrate_on``:
+    hold out the first N cases to calibrate every ``cascade``'s thresholds (agreement >= 1 - ``alpha``
+    with probability >= 1 - ``delta``; :mod:`courtgraph.evals.calibration`); they are not judged.
     """
 
     bench: BenchLike
@@ -59,6 +61,9 @@ class RunPlan:
     label_map: Mapping[str, str] | str | None = None
     resume: bool = False
     command: Sequence[str] | None = None
+    calibrate_on: int | None = None
+    alpha: float = 0.15
+    delta: float = 0.1
 
     def prepare(self) -> PreparedRun:
         """Check every setting, load and choose the cases, build the protocols: raises InputError first."""
@@ -70,6 +75,12 @@ class RunPlan:
         roles = self.roles or Roles()
         all_cases, bench_id = load_cases(self.bench, self.field_map, self.label_map)
         cases = select_cases(all_cases, self.categories, self.limit)
+        held_out: list[Case] = []
+        if self.calibrate_on:
+            if not 0 < self.calibrate_on < len(cases):
+                raise InputError(f"calibrate-on {self.calibrate_on} must leave cases to judge (of {len(cases)})",
+                                 field="calibrate_on")
+            held_out, cases = cases[:self.calibrate_on], cases[self.calibrate_on:]
         graphs, described = build_protocols(self.protocols, roles, self.params or {})
         cache_path = default_cache_path() if self.cache == "default" else self.cache
         config = {
@@ -77,9 +88,10 @@ class RunPlan:
             "concurrency": self.concurrency, "limit": self.limit,
             "categories": list(self.categories) if self.categories else None, "seed": self.seed,
             "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
+            **({"calibrate_on": self.calibrate_on, "alpha": self.alpha, "delta": self.delta} if held_out else {}),
         }
         return PreparedRun(plan=self, cases=cases, graphs=graphs, orders=orders, config=config,
-                           cache=cache_path)
+                           cache=cache_path, held_out=held_out)
 
 
 @dataclass
@@ -92,6 +104,7 @@ class PreparedRun:
     orders: list[Order]
     config: dict[str, Any]
     cache: CacheLike
+    held_out: list[Case] = field(default_factory=list)  # calibration cases (--calibrate-on), not judged
 
 
 # -- cases -------------------------------------------------------------------------------------------
