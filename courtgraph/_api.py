@@ -46,6 +46,9 @@ PUBLIC_API: tuple[Export, ...] = (
     *_all("courtgraph.evals.progress", "RunDisplay WatchTrial"),
     *_all("courtgraph.evals.runner", "Results run_async run_plan"),
     *_all("courtgraph.evals.store", "RunStore"),
+    *_all("courtgraph.evals.calibration", "Calibration calibrated_cascade"),
+    *_all("courtgraph.evals.rejudge", "Rejudged rejudge"),
+    *_all("courtgraph.evals.frontier", "Frontier pareto_frontier"),
 )
 
 
