@@ -65,3 +65,20 @@ def test_rejudge_cli_and_its_errors(stub: StubServer, tmp_path: Path, monkeypatc
     assert "McNemar" in out.output and stub.requests == before
     bad = CliRunner().invoke(app, ["rejudge", str(run), "--protocol", "nope", "--judge", "sim:x"])
     assert bad.exit_code != 0 and "no records of protocol 'nope'" in str(bad.exception or bad.output)
+
+
+async def test_rejudging_a_consultancy_asks_each_room_judge_again(tmp_path: Path) -> None:
+    plan = RunPlan(CASES, ["consultancy", "courtroom"], roles=Roles(model="sim:agent:0.7"), out=tmp_path / "run",
+                   cache=None, params={"consultancy": {"rounds": 2}, "courtroom": {"witnesses": []}})
+    await run_plan(plan, progress=False)
+    done = await rejudge(tmp_path / "run", "consultancy", judge="sim:other:0.9")
+    assert done.calls == 4 * 2 * 2  # 4 cases x 2 orders x one verdict per room (A and B)
+    for r in done.records:
+        for t in r.trials:
+            verdicts = [x for x in t.turns if x.phase == "verdict"]
+            assert [x.agent for x in verdicts] == ["judge_A", "judge_B"] and len(t.verdict.votes) == 2
+            assert all(x.model == "sim:other:0.9" for x in verdicts)
+            # the new judge of each room read only its room: the questions stay the original judge's
+            assert [x.model for x in t.turns if x.phase == "question"] == ["sim:agent:0.7"] * 2
+    court = await rejudge(tmp_path / "run", "courtroom", judge="sim:other:0.9", as_name="court-other")
+    assert court.calls == 4 * 2 and court.n == 4

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from courtgraph.agents.advocate import court_framing
-from courtgraph.agents.aggregator import make_aggregator
+from courtgraph.agents.aggregator import majority, make_aggregator
 from courtgraph.agents.base import Facts, ModelLike, Speaker, as_model, case_vars, decide, transcript_text
+from courtgraph.agents.consultant import Consultation
 from courtgraph.agents.juror import decision_kind, verdict_vars
 from courtgraph.errors import InputError
 from courtgraph.evals import stats
@@ -27,9 +28,9 @@ from courtgraph.evals.store import RunStore
 from courtgraph.graphs.trial import make_record
 from courtgraph.models import ChatModel
 from courtgraph.prompts import load_prompt
-from courtgraph.schema import Case, Record, Trial, TrialResult, Turn, Usage, Verdict, visible_turns
+from courtgraph.schema import Case, Label, Record, Trial, TrialResult, Turn, Usage, Verdict, visible_turns
 
-Kind = Literal["debate", "courtroom", "votes"]
+Kind = Literal["debate", "consultancy", "courtroom", "votes"]
 
 
 def proceedings_kind(turns: Sequence[Turn]) -> Kind:
@@ -37,49 +38,72 @@ def proceedings_kind(turns: Sequence[Turn]) -> Kind:
     roles = {t.role for t in turns}
     if roles & {"prosecutor", "defender"}:
         return "courtroom"
-    if "advocate" in roles and "consultant" not in roles:
+    if "consultant" in roles:
+        return "consultancy"
+    if "advocate" in roles:
         return "debate"
     if "aggregator" in roles:
         return "votes"
     raise InputError(f"cannot re-judge these proceedings (roles: {', '.join(sorted(roles))}); re-judging covers "
-                     "debates, courtrooms, juries and panels")
+                     "debates, consultancies, courtrooms, juries and panels")
+
+
+async def reconsult(judge: ChatModel, trial: Trial, kept: list[Turn], stored: Sequence[Turn]) -> list[Turn]:
+    """A consultancy's verdicts again: one per room (``judge_A``, ``judge_B``), each reading only its room."""
+    sides = [t.agent.rpartition("_")[2] for t in stored if t.role == "judge" and t.phase == "verdict"]
+    chosen = any(t.phase == "choice" and t.verdict is not None and t.verdict.valid for t in stored)
+    rounds = max((t.round or 0 for t in kept if t.role == "consultant"), default=1)
+    labels: dict[str, Label] = {"A": "A", "B": "B"}
+    rooms = [Consultation(judge, judge, labels[side], rounds, chosen=chosen) for side in sides if side in labels]
+    return [await room.decide(trial, kept) for room in rooms]
 
 
 async def rejudge_trial(trial: Trial, stored: TrialResult, *, judge: ChatModel | None,
                         aggregate: str | ModelLike | None) -> TrialResult:
-    """One stored trial with its deciding step re-run; the stored proceedings are kept as they were."""
+    """One stored trial with its deciding step re-run; the stored proceedings are kept as they were (the new
+    deciding turns come last)."""
     kind = proceedings_kind(stored.turns)
+    kept = kept_turns(stored)
     if kind == "votes":
-        kept = [t for t in stored.turns if t.role != "aggregator" and t.phase != "stop"]
         votes = list(stored.verdict.votes)
         if not votes:
             raise InputError(f"case {trial.case.id}: the stored verdict keeps no member votes to re-aggregate")
         rule = aggregate if aggregate is not None else judge
         if rule is None:
             raise InputError("give an aggregator (a rule or a model) to re-aggregate a jury or panel")
-        turn = await make_aggregator(rule)(trial, votes)
+        new = [await make_aggregator(rule)(trial, votes)]
     else:
         if judge is None:
             raise InputError(f"give a judge to re-judge a {kind}")
-        kept = [t for t in stored.turns if not (t.role == "judge" and t.phase == "verdict")]
         seen = transcript_text(visible_turns(kept, "judge"))
-        if kind == "debate":
+        if kind == "consultancy":
+            new = await reconsult(judge, trial, kept, stored.turns)
+        elif kind == "debate":
             template = load_prompt("judge_debate")
             rounds = max((t.round or 0 for t in kept if t.role == "advocate"), default=1)
             values = case_vars(trial) | {"transcript": seen, "round": str(rounds), "rounds": str(rounds)}
-            turn = await decide(judge, template.render(**values), Speaker(
+            new = [await decide(judge, template.render(**values), Speaker(
                 agent="judge", role="judge", phase="verdict", prompt=template, trial=trial,
-                facts=Facts(setting="debate")))
+                facts=Facts(setting="debate")))]
         else:
             template, decided = load_prompt("judge_courtroom"), decision_kind(trial)
             values = verdict_vars(trial, decided) | court_framing(trial) | {"transcript": seen}
-            turn = await decide(judge, template.render(**values), Speaker(
+            new = [await decide(judge, template.render(**values), Speaker(
                 agent="judge", role="judge", phase="verdict", prompt=template, trial=trial,
-                facts=Facts(setting="courtroom")), kind=decided)
-    turns = [*kept, turn]
-    verdict = turn.verdict or Verdict.failed("the deciding step returned no verdict")
+                facts=Facts(setting="courtroom")), kind=decided)]
+    turns = [*kept, *new]
+    votes = [t.verdict for t in new if t.verdict is not None]
+    verdict = (votes[0] if len(votes) == 1 else majority(votes)) if votes else \
+        Verdict.failed("the deciding step returned no verdict")
     return TrialResult(order=stored.order, verdict=verdict, turns=turns, usage=Usage.total(t.usage for t in turns),
-                       latency_s=stored.latency_s + turn.latency_s)
+                       latency_s=stored.latency_s + sum(t.latency_s for t in new))
+
+
+def kept_turns(stored: TrialResult) -> list[Turn]:
+    """The stored turns re-judging keeps: all but the deciding step's."""
+    if proceedings_kind(stored.turns) == "votes":
+        return [t for t in stored.turns if t.role != "aggregator" and t.phase != "stop"]
+    return [t for t in stored.turns if not (t.role == "judge" and t.phase == "verdict")]
 
 
 @dataclass
@@ -138,7 +162,8 @@ async def rejudge(run_dir: str | Path, protocol: str, *, judge: ModelLike | None
             case = cases[old.case_id]
             trials = [await rejudge_trial(Trial(case=case, order=t.order), t, judge=chat, aggregate=aggregate)
                       for t in old.trials]
-            calls = sum(t.turns[-1].usage.calls for t in trials)  # the deciding turn is the one new turn
+            calls = sum(new.usage.calls - Usage.total(t.usage for t in kept_turns(old_t)).calls
+                        for new, old_t in zip(trials, old.trials, strict=True))
             record = make_record(case, name, trials).model_copy(update={"metadata": {
                 "rejudged_from": protocol, "rejudged_by": what, "rejudge_calls": calls}})
             store.write(record)
