@@ -82,3 +82,14 @@ async def test_rejudging_a_consultancy_asks_each_room_judge_again(tmp_path: Path
             assert [x.model for x in t.turns if x.phase == "question"] == ["sim:agent:0.7"] * 2
     court = await rejudge(tmp_path / "run", "courtroom", judge="sim:other:0.9", as_name="court-other")
     assert court.calls == 4 * 2 and court.n == 4
+
+
+def test_proceedings_whose_length_the_judge_decided_are_refused() -> None:
+    from courtgraph.errors import InputError
+    from courtgraph.evals.rejudge import proceedings_kind
+    from courtgraph.schema import Turn
+
+    with pytest.raises(InputError, match="rule:samre"):
+        proceedings_kind([Turn(role="advocate", agent="advocate_A", content="x"),
+                          Turn(role="controller", agent="samre", content="stopped", model="rule:samre")])
+    assert proceedings_kind([Turn(role="advocate", agent="advocate_A", content="x")]) == "debate"

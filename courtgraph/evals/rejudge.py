@@ -36,6 +36,10 @@ Kind = Literal["debate", "consultancy", "courtroom", "votes"]
 def proceedings_kind(turns: Sequence[Turn]) -> Kind:
     """What decided a stored trial: a debate's judge, a courtroom's judge, or an aggregator of member votes."""
     roles = {t.role for t in turns}
+    steered = {t.model for t in turns if t.role == "controller"} & {"rule:samre", "rule:sequential"}
+    if steered:  # the deciding step also decided how long the proceedings ran: not re-judgeable as they stand
+        raise InputError(f"cannot re-judge proceedings that stopped by {steered.pop()}: their judge (or vote "
+                         "count) also decided when they ended, so a new judge would need proceedings never held")
     if roles & {"prosecutor", "defender"}:
         return "courtroom"
     if "consultant" in roles:
