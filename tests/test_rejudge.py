@@ -93,3 +93,14 @@ def test_proceedings_whose_length_the_judge_decided_are_refused() -> None:
         proceedings_kind([Turn(role="advocate", agent="advocate_A", content="x"),
                           Turn(role="controller", agent="samre", content="stopped", model="rule:samre")])
     assert proceedings_kind([Turn(role="advocate", agent="advocate_A", content="x")]) == "debate"
+
+
+async def test_the_report_compares_the_rejudged_protocol_with_its_original(tmp_path: Path) -> None:
+    plan = RunPlan(CASES, ["debate"], roles=Roles(model="sim:agent:0.6"), out=tmp_path / "run", cache=None,
+                   params={"debate": {"rounds": 1}})
+    await run_plan(plan, progress=False)
+    done = await rejudge(tmp_path / "run", "debate", judge="sim:strong:0.95", as_name="debate-strong")
+    summary, _ = load_run(tmp_path / "run", baseline="debate")
+    cmp = summary.protocols["debate-strong"].vs_baseline
+    assert (cmp.wins, cmp.losses, cmp.n) == (done.wins, done.losses, done.n)
+    assert cmp.p_value == pytest.approx(done.p_value)

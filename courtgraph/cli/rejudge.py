@@ -35,4 +35,5 @@ def rejudge(
         raise InputError("give --judge (a debate or courtroom) or --aggregate (a jury or panel)", field="judge")
     done = asyncio.run(rejudge_run(run, protocol, judge=judge, aggregate=aggregate, as_name=as_name))
     console.print(done.summary(), highlight=False, soft_wrap=True)
-    console.print(f"see both in: courtgraph report {run}", highlight=False)
+    # with the original as the baseline, the report's McNemar column compares the two on the same cases
+    console.print(f"both side by side: courtgraph report {run} --baseline {protocol}", highlight=False)
