@@ -12,6 +12,7 @@ from scipy import stats as scipy_stats
 
 from courtgraph.evals.calibration import NEVER, calibrated_cascade, pick_threshold, upper_bound
 from courtgraph.evals.plan import RunPlan
+from courtgraph.evals.resume import resume_plan
 from courtgraph.evals.runner import run_plan
 from courtgraph.graphs.registry import Roles
 from courtgraph.graphs.trial import run_trial
@@ -71,3 +72,5 @@ async def test_run_calibrate_on_holds_out_cases_and_reports_the_thresholds(tmp_p
     cal = manifest["calibration"]["cascade"]
     assert cal["alpha"] == 0.2 and [s["stage"] for s in cal["stages"]] == ["single", "jury"]
     assert manifest["config"]["calibrate_on"] == 60
+    again = await run_plan(resume_plan(tmp_path / "run", bench=cases(100)), progress=False)  # same cases held out
+    assert len(again.records) == 40 and json.loads((tmp_path / "run" / "manifest.json").read_text())["calibration"]
