@@ -19,12 +19,13 @@ from typing import Any, Literal
 
 from courtgraph.agents.advocate import court_framing
 from courtgraph.agents.aggregator import majority, make_aggregator
-from courtgraph.agents.base import Facts, ModelLike, Speaker, as_model, case_vars, decide, transcript_text
+from courtgraph.agents.base import Facts, ModelLike, Speaker, as_model, decide, transcript_text
 from courtgraph.agents.consultant import Consultation
 from courtgraph.agents.juror import decision_kind, verdict_vars
 from courtgraph.errors import InputError
 from courtgraph.evals import stats
 from courtgraph.evals.store import RunStore
+from courtgraph.graphs.more import judge_defences
 from courtgraph.graphs.trial import make_record
 from courtgraph.models import ChatModel
 from courtgraph.prompts import load_prompt
@@ -83,12 +84,8 @@ async def rejudge_trial(trial: Trial, stored: TrialResult, *, judge: ChatModel |
         if kind == "consultancy":
             new = await reconsult(judge, trial, kept, stored.turns)
         elif kind == "debate":
-            template = load_prompt("judge_debate")
             rounds = max((t.round or 0 for t in kept if t.role == "advocate"), default=1)
-            values = case_vars(trial) | {"transcript": seen, "round": str(rounds), "rounds": str(rounds)}
-            new = [await decide(judge, template.render(**values), Speaker(
-                agent="judge", role="judge", phase="verdict", prompt=template, trial=trial,
-                facts=Facts(setting="debate")))]
+            new = (await judge_defences(judge, trial, visible_turns(kept, "judge"), rounds))["turns"]
         else:
             template, decided = load_prompt("judge_courtroom"), decision_kind(trial)
             values = verdict_vars(trial, decided) | court_framing(trial) | {"transcript": seen}

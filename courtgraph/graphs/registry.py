@@ -213,6 +213,13 @@ def _consultancy(roles: Roles, **params: Any) -> Graph:
     return consultancy(roles.get("consultant"), roles.get("judge"), **params)
 
 
+def _verdict_stage(roles: Roles, protocol: str, verdict: str, n: int | None, aggregate: str) -> Any:
+    """Who decides a courtroom or MORE: the judge role's model, or a jury of the juror models."""
+    if verdict not in ("judge", "jury"):
+        raise InputError(f"{protocol} verdict must be judge or jury, not {verdict!r}", field="verdict")
+    return _jury(roles, n=n, aggregate=aggregate) if verdict == "jury" else roles.get("judge")
+
+
 def _courtroom(roles: Roles, *, verdict: Literal["judge", "jury"] = "judge", n: int | None = None,
                aggregate: str = "majority", **params: Any) -> Graph:
     """A courtroom whose verdict is the judge's, or a jury's.
@@ -224,9 +231,7 @@ def _courtroom(roles: Roles, *, verdict: Literal["judge", "jury"] = "judge", n: 
     """
     from courtgraph.graphs.courtroom import courtroom
 
-    if verdict not in ("judge", "jury"):
-        raise InputError(f"courtroom verdict must be judge or jury, not {verdict!r}", field="verdict")
-    bench = _jury(roles, n=n, aggregate=aggregate) if verdict == "jury" else roles.get("judge")
+    bench = _verdict_stage(roles, "courtroom", verdict, n, aggregate)
     return courtroom(roles.get("prosecutor"), roles.get("defender"), bench, witness=roles.get("witness"), **params)
 
 
@@ -297,10 +302,7 @@ def _more(roles: Roles, *, verdict: Literal["judge", "jury"] = "judge", n: int |
     """
     from courtgraph.graphs.more import more
 
-    if verdict not in ("judge", "jury"):
-        raise InputError(f"more verdict must be judge or jury, not {verdict!r}", field="verdict")
-    bench = _jury(roles, n=n, aggregate=aggregate) if verdict == "jury" else roles.get("judge")
-    return more(roles.debater_models(), bench, **params)
+    return more(roles.debater_models(), _verdict_stage(roles, "more", verdict, n, aggregate), **params)
 
 
 def _samre(roles: Roles, **params: Any) -> Graph:
