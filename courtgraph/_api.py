@@ -31,7 +31,7 @@ PUBLIC_API: tuple[Export, ...] = (
     *_all("courtgraph.models", "ChatModel ConfigError ModelError ScriptedModel get_model use_cache", top=True),
     # protocols and running them
     *(Export(p, f"courtgraph.graphs.{p}", top=True)
-      for p in ("single", "jury", "debate", "consultancy", "courtroom", "panel", "cascade")),
+      for p in ("single", "jury", "debate", "consultancy", "courtroom", "panel", "cascade", "more", "samre")),
     *_all("courtgraph.graphs.trial", "judge_case run_trial", top=True),
     *_all("courtgraph.graphs.trial", "make_record"),
     *_all("courtgraph.graphs.compose", "Member run_member"),
@@ -46,6 +46,9 @@ PUBLIC_API: tuple[Export, ...] = (
     *_all("courtgraph.evals.progress", "RunDisplay WatchTrial"),
     *_all("courtgraph.evals.runner", "Results run_async run_plan"),
     *_all("courtgraph.evals.store", "RunStore"),
+    *_all("courtgraph.evals.calibration", "Calibration calibrated_cascade"),
+    *_all("courtgraph.evals.rejudge", "Rejudged rejudge"),
+    *_all("courtgraph.evals.frontier", "Frontier pareto_frontier"),
 )
 
 

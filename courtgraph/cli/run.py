@@ -117,6 +117,13 @@ def run_command(
     fail_on_error: FailOnErrorOption = False,
     max_errors: MaxErrorsOption = None,
     dry_run: DryRunOption = False,
+    calibrate_on: Annotated[int | None, typer.Option("--calibrate-on", metavar="N", help="Hold out the first N "
+                                                     "cases to calibrate each cascade's thresholds (Trust or "
+                                                     "Escalate); they are not judged.")] = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="Calibration: tolerated disagreement with the gold "
+                                         "labels on the cases a cascade decides.")] = 0.15,
+    delta: Annotated[float, typer.Option("--delta", help="Calibration: allowed probability that the guarantee "
+                                         "fails.")] = 0.1,
 ) -> None:
     """Judge a benchmark with each protocol (both orders), store every record, print the comparison.
 
@@ -184,7 +191,7 @@ def run_command(
                        sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify, settings=settings,
                        limits=run_limits(cost_limit, allow_unknown_cost, fail_on_error, max_errors),
                        seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,
-                       command=_command())
+                       command=_command(), calibrate_on=calibrate_on, alpha=alpha, delta=delta)
     if dry_run:
         from courtgraph.evals.dryrun import plan_run
 

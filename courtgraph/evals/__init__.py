@@ -28,12 +28,18 @@ from courtgraph._lazy import package_exports
 if TYPE_CHECKING:
     from courtgraph.evals.benchmarks import Benchmark as Benchmark
     from courtgraph.evals.benchmarks import load_bench as load_bench
+    from courtgraph.evals.calibration import Calibration as Calibration
+    from courtgraph.evals.calibration import calibrated_cascade as calibrated_cascade
+    from courtgraph.evals.frontier import Frontier as Frontier
+    from courtgraph.evals.frontier import pareto_frontier as pareto_frontier
     from courtgraph.evals.metrics import Summary as Summary
     from courtgraph.evals.metrics import summarize as summarize
     from courtgraph.evals.plan import BenchLike, ProtocolsLike
     from courtgraph.evals.plan import RunPlan as RunPlan
     from courtgraph.evals.progress import RunDisplay as RunDisplay
     from courtgraph.evals.progress import WatchTrial as WatchTrial
+    from courtgraph.evals.rejudge import Rejudged as Rejudged
+    from courtgraph.evals.rejudge import rejudge as rejudge
     from courtgraph.evals.resume import resume_plan as resume_plan
     from courtgraph.evals.runner import Results as Results
     from courtgraph.evals.runner import run_async as run_async

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,9 @@ class RunPlan:
     ``settings``: generation settings for every role and per role (:class:`RoleSettings`, or
     ``{"temperature": 0.7, "judge": {"temperature": 0}}``). ``limits``: a cost limit and an error
     budget (:class:`~courtgraph.evals.budget.RunLimits`).
-    ``command`` is recorded in the manifest (default: this process's command line).
+    ``command`` is recorded in the manifest (default: this process's command line). ``calibrate_on``:
+    hold out the first N cases to calibrate every ``cascade``'s thresholds (agreement >= 1 - ``alpha``
+    with probability >= 1 - ``delta``; :mod:`courtgraph.evals.calibration`); they are not judged.
     """
 
     bench: BenchLike
@@ -74,6 +76,9 @@ class RunPlan:
     label_map: Mapping[str, str] | str | None = None
     resume: bool = False
     command: Sequence[str] | None = None
+    calibrate_on: int | None = None
+    alpha: float = 0.15
+    delta: float = 0.1
 
     def prepare(self) -> PreparedRun:
         """Check every setting, load and choose the cases, build the protocols: raises InputError first."""
@@ -88,6 +93,12 @@ class RunPlan:
         selection = Selection.build(categories=self.categories, cases=self.cases, sample=self.sample,
                                     stratify=self.stratify, shuffle=self.shuffle, limit=self.limit, seed=self.seed)
         cases, warnings = select_cases(all_cases, selection)
+        held_out: list[Case] = []
+        if self.calibrate_on:
+            if not 0 < self.calibrate_on < len(cases):
+                raise InputError(f"calibrate-on {self.calibrate_on} must leave cases to judge (of {len(cases)})",
+                                 field="calibrate_on")
+            held_out, cases = cases[:self.calibrate_on], cases[self.calibrate_on:]
         graphs, described = build_protocols(self.protocols, roles, self.params or {})
         cache_path = default_cache_path() if self.cache == "default" else self.cache
         limits = self.limits or RunLimits()
@@ -98,9 +109,11 @@ class RunPlan:
             "selection": selection.to_json(), "settings": settings.to_json() if settings else None,
             "limits": limits.to_json(), "seed": self.seed,
             "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
+            **({"calibrate_on": self.calibrate_on, "alpha": self.alpha, "delta": self.delta} if held_out else {}),
         }
         return PreparedRun(plan=self, cases=cases, graphs=graphs, orders=orders, config=config,
-                           cache=cache_path, selection=selection, limits=limits, warnings=warnings)
+                           cache=cache_path, selection=selection, limits=limits, warnings=warnings,
+                           held_out=held_out)
 
 
 @dataclass
@@ -116,6 +129,7 @@ class PreparedRun:
     selection: Selection
     limits: RunLimits
     warnings: list[str]
+    held_out: list[Case] = field(default_factory=list)  # calibration cases (--calibrate-on), not judged
 
 
 # -- cases -------------------------------------------------------------------------------------------

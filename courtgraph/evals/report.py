@@ -21,6 +21,7 @@ from rich.text import Text
 
 from courtgraph.errors import InputError
 from courtgraph.evals.definitions import TIE_RULE_TEXT
+from courtgraph.evals.frontier import draw_frontier, frontier_markdown, frontier_text, pareto_frontier
 from courtgraph.evals.measures import TieRule
 from courtgraph.evals.metrics import ProtocolMetrics, Summary, summarize
 from courtgraph.evals.store import RunStore
@@ -190,6 +191,8 @@ def print_summary(summary: Summary, console: Console | None = None, *, metrics: 
     if metrics:
         for title, rows in _metric_tables(summary):
             console.print(_rich_table(title, rows))
+    if frontier := frontier_text(summary):  # the accuracy-cost frontier (evals/frontier.py)
+        console.print(Text(frontier))
     console.print(Text(footnote(summary), style="dim"))
 
 
@@ -223,6 +226,7 @@ def summary_markdown(summary: Summary) -> str:
         parts += ["## Accuracy by category", _markdown_table(categories)]
     for title, rows in _metric_tables(summary):
         parts += [f"## {title}", _markdown_table(rows)]
+    parts += [section for section in [frontier_markdown(summary)] if section]  # evals/frontier.py
     parts.append(f"_{footnote(summary)}_")
     return "\n\n".join(parts) + "\n"
 
@@ -271,6 +275,7 @@ def plot(summary: Summary, path: str | Path) -> Path:
         ax.axhline(100 * base.accuracy, linestyle="--", linewidth=1, color="tab:orange",
                    label=f"baseline ({base.protocol})")
         ax.legend(loc="best")
+    draw_frontier(ax, summary, xs, [m.protocol for m in metrics])  # evals/frontier.py
     ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy, % (95% bootstrap interval)")
     measure = "cost" if xlabel.startswith("cost") else xlabel.split(" (")[0]
@@ -335,7 +340,8 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
     console = console or Console()
     notes = Console(stderr=True) if as_json else console
     if as_json:
-        sys.stdout.write(json.dumps(summary.to_json(), indent=2, allow_nan=False) + "\n")
+        data = summary.to_json() | {"frontier": pareto_frontier(summary).to_json()}  # evals/frontier.py
+        sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
     else:
         bench_id = (manifest.get("config") or {}).get("bench")
         if isinstance(bench_id, dict):

@@ -101,5 +101,6 @@ def resume_plan(out: str | Path | None = None, *, bench: str | None = None, prot
         limits=limits if limits is not None else RunLimits.from_json(old.get("limits")),
         seed=seed if seed is not None else old.get("seed") or 0, cache=cache, params=params,
         field_map=field_map or was.get("field_map"), label_map=label_map or was.get("label_map"),
-        resume=True, command=command,
+        resume=True, command=command, calibrate_on=old.get("calibrate_on"), alpha=old.get("alpha", 0.15),
+        delta=old.get("delta", 0.1),  # a calibrated run holds out the same cases again
     )

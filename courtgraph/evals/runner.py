@@ -163,6 +163,16 @@ async def run_plan(plan: RunPlan, *, progress: bool = True, watch: str | None = 
             console.print(f"resuming {store.run_dir}: {total - len(todo)}/{total} records already done",
                           highlight=False, soft_wrap=True)
         written: list[Record] = []
+        if prepared.held_out:  # --calibrate-on: the cascades' thresholds, before any case is judged
+            from courtgraph.evals.calibration import calibrate_run
+
+            with use_cache(prepared.cache), simulated.simulation(plan.seed):
+                calibrations = await calibrate_run(graphs, prepared.config["protocols"], plan.roles or Roles(),
+                                                   prepared.held_out, alpha=plan.alpha, delta=plan.delta)
+            manifest = {**manifest, "calibration": {n: c.to_json() for n, c in calibrations.items()}}
+            store.write_manifest(manifest)
+            for n, c in calibrations.items():
+                console.print(f"{n}: {c.guarantee()}", highlight=False, soft_wrap=True)
         guard = RunGuard.for_run(prepared.limits, store.records())
         try:
             display.start(total, total - len(todo))

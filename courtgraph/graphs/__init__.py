@@ -19,9 +19,11 @@ if TYPE_CHECKING:
     from courtgraph.graphs.courtroom import courtroom as courtroom
     from courtgraph.graphs.debate import debate as debate
     from courtgraph.graphs.jury import jury as jury
+    from courtgraph.graphs.more import more as more
     from courtgraph.graphs.panel import panel as panel
     from courtgraph.graphs.registry import Roles as Roles
     from courtgraph.graphs.registry import build_protocol as build_protocol
+    from courtgraph.graphs.samre import samre as samre
     from courtgraph.graphs.single import single as single
     from courtgraph.graphs.state import Node as Node
     from courtgraph.graphs.state import TrialState as TrialState

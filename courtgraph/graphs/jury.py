@@ -134,8 +134,8 @@ def members(items: Member | Sequence[Member], n: int | None, what: str) -> list[
 def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: str | ModelLike = "majority",
          weights: Sequence[float] | None = None, rounds: int = 0, deliberation: Deliberation = "simultaneous",
          personas: Sequence[str] | None = None, mode: JurorMode = "pairwise", scale: tuple[float, float] = (1, 10),
-         tie_delta: float = 0.0, reference: bool = False, name: str = "jury",
-         checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
+         tie_delta: float = 0.0, reference: bool = False, sequential: bool = False, wave: int = 1,
+         name: str = "jury", checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """A jury of ``jurors`` (models or protocol graphs; one member is repeated ``n`` times).
 
     Calls per trial without deliberation: one per juror (two for a pointwise juror on a pair), plus
@@ -152,6 +152,8 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
         scale: pointwise scale.
         tie_delta: pointwise: score gap counted as a tie.
         reference: show the reference answer.
+        sequential: call jurors in turn and stop once the rule's verdict is decided (majority or strict).
+        wave: jurors called at a time when sequential.
     """
     items = members(jurors, n, name)
     if personas is not None and len(personas) != len(items):
@@ -162,6 +164,12 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
         voters.append(GraphMember(player, who) if isinstance(player, Pregel) else
                       Juror(player, who, persona=personas[i] if personas else "", mode=mode, scale=scale,
                             tie_delta=tie_delta, reference=reference))
+    if sequential:  # early stopping: courtgraph.graphs.sequential
+        from courtgraph.graphs.sequential import sequential_graph
+
+        if rounds or mode != "pairwise" or not isinstance(aggregate, str):
+            raise ValueError(f"{name}: sequential voting needs pairwise jurors, no deliberation and a count rule")
+        return sequential_graph(voters, aggregate, wave=wave, name=name)
     agg = make_aggregator(aggregate, weights=weights, tie_delta=tie_delta, scale=scale, reference=reference,
                           mode=mode)
     return voting_graph(voters, agg, rounds=rounds, deliberation=deliberation, name=name,

@@ -216,6 +216,13 @@ def _consultancy(roles: Roles, **params: Any) -> Graph:
     return consultancy(roles.get("consultant"), roles.get("judge"), **params)
 
 
+def _verdict_stage(roles: Roles, protocol: str, verdict: str, n: int | None, aggregate: str) -> Any:
+    """Who decides a courtroom or MORE: the judge role's model, or a jury of the juror models."""
+    if verdict not in ("judge", "jury"):
+        raise InputError(f"{protocol} verdict must be judge or jury, not {verdict!r}", field="verdict")
+    return _jury(roles, n=n, aggregate=aggregate) if verdict == "jury" else roles.get("judge")
+
+
 def _courtroom(roles: Roles, *, verdict: Literal["judge", "jury"] = "judge", n: int | None = None,
                aggregate: str = "majority", **params: Any) -> Graph:
     """A courtroom whose verdict is the judge's, or a jury's.
@@ -227,9 +234,7 @@ def _courtroom(roles: Roles, *, verdict: Literal["judge", "jury"] = "judge", n: 
     """
     from courtgraph.graphs.courtroom import courtroom
 
-    if verdict not in ("judge", "jury"):
-        raise InputError(f"courtroom verdict must be judge or jury, not {verdict!r}", field="verdict")
-    bench = _jury(roles, n=n, aggregate=aggregate) if verdict == "jury" else roles.get("judge")
+    bench = _verdict_stage(roles, "courtroom", verdict, n, aggregate)
     return courtroom(roles.get("prosecutor"), roles.get("defender"), bench, witness=roles.get("witness"), **params)
 
 
@@ -286,6 +291,36 @@ register(ProtocolInfo(
 register(ProtocolInfo(
     "cascade", _cascade, "A cheap protocol first; escalate to the next when its confidence is low or the two "
     "orders disagree (Trust or Escalate).", "courtgraph.graphs.cascade:cascade",
+))
+
+
+def _more(roles: Roles, *, verdict: Literal["judge", "jury"] = "judge", n: int | None = None,
+          aggregate: str = "majority", **params: Any) -> Graph:
+    """MORE's verdict is the judge's, or a jury's reading the defences.
+
+    Args:
+        verdict: who decides: the judge, or a jury of the juror models.
+        n: jurors when verdict=jury and --jurors is not given (3 when not given either).
+        aggregate: the jury's rule when verdict=jury (majority | strict | weighted | mean | llm).
+    """
+    from courtgraph.graphs.more import more
+
+    return more(roles.debater_models(), _verdict_stage(roles, "more", verdict, n, aggregate), **params)
+
+
+def _samre(roles: Roles, **params: Any) -> Graph:
+    from courtgraph.graphs.samre import samre
+
+    return samre(roles.debater_models(), roles.get("judge"), **params)
+
+
+register(ProtocolInfo(
+    "more", _more, "D3's MORE: k advocates per candidate argue in parallel for one round, then a judge (or a jury) "
+    "decides.", "courtgraph.graphs.more:more",
+))
+register(ProtocolInfo(
+    "samre", _samre, "D3's SAMRE: one advocate per side over rounds, scored by the judge after each; stops when the "
+    "score gap converges or the token budget is spent.", "courtgraph.graphs.samre:samre",
 ))
 
 

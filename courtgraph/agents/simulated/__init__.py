@@ -11,7 +11,7 @@ Spec syntax (after ``sim:``): tokens separated by ``:`` (or ``;``), never by com
 the accuracy, a bare word the agent's name, ``key=value`` sets a parameter; the keys, their ranges
 and meanings are the table :data:`~courtgraph.agents.simulated.spec.PARAMETERS`
 (``describe_parameters()`` prints it): ``acc``, ``bias``, ``corr``, ``persist``, ``tie``,
-``invalid``, ``debate``, ``consult``, and ``name``::
+``invalid``, ``debate``, ``consult``, ``grow``, and ``name``::
 
     sim:judge                     a judge named "judge" with the defaults (acc 0.75)
     sim:0.7                       accuracy 0.7

@@ -93,6 +93,9 @@ def score(s: Scene) -> str:
     if truth is None:
         value, confidence = rng.uniform(low, high), 0.5
         why = speech.unknown("score", s.unknown or "this call is not about one response")
+    elif s.sim.grow and truth.good is not None and s.intent is not None and s.intent.round is not None:
+        value, confidence = growing_score(s, truth.good, s.intent.round)
+        why = speech.reason_single(s.a or "", value >= (low + high) / 2, rng)
     else:
         right, confidence = s.right(s.accuracy(), "score")
         if truth.score is not None:
@@ -105,6 +108,18 @@ def score(s: Scene) -> str:
     if low.is_integer() and high.is_integer():
         value = float(round(value))
     return speech.verdict(why, confidence, f"{min(high, max(low, value)):g}")
+
+
+def growing_score(s: Scene, good: bool, round: int) -> tuple[float, float]:
+    """A score in round ``round`` by an agent whose confidence grows (``grow``): right or wrong as in round 1
+    (the same draw every round), with its doubt shrinking by the factor (1 - grow) a round,
+    confidence_r = 1 - (1 - c) * (1 - grow)^(r - 1), capped at 0.99, and placed at mid-scale +/- half the
+    scale times (2 * confidence_r - 1): a sure judge's scores barely move, an unsure one's keep moving."""
+    low, high = s.scale
+    right, first = s.right(s.accuracy(), "score")
+    confidence = min(0.99, 1 - (1 - first) * (1 - s.sim.grow) ** (round - 1))
+    toward = 1.0 if good == right else -1.0  # above mid-scale when the agent calls the candidate good
+    return (low + high) / 2 + toward * (high - low) / 2 * (2 * confidence - 1), confidence
 
 
 def choose(s: Scene) -> str:

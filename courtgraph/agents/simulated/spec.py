@@ -43,6 +43,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("debate", 0.0, 1.0, "accuracy when judging a debate or a courtroom (default: acc)",
               settings=("debate", "courtroom")),
     Parameter("consult", 0.0, 1.0, "accuracy when judging a consultancy (default: acc)", settings=("consultancy",)),
+    Parameter("grow", 0.0, 1.0, "confidence that grows over rounds: in round r of a debate the agent's doubt on a "
+              "score is (1 - grow)^(r - 1) of its first (right or wrong as in round 1), and the score sits where its "
+              "confidence puts it, so a sure judge's scores settle at once and an unsure one's keep moving "
+              "(0: scores as usual)"),
+
 )
 
 #: Every accepted spelling of a key (the keys, their aliases, and ``name``) -> the key.
@@ -66,6 +71,7 @@ class SimParams:
     invalid: float = 0.0
     debate: float | None = None
     consult: float | None = None
+    grow: float = 0.0
     name: str | None = None
 
     @property
