@@ -41,7 +41,10 @@ def pairwise_gold(record: Record) -> bool:
 
 
 def valid_winners(record: Record) -> list[Label]:
-    """The case-frame winners of the record's valid trials, in trial order."""
+    """The case-frame winners of the record's valid trials, in trial order. A record kept without its
+    trials (built by hand, or imported) votes once with its combined verdict."""
+    if not record.trials:
+        return [record.verdict.winner] if record.verdict.valid and record.verdict.winner is not None else []
     return [w for w in (t.case_winner for t in record.trials) if w is not None]
 
 
