@@ -159,15 +159,15 @@ def test_the_baseline_is_paired_with_each_protocol_by_case_id_not_position() -> 
     Break: pairing the two lists by position (``zip`` of the labelled records) in ``metrics._compare``
     -> wins, losses and delta differ.
     """
-    base_right = {"c0": True, "c1": False, "c2": False, "c3": True, "c4": False}
-    jury_right = {"c4": True, "c3": True, "c1": False, "c0": False}  # reversed order, no c2
+    base_right = {"c0": True, "c1": True, "c2": False, "c3": False, "c4": False}
+    jury_right = {"c4": True, "c3": True, "c1": True, "c0": False}  # reversed order, no c2
     records = [labelled(c, "single", r) for c, r in base_right.items()]
     records += [labelled(c, "jury", r) for c, r in jury_right.items()]
     cmp = summarize(records, baseline="single").protocols["jury"].vs_baseline
     shared = [c for c in jury_right if c in base_right]
-    wins = sum(jury_right[c] and not base_right[c] for c in shared)  # c4
+    wins = sum(jury_right[c] and not base_right[c] for c in shared)  # c4, c3
     losses = sum(base_right[c] and not jury_right[c] for c in shared)  # c0
-    assert (cmp.n, cmp.wins, cmp.losses) == (4, wins, losses) == (4, 1, 1)
+    assert (cmp.n, cmp.wins, cmp.losses) == (4, wins, losses) == (4, 2, 1)  # by position: 1 win, 0 losses
     assert cmp.delta == pytest.approx(sum(jury_right[c] - base_right[c] for c in shared) / len(shared))
 
 
