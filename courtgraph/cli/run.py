@@ -63,6 +63,8 @@ def run_command(
     param: Annotated[list[str] | None, typer.Option("--param", metavar="PROTOCOL.NAME=VALUE", help="A protocol "
                                                     "parameter, e.g. debate.rounds=2 or jury.aggregate=strict "
                                                     "(see courtgraph protocols). Repeatable.")] = None,
+    probes: Annotated[str | None, typer.Option("--probes", help="Then judge perturbed cases too (see courtgraph "
+                                               "probe), e.g. verbosity,master-key,position.")] = None,
 ) -> None:
     """Judge a benchmark with each protocol (both orders), store every record, print the comparison.
 
@@ -100,8 +102,16 @@ def run_command(
                        concurrency=concurrency, limit=limit, categories=split_list(categories) or None,
                        seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,
                        command=_command())
+    if probes:  # checked before the run, so a typo costs nothing (issue 14)
+        from courtgraph.evals.probes import default_registry
+
+        default_registry().resolve(probes)
     results = _run(plan, watch)
     results.report(console)
+    if probes:
+        from courtgraph.cli.probe import run_probes
+
+        run_probes(results.run_dir, probes, concurrency=concurrency, no_cache=no_cache, cache=cache)
     console.print(f"run saved in {results.run_dir}  (courtgraph report {results.run_dir})", highlight=False)
     if results.failed:
         first = results.failed[0]

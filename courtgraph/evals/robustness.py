@@ -197,7 +197,7 @@ def author_metrics(records: Sequence[Record], cases: Mapping[str, Case], *, seed
         by_protocol[r.protocol].append(r)
     out = []
     for protocol, group in by_protocol.items():
-        judges = sorted({t.model for r in group for tr in r.trials for t in tr.turns if t.model})
+        judges = sorted({t.model.split("@")[0] for r in group for tr in r.trials for t in tr.turns if t.model})
         authors = sorted({str(a) for r in group if (a := author(cases.get(r.case_id))) is not None})
         if not authors:
             continue
