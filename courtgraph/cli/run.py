@@ -160,4 +160,9 @@ def demo_command(
     if shown is not None:
         console.rule(f"one debate transcript (simulated): case {shown.case_id}")
         print_record(shown, results.cases[shown.case_id], console)
+    from courtgraph.cli.probe import run_probes  # issue 14: a short robustness table, simulated
+    from courtgraph.evals.demo import DEMO_PROBES
+
+    console.rule("[bold yellow]robustness probes (simulated agents of configured susceptibility)")
+    run_probes(results.run_dir, DEMO_PROBES, no_cache=True)
     console.print(f"run saved in {results.run_dir}  (courtgraph report {results.run_dir})", highlight=False)
