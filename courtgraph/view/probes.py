@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Group, RenderableType
@@ -56,7 +57,7 @@ def find_twin(probes: RunStore, case_id: str, probe: str) -> Case:
     return found[0]
 
 
-def twin_view(original: Case, twin: Case, pairs: list[tuple[str, Record | None, Record | None]], *,
+def twin_view(original: Case, twin: Case, pairs: Sequence[tuple[str, Record | None, Record | None]], *,
               order: Order | None = None, full: bool = False) -> RenderableType:
     """The perturbation, the verdicts before and after per protocol, and the twin's transcripts."""
     meta = twin.metadata
@@ -110,3 +111,29 @@ def print_twin(run_dir: Path, case_id: str | None, probe: str, *, protocol: str 
     if case_id is None:
         raise InputError("--probe needs --case ID", field="probe")
     make_console(plain=plain).print(show_twin(run_dir, case_id, probe, protocol=protocol, order=order, full=full))
+
+
+class Twins:
+    """A run's perturbed twins, for ``browse``: by original case id, with their records (read on demand)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        folder = probes_dir(run_dir)
+        self._store = RunStore(folder, create=False) if (folder / "run.db").is_file() else None
+        self._by_original: dict[str, list[Case]] = {}
+        if self._store is not None:
+            for case in self._store.cases().values():
+                self._by_original.setdefault(str(case.metadata.get("original")), []).append(case)
+
+    def of(self, case_id: str) -> list[Case]:
+        """The twins of one case, in the order they were stored (probe by probe)."""
+        return self._by_original.get(case_id, [])
+
+    def record(self, twin_id: str, protocol: str) -> Record | None:
+        if self._store is None:
+            return None
+        rows = self._store.query("SELECT data FROM records WHERE case_id = ? AND protocol = ?", (twin_id, protocol))
+        return Record.model_validate_json(rows[0][0]) if rows else None
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
