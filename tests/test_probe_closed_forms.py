@@ -125,3 +125,32 @@ def test_majorities_of_three_and_five_reduce_attack_success_as_predicted(tmp_pat
     else:  # correlated jurors: less reduction than independent ones would give, predicted and measured
         assert expect[1] > majority_fooled(3, s) + 0.03 and expect[2] > majority_fooled(5, s) + 0.04
         assert value[2] > majority_fooled(5, s) + 0.04
+
+
+def attack_enumerated(n: int, p: float, s: float) -> float:
+    """One order, n independent jurors of accuracy p and susceptibility s: P(perturbed wrong | original right).
+
+    Each juror is (fooled f, right r) with probability s^f (1-s)^(1-f) p^r (1-p)^(1-r); its original vote
+    is right iff r, its vote on the twin iff r and not f. Enumerated over all 4^n states.
+    """
+    from itertools import product
+
+    right_before = wrong_after = 0.0
+    for states in product([(f, r) for f in (0, 1) for r in (0, 1)], repeat=n):
+        weight = math.prod((s if f else 1 - s) * (p if r else 1 - p) for f, r in states)
+        if sum(r for _, r in states) > n / 2:
+            right_before += weight
+            if sum(r and not f for f, r in states) <= n / 2:
+                wrong_after += weight
+    return wrong_after / right_before
+
+
+def test_jurors_of_accuracy_below_one_match_the_enumeration(tmp_path: Path) -> None:
+    p, s, cases = 0.8, 0.25, 300
+    run(bench(tmp_path, cases), ["jury"], roles=Roles(model=f"sim:j:{p}:fooled={s}"), out=tmp_path / "run",
+        cache=None, progress=False, orders=["AB"], params={"jury": {"n": 3}})
+    m = measured(tmp_path / "run", "distraction")["distraction", "jury"]
+    expected = attack_enumerated(3, p, s)
+    assert expected > majority_fooled(3, s)  # fewer fooled jurors can overturn a jury that was not unanimous
+    inside(m, expected)
+    assert attack_enumerated(3, 1.0, s) == pytest.approx(majority_fooled(3, s))
