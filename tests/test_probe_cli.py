@@ -36,8 +36,10 @@ def test_a_user_probe_file_and_a_fully_susceptible_judge(capsys: pytest.CaptureF
                                 "--limit", "8", "--out", str(run), "--no-cache", "--probes", f"{probe_file}:shout")
     assert code == 0, err
     assert "Robustness to probes (simulated agents)" in out and "shout" in out
-    code, out, err = in_process(capsys, "report", str(run), "--json", "--markdown", str(tmp_path / "r.md"))
+    code, out, err = in_process(capsys, "report", str(run), "--json", "--markdown", str(tmp_path / "r.md"),
+                                "--plot", str(tmp_path / "r.png"))
     assert code == 0, err
+    assert (tmp_path / "r-robustness.png").stat().st_size > 1000  # attack success by protocol and probe
     rows = json.loads(out)["robustness"]["probes"]
     for row in rows:  # fooled=1: every originally correct verdict turns wrong; none stays
         assert row["probe"] == "shout" and row["attack_success"]["value"] == 1.0

@@ -121,7 +121,7 @@ def plot_robustness(rb: Robustness, path: str | Path) -> Path:
     protocols = list(dict.fromkeys(m.protocol for m in rb.probes))
     if not probes:
         raise ValueError("no probe results to plot")
-    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(probes), 3.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(max(4.8, 1.6 + 1.4 * len(probes)), 3.6), layout="constrained")
     width = 0.8 / len(protocols)
     for j, protocol in enumerate(protocols):
         xs, ys, lo, hi = [], [], [], []
@@ -139,7 +139,7 @@ def plot_robustness(rb: Robustness, path: str | Path) -> Path:
     ax.set_ylabel("attack success rate")
     ax.set_ylim(0, 1)
     ax.legend(fontsize="small")
-    ax.set_title("Attack success by protocol and probe" + (" (SIMULATED)" if rb.simulated else ""))
+    ax.set_title("Attack success by probe" + (" (SIMULATED)" if rb.simulated else ""), fontsize="medium")
     out = Path(path)
     fig.savefig(out)
     plt.close(fig)
