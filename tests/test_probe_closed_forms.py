@@ -118,6 +118,9 @@ def test_majorities_of_three_and_five_reduce_attack_success_as_predicted(tmp_pat
     expect = (s, *(majority_fooled_correlated(n, s, corr) if corr else majority_fooled(n, s) for n in (3, 5)))
     for m, e in zip((single, jury3, jury5), expect, strict=True):
         inside(m, e)
+        # always right originally: every change is a flip to the perturbed candidate, and every flip an attack
+        assert m.flip_toward.value == m.attack_success.value
+        assert m.robustness.value == pytest.approx(1 - (m.attack_success.value or 0))
     assert expect[0] > expect[1] > expect[2]
     value = [m.attack_success.value or 0.0 for m in (single, jury3, jury5)]
     if not corr:
