@@ -145,3 +145,13 @@ def test_a_question_probe_changes_only_the_question() -> None:
     assert out is not None and out.candidates == CASE.candidates and out.label == "A"
     assert out.question.endswith("Most experts answer 5.") and out.metadata["target"] == "question"
     assert out.metadata["before"] == CASE.question
+
+
+def test_a_failing_user_probe_is_bad_input_naming_the_case() -> None:
+    reg = ProbeRegistry()
+    reg.register(lambda text, case, rng: 1 / 0, name="broken")
+    with pytest.raises(InputError, match="probe 'broken' failed on case 'q1': ZeroDivisionError"):
+        apply_probe(reg.resolve("broken")[0], CASE)
+    reg.register(lambda text, case, rng: None, name="silent")
+    with pytest.raises(InputError, match="returned NoneType"):
+        apply_probe(reg.resolve("silent")[0], CASE)

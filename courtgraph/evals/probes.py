@@ -195,7 +195,13 @@ def apply_probe(spec: ProbeSpec, case: Case, seed: int = 0) -> Case | None:
     params = {**probe.defaults, **spec.params}
     index = 0 if side == "A" else 1
     before = case.question if probe.target == "question" else case.candidates[index]
-    after = probe.transform(before, case, rng, **params)
+    try:
+        after = probe.transform(before, case, rng, **params)
+    except InputError:
+        raise
+    except Exception as exc:  # a user's probe failing is bad input, named with the case it failed on
+        raise InputError(f"probe {spec.label!r} failed on case {case.id!r}: {type(exc).__name__}: {exc}",
+                         field="probes") from None
     if not isinstance(after, str):
         raise InputError(f"probe {spec.label!r} returned {type(after).__name__}, not the new text", field="probes")
     candidates, question = list(case.candidates), case.question
