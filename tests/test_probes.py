@@ -149,9 +149,15 @@ def test_a_question_probe_changes_only_the_question() -> None:
 
 def test_a_failing_user_probe_is_bad_input_naming_the_case() -> None:
     reg = ProbeRegistry()
-    reg.register(lambda text, case, rng: 1 / 0, name="broken")
+    def broken(text: str, case: Case, rng: object) -> str:
+        return str(1 / 0)
+
+    def silent(text: str, case: Case, rng: object) -> str:
+        return None  # type: ignore[return-value]  # what a careless user probe returns
+
+    reg.register(broken)
     with pytest.raises(InputError, match="probe 'broken' failed on case 'q1': ZeroDivisionError"):
         apply_probe(reg.resolve("broken")[0], CASE)
-    reg.register(lambda text, case, rng: None, name="silent")
+    reg.register(silent)
     with pytest.raises(InputError, match="returned NoneType"):
         apply_probe(reg.resolve("silent")[0], CASE)
