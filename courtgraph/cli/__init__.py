@@ -11,7 +11,7 @@ import sys
 
 from rich.markup import escape
 
-from courtgraph.cli import judge, misc, rejudge, report, run, show
+from courtgraph.cli import judge, misc, probe, rejudge, report, run, show
 from courtgraph.cli.app import DEBUG, app, err_console
 from courtgraph.cli.inputs import cache_choice, load_case_file, parse_params, split_specs
 from courtgraph.cli.options import ENVIRONMENT_HELP
@@ -24,6 +24,7 @@ app.command("run", epilog=ENVIRONMENT_HELP)(run.run_command)
 app.command("demo")(run.demo_command)
 app.command()(report.report)
 app.command()(rejudge.rejudge)
+app.command()(probe.probe)
 app.command()(show.show)
 app.command()(show.browse)
 app.command()(misc.stub)

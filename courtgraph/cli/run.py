@@ -124,6 +124,8 @@ def run_command(
                                          "labels on the cases a cascade decides.")] = 0.15,
     delta: Annotated[float, typer.Option("--delta", help="Calibration: allowed probability that the guarantee "
                                          "fails.")] = 0.1,
+    probes: Annotated[str | None, typer.Option("--probes", help="Then judge perturbed cases too (see courtgraph "
+                                               "probe), e.g. verbosity,master-key,position.")] = None,
 ) -> None:
     """Judge a benchmark with each protocol (both orders), store every record, print the comparison.
 
@@ -198,6 +200,10 @@ def run_command(
         planned = asyncio.run(plan_run(plan))
         planned.print(console)
         return
+    if probes:  # checked before the run, so a typo costs nothing (issue 14)
+        from courtgraph.evals.probes import default_registry
+
+        default_registry().resolve(probes)
     from courtgraph.evals.budget import RunStopped
 
     try:
@@ -207,6 +213,10 @@ def run_command(
         err_console.print(f"[bold red]error:[/] {escape(str(stopped))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     results.report(console)
+    if probes:
+        from courtgraph.cli.probe import run_probes
+
+        run_probes(results.run_dir, probes, concurrency=plan.concurrency, no_cache=no_cache, cache=cache)
     console.print(f"run saved in {results.run_dir}  (courtgraph report {results.run_dir})", highlight=False)
     if results.stopped:
         err_console.print(f"stopped: {results.stopped}; to go on: courtgraph run --resume --out {results.run_dir} "
@@ -259,4 +269,9 @@ def demo_command(
     if shown is not None:
         console.rule(f"one debate transcript (simulated): case {shown.case_id}")
         print_record(shown, results.cases[shown.case_id], console)
+    from courtgraph.cli.probe import run_probes  # issue 14: a short robustness table, simulated
+    from courtgraph.evals.demo import DEMO_PROBES
+
+    console.rule("[bold yellow]robustness probes (simulated agents of configured susceptibility)")
+    run_probes(results.run_dir, DEMO_PROBES, no_cache=True)
     console.print(f"run saved in {results.run_dir}  (courtgraph report {results.run_dir})", highlight=False)

@@ -43,6 +43,8 @@ def show(
     plain: Annotated[bool, typer.Option("--plain", help="No colours (automatic when not on a terminal).")]
     = False,
     pager: Annotated[bool, typer.Option("--pager", help="Page the output (less).")] = False,
+    probe: Annotated[str | None, typer.Option("--probe", metavar="NAME", help="With --case: the case next to its "
+                                              "perturbed twin under this probe (see courtgraph probe).")] = None,
 ) -> None:
     """Read a run's transcripts: the table of cases with each protocol's verdict, or one case turn by turn.
 
@@ -51,6 +53,10 @@ def show(
     [bold]courtgraph show runs/first --case math-7 --compare single,debate[/bold] ·
     [bold]courtgraph show runs/first --case math-7 --format markdown -o math-7.md[/bold]
     """
+    if probe is not None:  # issue 14: a case beside its perturbed twin
+        from courtgraph.view.probes import print_twin
+
+        return print_twin(run, case, probe, protocol=protocol, order=order, full=full, plain=plain)
     from courtgraph.view.show import ShowRequest, show_run
     from courtgraph.view.table import AgreementFilter, Filters
 

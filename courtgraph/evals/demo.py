@@ -18,8 +18,13 @@ DEMO_PROTOCOLS = ("single", "jury", "debate", "consultancy")
 #: Simulated agents of known competence: a position-biased judge that is better at judging debates
 #: than consultancies, and three jurors with correlated errors; each agent's errors half persist across
 #: the two orders of a case, as real judges' do (see courtgraph.agents.simulated).
-DEMO_JUDGE = "sim:judge:0.75:bias=0.1:debate=0.85:consult=0.78:persist=0.5"
-DEMO_JURORS = tuple(f"sim:juror{i}:0.72:bias=0.1:corr=0.3:persist=0.5" for i in (1, 2, 3))
+#: Each is also susceptible to padding and to master keys (``courtgraph demo`` then probes the run with
+#: :data:`DEMO_PROBES`; their names fix their draws, so these keys change nothing on the original cases).
+DEMO_SUSCEPTIBILITY = "verbosity=0.35:master_key=0.15"
+DEMO_JUDGE = f"sim:judge:0.75:bias=0.1:debate=0.85:consult=0.78:persist=0.5:{DEMO_SUSCEPTIBILITY}"
+DEMO_JURORS = tuple(f"sim:juror{i}:0.72:bias=0.1:corr=0.3:persist=0.5:{DEMO_SUSCEPTIBILITY}" for i in (1, 2, 3))
+#: The probes the demo runs after its run (a short robustness table, marked simulated).
+DEMO_PROBES = "verbosity,master-key"
 DEMO_AGENT = "sim:advocate:0.7"
 
 

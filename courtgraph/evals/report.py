@@ -340,7 +340,10 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
     console = console or Console()
     notes = Console(stderr=True) if as_json else console
     if as_json:
-        data = summary.to_json() | {"frontier": pareto_frontier(summary).to_json()}  # evals/frontier.py
+        from courtgraph.evals.robustness_report import robustness_json  # probes (issue 14)
+
+        extra = robustness_json(run_dir, baseline, int(manifest.get("seed") or 0))
+        data = summary.to_json() | {"frontier": pareto_frontier(summary).to_json()} | extra  # evals/frontier.py
         sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
     else:
         bench_id = (manifest.get("config") or {}).get("bench")
@@ -366,4 +369,8 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
         except ValueError as exc:  # unsupported file type, or nothing to plot
             raise InputError(str(exc), path=plot_path, field="plot") from None
         notes.print(f"wrote {plot_path}", highlight=False)
+    from courtgraph.evals.robustness_report import robustness_section  # probes (issue 14)
+
+    robustness_section(run_dir, baseline=baseline, seed=int(manifest.get("seed") or 0), console=console,
+                       as_json=as_json, markdown=md_path, plot_to=plot_path)
     return summary

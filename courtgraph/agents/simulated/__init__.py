@@ -11,12 +11,24 @@ Spec syntax (after ``sim:``): tokens separated by ``:`` (or ``;``), never by com
 the accuracy, a bare word the agent's name, ``key=value`` sets a parameter; the keys, their ranges
 and meanings are the table :data:`~courtgraph.agents.simulated.spec.PARAMETERS`
 (``describe_parameters()`` prints it): ``acc``, ``bias``, ``corr``, ``persist``, ``tie``,
-``invalid``, ``debate``, ``consult``, ``grow``, and ``name``::
+``invalid``, ``debate``, ``consult``, ``grow``, the probe susceptibilities ``fooled``, ``verbosity``,
+``master_key``, ``authority``, ``bandwagon``, ``distraction``, and ``name``::
 
     sim:judge                     a judge named "judge" with the defaults (acc 0.75)
     sim:0.7                       accuracy 0.7
     sim:j1:acc=0.7:bias=0.1:corr=0.3:tie=0.05:invalid=0.02
     sim:judge:0.7:debate=0.8:consult=0.65
+    sim:judge:0.75:verbosity=0.3:master-key=0.1
+
+Susceptibility. On a case a probe perturbed (``courtgraph.evals.probes``: its ``metadata`` names
+the probe, the perturbed candidate and the text it replaced), the agent first forms the opinion it
+would hold on the original (its draws are keyed by the original's content), then with probability
+s (the probe's key, else ``fooled``) it is fooled and prefers the perturbed candidate instead,
+whatever it would have said. Fooled is drawn once per agent and case (the same in both orders),
+independently of being right, and correlated between agents by ``corr`` (a Gaussian copula with
+its own shared draw). So for one judge, attack success (right on the original, wrong on the
+perturbed case) is exactly s, and a majority of n independent always-right jurors is fooled with
+probability sum_{k>n/2} C(n,k) s^k (1-s)^(n-k).
 
 How it answers. Each call carries an :class:`~courtgraph.models.Intent`: the trial (the case, with
 its gold label, and the order shown), what the caller will parse (a pairwise verdict, a score, or

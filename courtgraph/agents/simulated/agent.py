@@ -102,7 +102,7 @@ def score(s: Scene) -> str:
             value = truth.score if right else speech.away_from(truth.score, low, high, rng)
             good = value >= (low + high) / 2
         else:
-            good = bool(truth.good) == right
+            good = bool(truth.good) == right or (s.lure is not None and s.fooled())
             value = low + (high - low) * rng.uniform(*((0.7, 1.0) if good else (0.0, 0.4)))
         why = speech.reason_single(s.a or "", good, rng)
     if low.is_integer() and high.is_integer():

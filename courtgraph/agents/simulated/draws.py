@@ -20,7 +20,7 @@ from typing import cast
 from courtgraph.agents.base import Facts
 from courtgraph.agents.simulated.spec import SimParams
 from courtgraph.models.base import Intent, Message
-from courtgraph.schema import Label
+from courtgraph.schema import Case, Label
 
 _NORMAL = NormalDist()
 
@@ -68,6 +68,26 @@ class Scene:
     b: str | None
     truth: Truth | None
     unknown: str = ""
+    probe: str | None = None  # the probe that perturbed this case (its metadata), if any
+    lure: Label | None = None  # the perturbed candidate: its shown side for a pair, "A" if it is the one in view
+
+    def fooled(self) -> bool:
+        """Whether the probe fools this agent on this case: the same in both orders and in every call.
+
+        With susceptibility s (:meth:`SimParams.susceptibility`), fooled iff
+        ``sqrt(corr) * z_probe + sqrt(1 - corr) * e_fooled < Phi^-1(s)``, where ``z_probe`` is shared by
+        every agent on this perturbed case and ``e_fooled`` is the agent's own: each agent is fooled
+        with probability s, independently of whether it was right, and ``corr`` correlates agents.
+        """
+        if self.probe is None or self.lure is None:
+            return False
+        s = self.sim.susceptibility(self.probe)
+        if s <= 0 or s >= 1:
+            return s >= 1
+        z = _NORMAL.inv_cdf(uniform("probe-case", self.seed, self.case_key, self.probe))
+        e = _NORMAL.inv_cdf(uniform("fooled", self.seed, self.agent, self.case_key, self.probe))
+        x = math.sqrt(self.sim.corr) * z + math.sqrt(1 - self.sim.corr) * e
+        return x < _NORMAL.inv_cdf(s)
 
     @property
     def facts(self) -> Facts:
@@ -133,6 +153,8 @@ class Scene:
         deliberating juror keeps its vote.
         """
         gold, p, bias = self.gold, self.accuracy(), self.sim.bias
+        if self.lure is not None and self.b is not None and self.fooled():  # prefers the perturbed candidate
+            return self.lure, self.right(p, "verdict")[1]
         lean_a = min(1.0, max(0.0, 0.5 + bias))  # P(A) when guessing
         if gold is None:
             return self.coin("coin", lean_a), 0.5
@@ -162,7 +184,8 @@ def scene(sim: SimParams, seed: int, intent: Intent | None, messages: Sequence[M
         why = "this call carried no trial" if intent is not None else "this call carried no intent (no trial)"
         return Scene(sim, seed, agent, intent, key, "", None, None, None, why)
     case, shown, label = trial.case, trial.shown, trial.case.label
-    key = digest(case.question, *sorted(case.candidates))
+    question, candidates, probe, target = _original(case)
+    key = digest(question, *sorted(candidates))
     if len(shown) == 1:
         if isinstance(label, bool) or not isinstance(label, int | float):
             return Scene(sim, seed, agent, intent, key, "score", shown[0], None, None,
@@ -179,6 +202,28 @@ def scene(sim: SimParams, seed: int, intent: Intent | None, messages: Sequence[M
         view = f"score {trial.to_case(candidate)}"
         return Scene(sim, seed, agent, intent, key, view, shown[0 if candidate == "A" else 1], None,
                      None if good is None else Truth(good=good),
-                     unknown or ("the two candidates are equally good" if good is None else ""))
+                     unknown or ("the two candidates are equally good" if good is None else ""),
+                     probe, "A" if target is not None and trial.to_case(candidate) == target else None)
     return Scene(sim, seed, agent, intent, key, trial.order, shown[0], shown[1],
-                 None if gold is None else Truth(gold=gold), unknown)
+                 None if gold is None else Truth(gold=gold), unknown, probe,
+                 None if target is None else trial.to_shown(target))
+
+
+def _original(case: Case) -> tuple[str, list[str], str | None, Label | None]:
+    """The case a probe perturbed (question, candidates), the probe, and the perturbed candidate's case side.
+
+    A perturbed case (``courtgraph.evals.probes``) keeps the replaced text in ``metadata["before"]``:
+    the agent's draws are keyed by the original's content, so on a perturbed case it holds exactly the
+    opinion it held on the original unless the probe fools it.
+    """
+    meta = case.metadata
+    probe, target, before = meta.get("probe"), meta.get("target"), meta.get("before")
+    if not isinstance(probe, str) or not isinstance(before, str) or target not in ("A", "B", "question"):
+        return case.question, list(case.candidates), None, None
+    if target == "question":
+        return before, list(case.candidates), probe, (as_label(other(str(case.label))) if case.label in ("A", "B")
+                                                      else None)
+    candidates = list(case.candidates)
+    if len(candidates) == 2:
+        candidates[0 if target == "A" else 1] = before
+    return case.question, candidates, probe, as_label(target)

@@ -26,6 +26,7 @@ class Parameter:
     meaning: str
     aliases: tuple[str, ...] = ()
     settings: tuple[Setting, ...] = ()
+    probe: str | None = None  # the robustness probe whose susceptibility this is (courtgraph.evals.probes)
 
 
 PARAMETERS: tuple[Parameter, ...] = (
@@ -48,6 +49,13 @@ PARAMETERS: tuple[Parameter, ...] = (
               "confidence puts it, so a sure judge's scores settle at once and an unsure one's keep moving "
               "(0: scores as usual)"),
 
+    Parameter("fooled", 0.0, 1.0, "susceptibility to any probe without its own key: on a perturbed case, the "
+              "probability of preferring the perturbed (wrong) candidate whatever it would have said; drawn once "
+              "per agent and case (both orders), correlated between agents by corr", ("susceptibility",)),
+    *(Parameter(key, 0.0, 1.0, f"susceptibility to the {probe} probe (default: fooled)", (probe,) if probe != key
+                else (), probe=probe)
+      for key, probe in (("verbosity", "verbosity"), ("master_key", "master-key"), ("authority", "authority"),
+                         ("bandwagon", "bandwagon"), ("distraction", "distraction"))),
 )
 
 #: Every accepted spelling of a key (the keys, their aliases, and ``name``) -> the key.
@@ -72,6 +80,12 @@ class SimParams:
     debate: float | None = None
     consult: float | None = None
     grow: float = 0.0
+    fooled: float = 0.0
+    verbosity: float | None = None
+    master_key: float | None = None
+    authority: float | None = None
+    bandwagon: float | None = None
+    distraction: float | None = None
     name: str | None = None
 
     @property
@@ -94,6 +108,17 @@ class SimParams:
             if setting in p.settings and value is not None:
                 return float(value)
         return self.acc
+
+
+    def susceptibility(self, probe: str) -> float:
+        """The probability of being fooled by ``probe`` (a probe label such as ``verbosity:ratio=3``): its
+        own key when set, else ``fooled``."""
+        name = probe.split(":")[0]
+        for p in PARAMETERS:
+            value = getattr(self, p.key)
+            if p.probe == name and value is not None:
+                return float(value)
+        return self.fooled
 
 
 def parse_spec(rest: str) -> SimParams:
@@ -147,7 +172,8 @@ def describe_parameters() -> str:
     defaults = {f.name: f.default for f in fields(SimParams)}
     lines = []
     for p in PARAMETERS:
-        default = "= acc" if defaults[p.key] is None else f"{defaults[p.key]:g}"
+        fallback = "= fooled" if p.probe else "= acc"
+        default = fallback if defaults[p.key] is None else f"{defaults[p.key]:g}"
         also = f" (also {', '.join(p.aliases)})" if p.aliases else ""
-        lines.append(f"{p.key:<8} {default:<6} in [{p.low:g}, {p.high:g}]{also}: {p.meaning}")
+        lines.append(f"{p.key:<11} {default:<8} in [{p.low:g}, {p.high:g}]{also}: {p.meaning}")
     return "\n".join(lines)
