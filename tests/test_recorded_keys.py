@@ -157,3 +157,19 @@ async def test_scores_are_not_replayed(tmp_path: Path) -> None:
     assert result.verdict.status in ("error", "invalid")
 
 
+
+
+async def test_the_python_api_also_judges_a_one_order_recording_in_that_order(tmp_path: Path) -> None:
+    from courtgraph.evals import run_async
+    from courtgraph.graphs.registry import Roles
+
+    verdicts = tmp_path / "v.json"
+    verdicts.write_text(json.dumps([{"idx": c.id, "gpt_result": 1} for c in CASES]))
+    spec = f"recorded:{verdicts}?id=idx&verdict=gpt_result&map=1:A,2:B"
+    results = await run_async(list(CASES), ["single"], roles=Roles(judge=spec), out=tmp_path / "run", cache=None,
+                              progress=False)
+    assert {t.order for r in results.records for t in r.trials} == {"AB"}  # not a BA trial reported invalid
+    assert not any(r.verdict.status == "invalid" for r in results.records)
+    both = await run_async(list(CASES), ["single"], roles=Roles(judge=spec), orders=("AB", "BA"),
+                           out=tmp_path / "both", cache=None, progress=False)
+    assert {t.order for r in both.records for t in r.trials} == {"AB", "BA"}  # asked for both: both

@@ -161,14 +161,6 @@ def run_command(
                   jurors=juror_specs or file_models.get("jurors", []),
                   debaters=debater_specs or file_models.get("debaters", []), extra=file_models.get("extra", {}))
     orders: list[Order] | None = None if swap is None else (["AB", "BA"] if swap else ["AB"])
-    if orders is None:  # recordings that cover one order: judge that order alone rather than report invalid
-        from courtgraph.evals.recorded import recorded_orders
-
-        covered = recorded_orders([model, judge, *juror_specs, *debater_specs])
-        if covered is not None and len(covered) == 1:
-            orders = list(covered)
-            err_console.print(f"note: the recorded judges cover order {covered[0]} only: judging that order alone "
-                              "(as --no-swap; --swap judges both)", highlight=False, soft_wrap=True)
     plan: RunPlan
     if resume:
         from courtgraph.evals.resume import stored_config
@@ -188,7 +180,7 @@ def run_command(
                              field="bench")
         if not protocols:
             raise InputError("give --protocols, e.g. single,jury", field="protocols")
-        plan = RunPlan(bench, split_list(protocols), roles=roles, out=out, orders=orders or ["AB", "BA"],
+        plan = RunPlan(bench, split_list(protocols), roles=roles, out=out, orders=orders,
                        concurrency=concurrency or 8, limit=limit, categories=split_list(categories) or None,
                        sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify, settings=settings,
                        limits=run_limits(cost_limit, allow_unknown_cost, fail_on_error, max_errors),

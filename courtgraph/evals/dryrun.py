@@ -25,6 +25,7 @@ from courtgraph.evals.plan import RunPlan
 from courtgraph.evals.settings import RoleSettings
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import GenerateParams
+from courtgraph.schema import ORDERS
 
 #: Turn roles that the settings know under another name.
 TURN_ROLES = {"advocate": "debater"}
@@ -118,4 +119,4 @@ async def plan_run(plan: RunPlan) -> Plan:
     for case in results.cases.values():
         categories[str(case.category)] = categories.get(str(case.category), 0) + 1
     return Plan(cases=len(results.cases), selection=results.selection or "", categories=categories,
-                orders=list(plan.orders), roles=describe_roles(real), protocols=list(by_protocol.values()))
+                orders=list(plan.orders or ORDERS), roles=describe_roles(real), protocols=list(by_protocol.values()))

@@ -59,7 +59,7 @@ class RunPlan:
     protocols: ProtocolsLike
     roles: Roles | None = None
     out: str | Path | None = None
-    orders: Sequence[Order] = ORDERS
+    orders: Sequence[Order] | None = None  # None: both, unless the roles are recordings of one order only
     concurrency: int = 8
     limit: int | None = None
     categories: Sequence[str] | None = None
@@ -82,7 +82,7 @@ class RunPlan:
 
     def prepare(self) -> PreparedRun:
         """Check every setting, load and choose the cases, build the protocols: raises InputError first."""
-        orders = list(self.orders)
+        orders, order_note = self._orders()
         if not orders or any(o not in ORDERS for o in orders) or len(set(orders)) != len(orders):
             raise InputError(f"orders must be AB and/or BA, each once, not {orders}", field="orders")
         if self.concurrency < 1:
@@ -93,6 +93,7 @@ class RunPlan:
         selection = Selection.build(categories=self.categories, cases=self.cases, sample=self.sample,
                                     stratify=self.stratify, shuffle=self.shuffle, limit=self.limit, seed=self.seed)
         cases, warnings = select_cases(all_cases, selection)
+        warnings += [order_note] if order_note else []
         held_out: list[Case] = []
         if self.calibrate_on:
             if not 0 < self.calibrate_on < len(cases):
@@ -114,6 +115,21 @@ class RunPlan:
         return PreparedRun(plan=self, cases=cases, graphs=graphs, orders=orders, config=config,
                            cache=cache_path, selection=selection, limits=limits, warnings=warnings,
                            held_out=held_out)
+
+
+    def _orders(self) -> tuple[list[Order], str | None]:
+        """The orders asked for; by default both, or the one order that every recorded role covers (a
+        recording of one order replayed in both would report the other as invalid), with a note saying so."""
+        if self.orders is not None:
+            return list(self.orders), None
+        from courtgraph.evals.recorded import recorded_orders
+
+        roles = self.roles or Roles()
+        covered = recorded_orders([roles.model, roles.judge, *roles.jurors, *roles.debaters])
+        if covered is not None and len(covered) == 1:
+            return list(covered), (f"the recorded judges cover order {covered[0]} only: judging that order alone "
+                                   "(give both orders to judge them anyway)")
+        return list(ORDERS), None
 
 
 @dataclass

@@ -40,7 +40,7 @@ from courtgraph.evals.settings import RoleSettings
 from courtgraph.evals.store import record_failed
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import use_cache
-from courtgraph.schema import ORDERS, Case, Order, Record
+from courtgraph.schema import Case, Order, Record
 
 
 @dataclass
@@ -97,7 +97,7 @@ async def run_async(
     *,
     roles: Roles | None = None,
     out: str | Path | None = None,
-    orders: Sequence[Order] = ORDERS,
+    orders: Sequence[Order] | None = None,
     concurrency: int = 8,
     limit: int | None = None,
     categories: Sequence[str] | None = None,
