@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -63,6 +64,13 @@ def run_command(
     param: Annotated[list[str] | None, typer.Option("--param", metavar="PROTOCOL.NAME=VALUE", help="A protocol "
                                                     "parameter, e.g. debate.rounds=2 or jury.aggregate=strict "
                                                     "(see courtgraph protocols). Repeatable.")] = None,
+    display: Annotated[str, typer.Option("--display", help="Progress: auto (a bar on a terminal, else status "
+                                         "lines), bar, plain (status lines) or none.")] = "auto",
+    status_every: Annotated[float, typer.Option("--status-every", metavar="SECONDS", help="Seconds between "
+                                                "status lines (--display plain).")] = 10.0,
+    log_level: Annotated[str | None, typer.Option("--log-level", help="Also log at this level (debug, info, "
+                                                  "warning, error) on stderr and in RUN/run.log (default: "
+                                                  "run.log at debug, nothing on stderr).")] = None,
 ) -> None:
     """Judge a benchmark with each protocol (both orders), store every record, print the comparison.
 
@@ -100,7 +108,7 @@ def run_command(
                        concurrency=concurrency, limit=limit, categories=split_list(categories) or None,
                        seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,
                        command=_command())
-    results = _run(plan, watch)
+    results = _run(plan, watch, Output(display, status_every, log_level))
     results.report(console)
     console.print(f"run saved in {results.run_dir}  (courtgraph report {results.run_dir})", highlight=False)
     if results.failed:
@@ -110,9 +118,23 @@ def run_command(
         raise typer.Exit(1)
 
 
-def _run(plan: RunPlan, watch: str | None = None) -> Results:
+@dataclass(frozen=True)
+class Output:
+    """How a run shows itself: ``--display``, ``--status-every``, ``--log-level``."""
+
+    display: str = "auto"
+    status_every: float = 10.0
+    log_level: str | None = None
+
+
+def _run(plan: RunPlan, watch: str | None = None, output: Output = Output()) -> Results:
     """Run the plan on one event loop, progress and the watched case's transcript on stderr."""
+    import contextlib
+    import logging
+
     from courtgraph.evals import run_plan
+    from courtgraph.evals.logs import level_number, log_to_stderr
+    from courtgraph.evals.progress import choose_display
     from courtgraph.view.live import watch_trial
 
     def watcher(graph: Graph, trial: Trial) -> Awaitable[TrialResult]:
@@ -120,7 +142,15 @@ def _run(plan: RunPlan, watch: str | None = None) -> Results:
         return watch_trial(graph, trial, err_console, tag_order=True)
 
     try:
-        return asyncio.run(run_plan(plan, watch=watch, watcher=watcher, console=err_console))
+        display = choose_display(output.display, err_console, output.status_every)
+        level = level_number(output.log_level) if output.log_level else logging.DEBUG
+    except ValueError as exc:
+        raise InputError(str(exc), field="display" if "display" in str(exc) else "log-level") from None
+    echo = log_to_stderr(level) if output.log_level else contextlib.nullcontext()
+    try:
+        with echo:
+            return asyncio.run(run_plan(plan, watch=watch, watcher=watcher, console=err_console, display=display,
+                                        log_level=level))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None  # the runner has said how to resume
 

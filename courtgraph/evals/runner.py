@@ -19,6 +19,7 @@ directory would judge the same records twice. A run that crashes says so in its 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,16 +29,20 @@ from rich.console import Console
 
 from courtgraph.agents import simulated
 from courtgraph.errors import InputError
+from courtgraph.evals.logs import run_log
 from courtgraph.evals.loop import judge_all
 from courtgraph.evals.manifest import begin_run
 from courtgraph.evals.metrics import Summary, summarize
-from courtgraph.evals.plan import BenchLike, CacheLike, ProtocolsLike, RunPlan
+from courtgraph.evals.plan import BenchLike, CacheLike, PreparedRun, ProtocolsLike, RunPlan
 from courtgraph.evals.progress import NoDisplay, PlainWatcher, ProgressBar, RunDisplay, WatchTrial
 from courtgraph.evals.resume import open_store
-from courtgraph.evals.store import record_failed
+from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import use_cache
 from courtgraph.schema import ORDERS, Case, Order, Record
+
+#: The run's own events (start, end, interruption); records and retries are logged where they happen.
+log = logging.getLogger("courtgraph.evals")
 
 
 @dataclass
@@ -121,11 +126,15 @@ async def run_async(
 
 
 async def run_plan(plan: RunPlan, *, progress: bool = True, watch: str | None = None, console: Console | None = None,
-                   watcher: WatchTrial | None = None, display: RunDisplay | None = None) -> Results:
-    """Run a :class:`RunPlan` (what :func:`run_async` does with its arguments); see there for the rest."""
+                   watcher: WatchTrial | None = None, display: RunDisplay | None = None,
+                   log_level: int = logging.DEBUG) -> Results:
+    """Run a :class:`RunPlan` (what :func:`run_async` does with its arguments); see there for the rest.
+
+    The ``courtgraph`` logger's records at ``log_level`` and above (each retry, give-up and record)
+    go to ``run.log`` in the run directory (:mod:`courtgraph.evals.logs`)."""
     console = console or Console(stderr=True)
     prepared = plan.prepare()
-    cases, graphs = prepared.cases, prepared.graphs
+    cases = prepared.cases
     if watch is not None and watch not in {c.id for c in cases}:
         raise InputError(f"no case {watch!r} among the cases of this run", field="watch")
     if watch is not None and watcher is None:
@@ -136,33 +145,47 @@ async def run_plan(plan: RunPlan, *, progress: bool = True, watch: str | None = 
     with open_store(plan.out, resume=plan.resume) as store:
         store.lock()
         manifest = begin_run(store, prepared.config, cases, plan.command)
-        finished = store.done()
-        todo = [(c, p) for c in cases for p in graphs if (c.id, p) not in finished]
-        total = len(cases) * len(graphs)
-        if len(todo) < total:
-            console.print(f"resuming {store.run_dir}: {total - len(todo)}/{total} records already done",
-                          highlight=False, soft_wrap=True)
-        written: list[Record] = []
+        with run_log(store.run_dir, manifest["run_id"], log_level):
+            return await _judge(plan, prepared, store, manifest, display, console, watch, watcher)
+
+
+async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest: dict[str, Any],
+                 display: RunDisplay, console: Console, watch: str | None, watcher: WatchTrial | None) -> Results:
+    """The run proper, its store open and locked, its manifest written, its log on."""
+    cases, graphs = prepared.cases, prepared.graphs
+    log.info("run %s: %s, protocols %s, %d cases", store.run_dir, manifest["config"]["bench"].get("name"),
+             ", ".join(graphs), len(cases))
+    finished = store.done()
+    todo = [(c, p) for c in cases for p in graphs if (c.id, p) not in finished]
+    total = len(cases) * len(graphs)
+    if len(todo) < total:
+        console.print(f"resuming {store.run_dir}: {total - len(todo)}/{total} records already done",
+                      highlight=False, soft_wrap=True)
+    written: list[Record] = []
+    try:
+        display.start(total, total - len(todo))
         try:
-            display.start(total, total - len(todo))
-            try:
-                with use_cache(prepared.cache), simulated.simulation(plan.seed):  # sim: agents draw with this seed
-                    await judge_all(todo, graphs, prepared.orders, store=store, concurrency=plan.concurrency,
-                                    display=display, written=written, watch=watch, watcher=watcher)
-            finally:
-                display.stop()
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            store.write_manifest({**manifest, "status": "interrupted"})
-            saved = total - len(todo) + len(written)
-            console.print(f"interrupted: {saved}/{total} records saved in {store.run_dir}; to finish, run the "
-                          f"same command with --out {store.run_dir} --resume", highlight=False, soft_wrap=True)
-            raise
-        except Exception as exc:  # a crash must not leave the run looking as if it were still running
-            store.write_manifest({**manifest, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
-            raise
-        store.write_manifest({**manifest, "status": "finished"})
-        # protocol by protocol, in the order given, each in case order (the report keeps that order)
-        stored = {(r.case_id, r.protocol): r for r in store.records()}
-        records = [stored[c.id, p] for p in graphs for c in cases if (c.id, p) in stored]
-        return Results(records=records, summary=summarize(records, seed=plan.seed), run_dir=store.run_dir,
-                       cases={c.id: c for c in cases})
+            with use_cache(prepared.cache), simulated.simulation(plan.seed):  # sim: agents draw with this seed
+                await judge_all(todo, graphs, prepared.orders, store=store, concurrency=plan.concurrency,
+                                display=display, written=written, watch=watch, watcher=watcher)
+        finally:
+            display.stop()
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        store.write_manifest({**manifest, "status": "interrupted"})
+        log.warning("run %s interrupted", store.run_dir)
+        saved = total - len(todo) + len(written)
+        console.print(f"interrupted: {saved}/{total} records saved in {store.run_dir}; to finish, run the "
+                      f"same command with --out {store.run_dir} --resume", highlight=False, soft_wrap=True)
+        raise
+    except Exception as exc:  # a crash must not leave the run looking as if it were still running
+        store.write_manifest({**manifest, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        log.exception("run %s crashed", store.run_dir)
+        raise
+    store.write_manifest({**manifest, "status": "finished"})
+    log.info("run %s finished: %d records written, %d failed", store.run_dir, len(written),
+             sum(map(record_failed, written)))
+    # protocol by protocol, in the order given, each in case order (the report keeps that order)
+    stored = {(r.case_id, r.protocol): r for r in store.records()}
+    records = [stored[c.id, p] for p in graphs for c in cases if (c.id, p) in stored]
+    return Results(records=records, summary=summarize(records, seed=plan.seed), run_dir=store.run_dir,
+                   cases={c.id: c for c in cases})

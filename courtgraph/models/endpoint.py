@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import threading
 from abc import abstractmethod
@@ -173,6 +174,7 @@ class EndpointModel(ChatModel):
         return f"{self.provider} at {self.base_url}"
 
     def _give_up(self, failure: Failure) -> ModelError:
+        logging.getLogger("courtgraph.models").warning("%s: gave up: %s", self.spec, failure)
         if not failure.retryable:
             return ModelError(failure.message, status=failure.status, retryable=False)
         return ModelError(f"{self._where()}: gave up after {self.retry.attempts} attempts; last: {failure.message}",
