@@ -11,7 +11,7 @@ import sys
 
 from rich.markup import escape
 
-from courtgraph.cli import judge, misc, report, run, show
+from courtgraph.cli import info, judge, misc, report, run, show
 from courtgraph.cli.app import DEBUG, app, err_console
 from courtgraph.cli.inputs import cache_choice, load_case_file, parse_params, split_specs
 from courtgraph.errors import InputError
@@ -22,6 +22,7 @@ app.command()(judge.judge)
 app.command("run")(run.run_command)
 app.command("demo")(run.demo_command)
 app.command()(report.report)
+app.command()(info.info)
 app.command()(show.show)
 app.command()(show.browse)
 app.command()(misc.stub)

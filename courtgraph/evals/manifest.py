@@ -109,7 +109,8 @@ def begin_run(store: RunStore, config: dict[str, Any], cases: list[Case],
     check_resumable(store, config, cases)
     old = store.manifest()
     if old.get("config"):  # keep the protocols an earlier invocation ran and this one does not
-        config = {**config, "protocols": {**old["config"].get("protocols", {}), **config["protocols"]}}
+        config = {**config, "protocols": {**old["config"].get("protocols", {}), **config["protocols"]},
+                  "models": {**old["config"].get("models", {}), **config.get("models", {})}}
     store.put_cases(cases)
     manifest = {"command": list(command if command is not None else sys.argv),
                 "history": [*old.get("history", []), *([old["command"]] if old.get("command") else [])],

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from courtgraph.errors import InputError
 from courtgraph.evals.metrics import ProtocolMetrics, Summary, summarize
+from courtgraph.evals.provenance import provenance_caption, provenance_lines, provenance_markdown, read_provenance
 from courtgraph.evals.store import RunStore
 
 SIMULATED_NOTE = ("Simulated agents: these numbers come from virtual judges of known competence (sim: models), "
@@ -178,7 +179,7 @@ def _x_axis(metrics: list[ProtocolMetrics]) -> tuple[str, list[float]]:
     return "model calls per case", [m.calls_per_case for m in metrics]
 
 
-def plot(summary: Summary, path: str | Path) -> Path:
+def plot(summary: Summary, path: str | Path, caption: str | None = None) -> Path:
     """Save accuracy (with its 95% interval) against cost per protocol to ``path`` (PNG, SVG, PDF...).
 
     matplotlib is an optional extra (``pip install 'courtgraph[plot]'``); without it this raises
@@ -217,6 +218,8 @@ def plot(summary: Summary, path: str | Path) -> Path:
     ax.set_title(f"Accuracy against {measure}, per protocol" + (" (simulated agents)" if summary.simulated else ""))
     ax.grid(True, alpha=0.3)
     ax.margins(x=0.15, y=0.1)
+    if caption:  # what ran (provenance.provenance_caption), under the axes; the layout makes room for it
+        fig.supxlabel(caption, x=0.01, ha="left", fontsize=6.5, family="monospace")
     right = 1.15 * max(xs) or 1.0  # from (just left of) zero: the scale of cost matters, and 0 is free
     ax.set_xlim(-0.05 * right, right)
     out = Path(path)
@@ -263,10 +266,12 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
     md_path = _writable(Path(markdown), "markdown") if markdown is not None else None
     plot_path = _writable(Path(plot_to), "plot") if plot_to is not None else None
     summary, manifest = load_run(run_dir, baseline)
+    prov = read_provenance(run_dir)  # what ran, in every form of the report
     console = console or Console()
     notes = Console(stderr=True) if as_json else console
     if as_json:
-        sys.stdout.write(json.dumps(summary.to_json(), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps({**summary.to_json(), "provenance": prov.to_json()}, indent=2,
+                                    allow_nan=False) + "\n")
     else:
         bench_id = (manifest.get("config") or {}).get("bench")
         if isinstance(bench_id, dict):
@@ -277,12 +282,13 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
                    if status in ("running", "interrupted", "failed") else "")
         console.print(f"run [bold]{escape(str(run_dir))}[/]{bench}{partial}", highlight=False, soft_wrap=True)
         print_summary(summary, console)
+        console.print(Text("\n".join(provenance_lines(prov)), style="dim"), soft_wrap=True)
     if md_path is not None:
-        md_path.write_text(summary_markdown(summary), encoding="utf-8")
+        md_path.write_text(summary_markdown(summary) + "\n" + provenance_markdown(prov), encoding="utf-8")
         notes.print(f"wrote {md_path}", highlight=False)
     if plot_path is not None:
         try:
-            plot(summary, plot_path)
+            plot(summary, plot_path, caption=provenance_caption(prov))
         except ImportError as exc:
             raise InputError(str(exc), field="plot") from None
         except ValueError as exc:  # unsupported file type, or nothing to plot
