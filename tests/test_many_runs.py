@@ -90,5 +90,16 @@ def test_runs_of_different_files_or_no_shared_case_are_refused(tmp_path: Path, r
     run(f"jsonl:{third}", ["jury"], roles=ROLES, out=tmp_path / "rd", cache=None, progress=False)
     group = load_runs([tmp_path / "rc", tmp_path / "rd"])
     assert {r.protocol for r in group.records} == {"rc/single", "rd/jury"}
-    with pytest.raises(InputError, match="share no judged case|different benchmark files"):
+    with pytest.raises(InputError, match=r"share no judged case|different benchmark files"):
         load_runs([tmp_path / "ra", tmp_path / "rc"])
+
+
+def test_show_reads_several_runs(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "show", str(runs / "one"), str(runs / "two"), "--limit", "0", "--plain")
+    assert code == 0
+    header = out.splitlines()[0].split()
+    assert header[-2:] == ["one/single", "two/jury"]
+    assert "36 in the run" in out
+    code, out, _ = cli(capsys, "show", str(runs / "one"), str(runs / "two"), "--case", "math-mul", "--compare",
+                       "one/single,two/jury", "--plain")
+    assert code == 0 and "one/single" in out and "two/jury" in out

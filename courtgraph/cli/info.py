@@ -28,7 +28,7 @@ def info(
     from courtgraph.evals.provenance import provenance_lines, read_provenance
 
     if not (run / "manifest.json").is_file():
-        raise InputError("not a run directory (no manifest.json)", path=run)
+        raise InputError("not a run directory (no manifest.json)", path=run)  # a bare database says nothing
     prov = read_provenance(run)
     if as_json:
         sys.stdout.write(json.dumps(prov.to_json(), indent=2) + "\n")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -9,7 +12,9 @@ import typer
 
 
 def show(
-    run: Annotated[Path, typer.Argument(help="A run directory, as written by courtgraph run --out DIR.")],
+    runs: Annotated[list[Path], typer.Argument(help="A run directory, as written by courtgraph run --out DIR; "
+                                               "several (or a folder of runs): protocols are named RUN/protocol "
+                                               "and only the cases all the runs judged are shown.")],
     case: Annotated[str | None, typer.Option("--case", "-c", metavar="ID", help="Show this case's transcript "
                                              "(without it: the table of the run's cases).")] = None,
     protocol: Annotated[str | None, typer.Option("--protocol", "-p", metavar="NAME",
@@ -57,14 +62,16 @@ def show(
     filters = Filters(where=tuple(AgreementFilter.parse(w) for w in where or []), wrong=tuple(wrong or []),
                       categories=tuple(category or []), inconsistent=inconsistent, invalid=invalid,
                       protocols=(protocol,) if protocol else ())
-    show_run(ShowRequest(run=run, case=case, protocol=protocol, order=order,
-                         compare=[p.strip() for p in compare.split(",") if p.strip()] if compare else [],
-                         full=full, format=fmt, output=output, plain=plain, pager=pager, filters=filters,
-                         sort=sort, limit=limit, offset=(page - 1) * limit if page else offset))
+    with one_run(runs) as run:
+        show_run(ShowRequest(run=run, case=case, protocol=protocol, order=order,
+                             compare=[p.strip() for p in compare.split(",") if p.strip()] if compare else [],
+                             full=full, format=fmt, output=output, plain=plain, pager=pager, filters=filters,
+                             sort=sort, limit=limit, offset=(page - 1) * limit if page else offset))
 
 
 def browse(
-    run: Annotated[Path, typer.Argument(help="A run directory, as written by courtgraph run --out DIR.")],
+    runs: Annotated[list[Path], typer.Argument(help="A run directory, as written by courtgraph run --out DIR; "
+                                               "several (or a folder of runs): protocols are named RUN/protocol.")],
     filters: Annotated[str, typer.Option("--filter", metavar="WORDS", help="Start with this filter, e.g. "
                                          "\"debate!=single wrong:jury cat:math inconsistent\".")] = "",
 ) -> None:
@@ -78,4 +85,18 @@ def browse(
     """
     from courtgraph.view.browse import browse as run_browse
 
-    run_browse(run, filters)
+    with one_run(runs) as run:
+        run_browse(run, filters)
+
+
+@contextmanager
+def one_run(runs: list[Path]) -> Iterator[Path]:
+    """The run to read: the one given, or several merged into a temporary run (removed afterwards)."""
+    from courtgraph.evals.runs import find_runs, merge_runs
+
+    found = find_runs(runs)
+    if len(found) == 1:
+        yield found[0]
+        return
+    with tempfile.TemporaryDirectory(prefix="courtgraph-runs-") as tmp:
+        yield merge_runs(found, Path(tmp) / "merged")

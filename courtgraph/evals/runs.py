@@ -24,28 +24,24 @@ from rich.text import Text
 from courtgraph.errors import InputError
 from courtgraph.evals.metrics import Summary, summarize
 from courtgraph.evals.provenance import Provenance, read_provenance
-from courtgraph.evals.store import MANIFEST_NAME, RunStore
+from courtgraph.evals.store import DB_NAME, MANIFEST_NAME, RunStore
 from courtgraph.schema import Case, Record
 
 
 def is_run(path: Path) -> bool:
-    return (path / MANIFEST_NAME).is_file()
+    """A run directory (its manifest or its database), or a run's database file."""
+    return (path / MANIFEST_NAME).is_file() or (path / DB_NAME).is_file() or path.name == DB_NAME
 
 
 def find_runs(paths: Sequence[str | Path]) -> list[Path]:
-    """Each path as a run directory, or the runs directly inside it (a folder of runs), in name order."""
+    """Each path as a run directory, or the runs directly inside it (a folder of runs), in name order.
+    A path that is neither is passed on as it is, for the store to say what is wrong with it."""
     found: list[Path] = []
     for given in paths:
         path = Path(given)
-        if is_run(path):
-            found.append(path)
-            continue
-        if not path.is_dir():
-            raise InputError("no such run directory", path=path)
-        inside = sorted(p for p in path.iterdir() if p.is_dir() and is_run(p))
-        if not inside:
-            raise InputError("neither a run directory (no manifest.json) nor a folder of runs", path=path)
-        found += inside
+        inside = sorted(p for p in path.iterdir() if p.is_dir() and is_run(p)) \
+            if path.is_dir() and not is_run(path) else []
+        found += inside or [path]
     return found
 
 
@@ -197,3 +193,21 @@ def report_runs(runs: Sequence[Path], *, labels: Sequence[str] | None = None, ba
             raise InputError(str(exc), path=plot_path, field="plot") from None
         notes.print(f"wrote {plot_path}", highlight=False)
     return summary
+
+
+def merge_runs(runs: Sequence[Path], into: Path, labels: Sequence[str] | None = None) -> Path:
+    """Write the runs' shared cases and renamed records into one run directory ``into`` (a new one), so
+    that everything that reads one run (``show``, ``browse``) reads several. Its manifest says which
+    runs it was made from (``merged_from``) and names the protocols ``LABEL/protocol`` in run order."""
+    group = load_runs(runs, labels)
+    names = list(dict.fromkeys(r.protocol for r in group.records))
+    with RunStore(into) as store:
+        if store.done():
+            raise InputError("already holds records: merge into a new directory", path=into)
+        store.put_cases(group.cases.values())
+        for record in group.records:
+            store.write(record)
+        store.write_manifest({"config": {"protocols": {n: {} for n in names}, "seed": group.seed},
+                              "merged_from": {label: str(run) for label, run in zip(group.labels, runs, strict=True)},
+                              "status": "merged", "seed": group.seed})
+    return into
