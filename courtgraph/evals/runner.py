@@ -29,6 +29,7 @@ from rich.console import Console
 
 from courtgraph.agents import simulated
 from courtgraph.errors import InputError
+from courtgraph.evals.frames import Frame, summary_html, to_pandas
 from courtgraph.evals.logs import run_log
 from courtgraph.evals.loop import judge_all
 from courtgraph.evals.manifest import begin_run
@@ -45,9 +46,11 @@ from courtgraph.schema import ORDERS, Case, Order, Record
 log = logging.getLogger("courtgraph.evals")
 
 
-@dataclass
+@dataclass(repr=False)
 class Results:
-    """What a run returns: its records, their metrics, and where they are stored."""
+    """What a run returns: its records, their metrics, and where they are stored.
+
+    In a notebook it displays as the comparison table (``_repr_html_``); its ``repr`` is one line."""
 
     records: list[Record]
     summary: Summary
@@ -65,25 +68,19 @@ class Results:
 
         print_summary(self.summary, console)
 
-    def to_pandas(self) -> Any:
-        """One row per record (pandas is optional: ``pip install pandas``)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("Results.to_pandas() needs pandas: pip install pandas") from None
-        return pd.DataFrame([_row(r) for r in self.records])
+    def to_pandas(self, frame: Frame = "records") -> Any:
+        """A pandas DataFrame: one row per record (default; figures count as the report counts them),
+        per trial (``"trials"``) or per turn (``"turns"``); see :mod:`courtgraph.evals.frames`."""
+        return to_pandas(self.records, frame)
 
+    def __repr__(self) -> str:
+        protocols = list(dict.fromkeys(r.protocol for r in self.records))
+        return (f"Results(run_dir={str(self.run_dir)!r}, {len(self.records)} records, {len(self.cases)} cases, "
+                f"protocols={protocols}, {len(self.failed)} failed)")
 
-def _row(r: Record) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "case_id": r.case_id, "protocol": r.protocol, "category": r.category, "label": r.label,
-        "winner": r.verdict.winner, "status": r.verdict.status, "correct": r.correct,
-        "calls": r.usage.calls, "input_tokens": r.usage.input_tokens, "output_tokens": r.usage.output_tokens,
-        "cost_usd": r.usage.cost_usd, "saved_usd": r.usage.saved_usd, "latency_s": r.latency_s, "error": r.error,
-    }
-    for t in r.trials:
-        row[f"winner_{t.order}"] = t.case_winner
-    return row
+    def _repr_html_(self) -> str:
+        failed = f", {len(self.failed)} failed" if self.failed else ""
+        return summary_html(self.summary, f"{self.run_dir}: {len(self.records)} records{failed}")
 
 
 # -- running -----------------------------------------------------------------------------------------
