@@ -26,7 +26,7 @@ async def _run_cells(cells: list[str]) -> dict[str, Any]:
     namespace: dict[str, Any] = {}
     for source in cells:
         code = compile(source, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        result = eval(code, namespace)  # noqa: S307 - the repository's own notebook
+        result = eval(code, namespace)  # the repository's own notebook
         if asyncio.iscoroutine(result):
             await result
     return namespace
