@@ -13,13 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from courtgraph.errors import InputError
+from courtgraph.evals.fit import FitTable
 from courtgraph.evals.metrics import ProtocolMetrics, Summary, summarize
 from courtgraph.evals.provenance import provenance_caption, provenance_lines, provenance_markdown, read_provenance
 from courtgraph.evals.store import RunStore
@@ -104,19 +103,9 @@ def category_rows(summary: Summary) -> Rows:
     return ["category", *names], rows
 
 
-def _rich_table(title: str, rows: Rows) -> Table:
-    headers, body = rows
-    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
-    names = max((len(row[0]) for row in body), default=8)
-    for i, h in enumerate(headers):
-        # Figures never wrap (a figure and its interval are two lines of one cell, by design); only a
-        # long protocol name (a recorded judge's file name) folds, and short names keep their width.
-        table.add_column(Text(h), justify="left" if i == 0 else "right", overflow="fold", no_wrap=i > 0,
-                         min_width=min(names, 16) if i == 0 else None)
-    for row in body:
-        table.add_row(*map(Text, row))  # Text, not markup: a protocol may be named "x[1]"
-    return table
+def _rich_table(title: str, rows: Rows) -> FitTable:
+    # Figures never wrap nor crop: the layout is chosen for the width printed to (evals/fit.py).
+    return FitTable(title, *rows)
 
 
 def print_summary(summary: Summary, console: Console | None = None) -> None:
@@ -282,7 +271,7 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
                    if status in ("running", "interrupted", "failed") else "")
         console.print(f"run [bold]{escape(str(run_dir))}[/]{bench}{partial}", highlight=False, soft_wrap=True)
         print_summary(summary, console)
-        console.print(Text("\n".join(provenance_lines(prov)), style="dim"), soft_wrap=True)
+        console.print(Text("\n".join(provenance_lines(prov)), style="dim"))
     if md_path is not None:
         md_path.write_text(summary_markdown(summary) + "\n" + provenance_markdown(prov), encoding="utf-8")
         notes.print(f"wrote {md_path}", highlight=False)

@@ -174,8 +174,7 @@ def report_runs(runs: Sequence[Path], *, labels: Sequence[str] | None = None, ba
                       soft_wrap=True)
         print_summary(summary, console)
         for label, prov in zip(group.labels, group.provenance, strict=True):
-            console.print(Text(f"{label}:\n" + "\n".join(f"  {ln}" for ln in provenance_lines(prov)), style="dim"),
-                          soft_wrap=True)
+            console.print(Text(f"{label}:\n" + "\n".join(f"  {ln}" for ln in provenance_lines(prov)), style="dim"))
     if md_path is not None:
         sections = [f"{shared.capitalize()}.\n"] + [provenance_markdown(p).replace(
             "## Provenance", f"## Provenance of {label}", 1) for label, p in zip(group.labels, group.provenance,
