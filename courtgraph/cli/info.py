@@ -19,9 +19,11 @@ def info(
     run: Annotated[Path, typer.Argument(help="A run directory, as written by courtgraph run --out DIR.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
-    """Say what a run ran: per protocol the model of each role with its base URL and settings, and the
-    protocol's parameters; the benchmark with its file's hash and the case selection; prompt template
-    hashes, package versions, date, status and command.
+    """Say what a run ran: each protocol's models, base URLs, settings and parameters; the benchmark.
+
+    Per protocol the model of each role with its base URL and settings, and the protocol's parameters;
+    the benchmark with its file's hash and the case selection; prompt template hashes, package
+    versions, date, status and command.
 
     Example: [bold]courtgraph info runs/first --json[/bold]
     """

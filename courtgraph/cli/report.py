@@ -32,8 +32,10 @@ def report(
     label: Annotated[list[str] | None, typer.Option("--label", help="A name for each run, in order (default: "
                                                     "the directory names). Repeatable.")] = None,
 ) -> None:
-    """Compare a run's protocols: accuracy with 95% intervals, paired McNemar tests against the baseline,
-    consistency, invalid rate, calls, tokens and cost per case; and what ran (models, URLs, settings).
+    """Compare a run's protocols (or several runs'): accuracy, paired tests, cost, and what ran.
+
+    Accuracy with 95% intervals, paired McNemar tests against the baseline, consistency, invalid rate,
+    calls, tokens and cost per case; then what ran (models, base URLs, settings, benchmark hash).
 
     Example: [bold]courtgraph report runs/first --markdown report.md --plot report.png[/bold]
 
