@@ -63,9 +63,15 @@ def runs_command(
     from rich import box
     from rich.table import Table
 
-    from courtgraph.evals.runs import find_runs, run_row
+    from courtgraph.errors import InputError
+    from courtgraph.evals.runs import find_runs, is_run, run_row
 
-    rows = [run_row(run) for run in find_runs([folder])]
+    if not folder.is_dir():
+        raise InputError("no such directory", path=folder)
+    found = [run for run in find_runs([folder]) if is_run(run)]
+    if not found:
+        raise InputError("no runs in this folder (a run holds run.db and manifest.json)", path=folder)
+    rows = [run_row(run) for run in found]
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
