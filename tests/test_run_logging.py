@@ -95,8 +95,10 @@ def test_display_none_prints_no_progress(tmp_path: Path) -> None:
     assert out.returncode == 0 and "[courtgraph] records" not in out.stderr
     plain = subprocess.run([sys.executable, "-m", "courtgraph", "run", "-b", "sample", "-p", "single", "-m",
                             "sim:0.7", "--limit", "2", "--out", str(tmp_path / "r2"), "--display", "plain",
-                            "--log-level", "info"], capture_output=True, text=True, env=ENV, timeout=120)
+                            "--log-level", "info", "--status-every", "0", "--status-records", "1"],
+                           capture_output=True, text=True, env=ENV, timeout=120)
     assert plain.returncode == 0 and "[courtgraph] records 2/2" in plain.stderr
+    assert "[courtgraph] records 1/2 (50%)" in plain.stderr  # a line per record
     assert "INFO" in plain.stderr and "finished: 2 records written" in plain.stderr
 
 

@@ -68,6 +68,8 @@ def run_command(
                                          "lines), bar, plain (status lines) or none.")] = "auto",
     status_every: Annotated[float, typer.Option("--status-every", metavar="SECONDS", help="Seconds between "
                                                 "status lines (--display plain).")] = 10.0,
+    status_records: Annotated[int, typer.Option("--status-records", metavar="N", help="Also a status line every "
+                                                "N records (0: only by time).", min=0)] = 0,
     log_level: Annotated[str | None, typer.Option("--log-level", help="Also log at this level (debug, info, "
                                                   "warning, error) on stderr and in RUN/run.log (default: "
                                                   "run.log at debug, nothing on stderr).")] = None,
@@ -108,7 +110,7 @@ def run_command(
                        concurrency=concurrency, limit=limit, categories=split_list(categories) or None,
                        seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,
                        command=_command())
-    results = _run(plan, watch, Output(display, status_every, log_level))
+    results = _run(plan, watch, Output(display, status_every, log_level, status_records))
     results.report(console)
     console.print(f"run saved in {results.run_dir}  (courtgraph report {results.run_dir})", highlight=False)
     if results.failed:
@@ -120,11 +122,12 @@ def run_command(
 
 @dataclass(frozen=True)
 class Output:
-    """How a run shows itself: ``--display``, ``--status-every``, ``--log-level``."""
+    """How a run shows itself: ``--display``, ``--status-every``, ``--log-level``, ``--status-records``."""
 
     display: str = "auto"
     status_every: float = 10.0
     log_level: str | None = None
+    status_records: int = 0
 
 
 def _run(plan: RunPlan, watch: str | None = None, output: Output = Output()) -> Results:
@@ -142,7 +145,7 @@ def _run(plan: RunPlan, watch: str | None = None, output: Output = Output()) -> 
         return watch_trial(graph, trial, err_console, tag_order=True)
 
     try:
-        display = choose_display(output.display, err_console, output.status_every)
+        display = choose_display(output.display, err_console, output.status_every, output.status_records)
         level = level_number(output.log_level) if output.log_level else logging.DEBUG
     except ValueError as exc:
         raise InputError(str(exc), field="display" if "display" in str(exc) else "log-level") from None

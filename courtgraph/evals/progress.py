@@ -126,13 +126,14 @@ class PlainWatcher:
 DISPLAYS = ("auto", "bar", "plain", "none")
 
 
-def choose_display(kind: str, console: Console, every_s: float = 10.0) -> RunDisplay:
+def choose_display(kind: str, console: Console, every_s: float = 10.0, every_records: int = 0) -> RunDisplay:
     """The display ``--display KIND`` names: ``auto`` is the bar on a terminal, else status lines
-    every ``every_s`` seconds (an unattended run must not be silent); ``none`` shows nothing."""
+    every ``every_s`` seconds and ``every_records`` records (an unattended run must not be silent);
+    ``none`` shows nothing."""
     if kind not in DISPLAYS:
         raise ValueError(f"unknown display {kind!r}: use {', '.join(DISPLAYS)}")
     if kind == "none":
         return NoDisplay()
     if kind == "bar" or (kind == "auto" and console.is_terminal):
         return ProgressBar(console)
-    return StatusLines(console.file, every_s=every_s)
+    return StatusLines(console.file, every_s=every_s, every_records=every_records)
