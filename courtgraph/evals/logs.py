@@ -40,33 +40,9 @@ def level_number(name: str) -> int:
 
 
 @contextmanager
-def run_log(run_dir: Path, run_id: str, level: int = logging.DEBUG) -> Iterator[Path]:
-    """Append the ``courtgraph`` logger's records at ``level`` and above to ``run_dir/run.log`` while
-    inside; the logger's level is lowered for the duration if it would drop them, and restored after."""
-    path = run_dir / LOG_FILE
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setLevel(level)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    handler.addFilter(RunIdFilter())
-    logger = logging.getLogger("courtgraph")
-    was = logger.level
-    if logger.getEffectiveLevel() > level:
-        logger.setLevel(level)
-    token = RUN_ID.set(run_id)
-    logger.addHandler(handler)
-    try:
-        yield path
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
-        logger.setLevel(was)
-        RUN_ID.reset(token)
-
-
-@contextmanager
-def log_to_stderr(level: int) -> Iterator[None]:
-    """``--log-level``: the ``courtgraph`` logger's records at ``level`` and above on stderr, while inside."""
-    handler = logging.StreamHandler()
+def _routed(handler: logging.Handler, level: int) -> Iterator[None]:
+    """``handler`` on the ``courtgraph`` logger at ``level`` while inside (the logger lowered to it if needed,
+    and restored after), each line with the run id."""
     handler.setLevel(level)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(RunIdFilter())
@@ -79,4 +55,25 @@ def log_to_stderr(level: int) -> Iterator[None]:
         yield
     finally:
         logger.removeHandler(handler)
+        handler.close()
         logger.setLevel(was)
+
+
+@contextmanager
+def run_log(run_dir: Path, run_id: str, level: int = logging.DEBUG) -> Iterator[Path]:
+    """Append the ``courtgraph`` logger's records at ``level`` and above to ``run_dir/run.log`` while
+    inside, stamped with ``run_id``."""
+    path = run_dir / LOG_FILE
+    token = RUN_ID.set(run_id)
+    try:
+        with _routed(logging.FileHandler(path, encoding="utf-8"), level):
+            yield path
+    finally:
+        RUN_ID.reset(token)
+
+
+@contextmanager
+def log_to_stderr(level: int) -> Iterator[None]:
+    """``--log-level``: the ``courtgraph`` logger's records at ``level`` and above on stderr, while inside."""
+    with _routed(logging.StreamHandler(), level):
+        yield
