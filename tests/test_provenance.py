@@ -114,3 +114,24 @@ def test_an_old_manifest_falls_back_to_the_roles(tmp_path: Path) -> None:
                                      "extra": {}}}, "status": "finished"}
     lines = provenance_lines(provenance_from(manifest, run_dir="old"))
     assert "  every role: openai:gpt-4o" in lines and lines[0].startswith("run old · id ? · ? · finished")
+
+
+def test_the_plot_carries_the_caption(two_runs: tuple[Path, Path, str, str], tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from courtgraph.evals.report import report_run
+
+    captions: list[str] = []
+    original = Figure.supxlabel
+
+    def spy(self: Figure, text: str, **kwargs: object) -> object:
+        captions.append(text)
+        return original(self, text, **kwargs)
+
+    monkeypatch.setattr(Figure, "supxlabel", spy)
+    first, _, url1, _ = two_runs
+    report_run(first, plot_to=tmp_path / "p.png", console=None)
+    assert (tmp_path / "p.png").stat().st_size > 0
+    assert len(captions) == 1 and f"judge: openai:gpt-4o@{url1}" in captions[0] and "bench sample" in captions[0]

@@ -199,7 +199,7 @@ def provenance_markdown(p: Provenance) -> str:
 
 def provenance_caption(p: Provenance, width: int = 110) -> str:
     """A few short lines for a plot: run, bench, and each protocol's models."""
-    lines = [f"{run_text(p)} · bench {bench_text(p)}"]
+    lines = [run_text(p), f"bench {bench_text(p)}"]
     for name, proto in p.protocols.items():
         lines.append(f"{name}: " + "; ".join(role_lines(proto.get("models") or {})))
     return "\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in lines)
