@@ -103,3 +103,6 @@ def test_show_reads_several_runs(runs: Path, capsys: pytest.CaptureFixture[str])
     code, out, _ = cli(capsys, "show", str(runs / "one"), str(runs / "two"), "--case", "math-mul", "--compare",
                        "one/single,two/jury", "--plain")
     assert code == 0 and "one/single" in out and "two/jury" in out
+    code, out, _ = cli(capsys, "show", str(runs / "one"), str(runs / "two"), "--label", "gpt", "--label", "claude",
+                       "--plain", "--limit", "1")
+    assert code == 0 and out.splitlines()[0].split()[-2:] == ["gpt/single", "claude/jury"]

@@ -48,6 +48,8 @@ def show(
     plain: Annotated[bool, typer.Option("--plain", help="No colours (automatic when not on a terminal).")]
     = False,
     pager: Annotated[bool, typer.Option("--pager", help="Page the output (less).")] = False,
+    label: Annotated[list[str] | None, typer.Option("--label", help="With several runs: a name for each, in "
+                                                    "order (default: the directory names). Repeatable.")] = None,
 ) -> None:
     """Read a run's transcripts: the table of cases with each protocol's verdict, or one case turn by turn.
 
@@ -62,7 +64,7 @@ def show(
     filters = Filters(where=tuple(AgreementFilter.parse(w) for w in where or []), wrong=tuple(wrong or []),
                       categories=tuple(category or []), inconsistent=inconsistent, invalid=invalid,
                       protocols=(protocol,) if protocol else ())
-    with one_run(runs) as run:
+    with one_run(runs, label) as run:
         show_run(ShowRequest(run=run, case=case, protocol=protocol, order=order,
                              compare=[p.strip() for p in compare.split(",") if p.strip()] if compare else [],
                              full=full, format=fmt, output=output, plain=plain, pager=pager, filters=filters,
@@ -74,6 +76,8 @@ def browse(
                                                "several (or a folder of runs): protocols are named RUN/protocol.")],
     filters: Annotated[str, typer.Option("--filter", metavar="WORDS", help="Start with this filter, e.g. "
                                          "\"debate!=single wrong:jury cat:math inconsistent\".")] = "",
+    label: Annotated[list[str] | None, typer.Option("--label", help="With several runs: a name for each, in "
+                                                    "order (default: the directory names). Repeatable.")] = None,
 ) -> None:
     """Browse a run's transcripts interactively: cases on the left, the transcript on the right.
 
@@ -85,18 +89,18 @@ def browse(
     """
     from courtgraph.view.browse import browse as run_browse
 
-    with one_run(runs) as run:
+    with one_run(runs, label) as run:
         run_browse(run, filters)
 
 
 @contextmanager
-def one_run(runs: list[Path]) -> Iterator[Path]:
+def one_run(runs: list[Path], labels: list[str] | None = None) -> Iterator[Path]:
     """The run to read: the one given, or several merged into a temporary run (removed afterwards)."""
     from courtgraph.evals.runs import find_runs, merge_runs
 
     found = find_runs(runs)
-    if len(found) == 1:
+    if len(found) == 1 and not labels:
         yield found[0]
         return
     with tempfile.TemporaryDirectory(prefix="courtgraph-runs-") as tmp:
-        yield merge_runs(found, Path(tmp) / "merged")
+        yield merge_runs(found, Path(tmp) / "merged", labels)
