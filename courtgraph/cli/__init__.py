@@ -11,7 +11,7 @@ import sys
 
 from rich.markup import escape
 
-from courtgraph.cli import judge, misc, probe, rejudge, report, run, show
+from courtgraph.cli import info, judge, misc, probe, rejudge, report, run, show
 from courtgraph.cli.app import DEBUG, app, err_console
 from courtgraph.cli.inputs import cache_choice, load_case_file, parse_params, split_specs
 from courtgraph.cli.options import ENVIRONMENT_HELP
@@ -25,6 +25,8 @@ app.command("demo")(run.demo_command)
 app.command()(report.report)
 app.command()(rejudge.rejudge)
 app.command()(probe.probe)
+app.command()(info.info)
+app.command("runs")(report.runs_command)
 app.command()(show.show)
 app.command()(show.browse)
 app.command()(misc.stub)

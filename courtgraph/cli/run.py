@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -126,6 +127,15 @@ def run_command(
                                          "fails.")] = 0.1,
     probes: Annotated[str | None, typer.Option("--probes", help="Then judge perturbed cases too (see courtgraph "
                                                "probe), e.g. verbosity,master-key,position.")] = None,
+    display: Annotated[str, typer.Option("--display", help="Progress: auto (a bar on a terminal, else status "
+                                         "lines), bar, plain (status lines) or none.")] = "auto",
+    status_every: Annotated[float, typer.Option("--status-every", metavar="SECONDS", help="Seconds between "
+                                                "status lines (--display plain).")] = 10.0,
+    status_records: Annotated[int, typer.Option("--status-records", metavar="N", help="Also a status line every "
+                                                "N records (0: only by time).", min=0)] = 0,
+    log_level: Annotated[str | None, typer.Option("--log-level", help="Also log at this level (debug, info, "
+                                                  "warning, error) on stderr and in RUN/run.log (default: "
+                                                  "run.log at debug, nothing on stderr).")] = None,
 ) -> None:
     """Judge a benchmark with each protocol (both orders), store every record, print the comparison.
 
@@ -199,7 +209,7 @@ def run_command(
     from courtgraph.evals.budget import RunStopped
 
     try:
-        results = _run(plan, watch)
+        results = _run(plan, watch, Output(display, status_every, log_level, status_records))
     except RunStopped as stopped:  # --fail-on-error / --max-errors: the real failure, whole
         err_console.print(stopped.details, highlight=False, markup=False, soft_wrap=True)
         err_console.print(f"[bold red]error:[/] {escape(str(stopped))}", highlight=False, soft_wrap=True)
@@ -221,9 +231,24 @@ def run_command(
         raise typer.Exit(1)
 
 
-def _run(plan: RunPlan, watch: str | None = None) -> Results:
+@dataclass(frozen=True)
+class Output:
+    """How a run shows itself: ``--display``, ``--status-every``, ``--log-level``, ``--status-records``."""
+
+    display: str = "auto"
+    status_every: float = 10.0
+    log_level: str | None = None
+    status_records: int = 0
+
+
+def _run(plan: RunPlan, watch: str | None = None, output: Output = Output()) -> Results:
     """Run the plan on one event loop, progress and the watched case's transcript on stderr."""
+    import contextlib
+    import logging
+
     from courtgraph.evals import run_plan
+    from courtgraph.evals.logs import level_number, log_to_stderr
+    from courtgraph.evals.progress import choose_display
     from courtgraph.view.live import watch_trial
 
     def watcher(graph: Graph, trial: Trial) -> Awaitable[TrialResult]:
@@ -231,7 +256,15 @@ def _run(plan: RunPlan, watch: str | None = None) -> Results:
         return watch_trial(graph, trial, err_console, tag_order=True)
 
     try:
-        return asyncio.run(run_plan(plan, watch=watch, watcher=watcher, console=err_console))
+        display = choose_display(output.display, err_console, output.status_every, output.status_records)
+        level = level_number(output.log_level) if output.log_level else logging.DEBUG
+    except ValueError as exc:
+        raise InputError(str(exc), field="display" if "display" in str(exc) else "log-level") from None
+    echo = log_to_stderr(level) if output.log_level else contextlib.nullcontext()
+    try:
+        with echo:
+            return asyncio.run(run_plan(plan, watch=watch, watcher=watcher, console=err_console, display=display,
+                                        log_level=level))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None  # the runner has said how to resume
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
+from courtgraph.errors import InputError
+
 
 def show(
-    run: Annotated[Path, typer.Argument(help="A run directory, as written by courtgraph run --out DIR.")],
+    runs: Annotated[list[Path], typer.Argument(help="A run directory, as written by courtgraph run --out DIR; "
+                                               "several (or a folder of runs): protocols are named RUN/protocol "
+                                               "and only the cases all the runs judged are shown.")],
     case: Annotated[str | None, typer.Option("--case", metavar="ID", help="Show this case's transcript "
                                              "(without it: the table of the run's cases).")] = None,
     protocol: Annotated[str | None, typer.Option("--protocol", "-p", metavar="NAME",
@@ -45,6 +52,8 @@ def show(
     pager: Annotated[bool, typer.Option("--pager", help="Page the output (less).")] = False,
     probe: Annotated[str | None, typer.Option("--probe", metavar="NAME", help="With --case: the case next to its "
                                               "perturbed twin under this probe (see courtgraph probe).")] = None,
+    label: Annotated[list[str] | None, typer.Option("--label", help="With several runs: a name for each, in "
+                                                    "order (default: the directory names). Repeatable.")] = None,
 ) -> None:
     """Read a run's transcripts: the table of cases with each protocol's verdict, or one case turn by turn.
 
@@ -56,23 +65,29 @@ def show(
     if probe is not None:  # issue 14: a case beside its perturbed twin
         from courtgraph.view.probes import print_twin
 
-        return print_twin(run, case, probe, protocol=protocol, order=order, full=full, plain=plain)
+        if len(runs) != 1:
+            raise InputError("--probe shows one run's case beside its twin: give one run", field="probe")
+        return print_twin(runs[0], case, probe, protocol=protocol, order=order, full=full, plain=plain)
     from courtgraph.view.show import ShowRequest, show_run
     from courtgraph.view.table import AgreementFilter, Filters
 
     filters = Filters(where=tuple(AgreementFilter.parse(w) for w in where or []), wrong=tuple(wrong or []),
                       categories=tuple(category or []), inconsistent=inconsistent, invalid=invalid,
                       protocols=(protocol,) if protocol else ())
-    show_run(ShowRequest(run=run, case=case, protocol=protocol, order=order,
-                         compare=[p.strip() for p in compare.split(",") if p.strip()] if compare else [],
-                         full=full, format=fmt, output=output, plain=plain, pager=pager, filters=filters,
-                         sort=sort, limit=limit, offset=(page - 1) * limit if page else offset))
+    with one_run(runs, label) as run:
+        show_run(ShowRequest(run=run, case=case, protocol=protocol, order=order,
+                             compare=[p.strip() for p in compare.split(",") if p.strip()] if compare else [],
+                             full=full, format=fmt, output=output, plain=plain, pager=pager, filters=filters,
+                             sort=sort, limit=limit, offset=(page - 1) * limit if page else offset))
 
 
 def browse(
-    run: Annotated[Path, typer.Argument(help="A run directory, as written by courtgraph run --out DIR.")],
+    runs: Annotated[list[Path], typer.Argument(help="A run directory, as written by courtgraph run --out DIR; "
+                                               "several (or a folder of runs): protocols are named RUN/protocol.")],
     filters: Annotated[str, typer.Option("--filter", metavar="WORDS", help="Start with this filter, e.g. "
                                          "\"debate!=single wrong:jury cat:math inconsistent\".")] = "",
+    label: Annotated[list[str] | None, typer.Option("--label", help="With several runs: a name for each, in "
+                                                    "order (default: the directory names). Repeatable.")] = None,
 ) -> None:
     """Browse a run's transcripts interactively: cases on the left, the transcript on the right.
 
@@ -84,4 +99,18 @@ def browse(
     """
     from courtgraph.view.browse import browse as run_browse
 
-    run_browse(run, filters)
+    with one_run(runs, label) as run:
+        run_browse(run, filters)
+
+
+@contextmanager
+def one_run(runs: list[Path], labels: list[str] | None = None) -> Iterator[Path]:
+    """The run to read: the one given, or several merged into a temporary run (removed afterwards)."""
+    from courtgraph.evals.runs import find_runs, merge_runs
+
+    found = find_runs(runs)
+    if len(found) == 1 and not labels:
+        yield found[0]
+        return
+    with tempfile.TemporaryDirectory(prefix="courtgraph-runs-") as tmp:
+        yield merge_runs(found, Path(tmp) / "merged", labels)

@@ -14,6 +14,12 @@ with the settings not given again taken from its manifest::
 
     results = asyncio.run(run_plan(resume_plan("runs/first", concurrency=16)))
 
+In a notebook (Jupyter runs an event loop, so ``asyncio.run`` raises there), await instead::
+
+    results = await run_async("sample", ["single", "jury"], roles=Roles(model="sim:0.7"))
+    results                      # the comparison table
+    results.to_pandas("turns")   # one row per turn (also "records", "trials")
+
 What is shown while a run runs is passed in: a :class:`RunDisplay` (progress) and a :class:`WatchTrial`
 (the watched case's turns; the CLI passes the transcript view).
 """
@@ -21,6 +27,9 @@ What is shown while a run runs is passed in: a :class:`RunDisplay` (progress) an
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from courtgraph._lazy import package_exports
@@ -52,8 +61,21 @@ __getattr__, __all__ = package_exports(__name__)
 
 
 def run(bench: BenchLike, protocols: ProtocolsLike, **kwargs: Any) -> Results:
-    """:func:`run_async` on one event loop for the whole run (the SDKs' HTTP pools are bound to it)."""
+    """:func:`run_async` on one event loop for the whole run (the SDKs' HTTP pools are bound to it).
+
+    Called where an event loop already runs (Jupyter, an async app), where ``asyncio.run`` would
+    raise, the run goes to a worker thread with its own loop and this call waits for it: it works,
+    but blocks that loop meanwhile; in a notebook prefer ``results = await run_async(...)``.
+    """
     from courtgraph.evals.runner import run_async
 
-    return asyncio.run(run_async(bench, protocols, **kwargs))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop running: the usual script
+        return asyncio.run(run_async(bench, protocols, **kwargs))
+    warnings.warn("courtgraph.evals.run() was called inside a running event loop (Jupyter?): running it in a "
+                  "worker thread; use `results = await courtgraph.evals.run_async(...)` instead", stacklevel=2)
+    context = contextvars.copy_context()  # the caller's simulation seed, cache and run settings go along
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="courtgraph-run") as pool:
+        return pool.submit(context.run, asyncio.run, run_async(bench, protocols, **kwargs)).result()
 

@@ -17,14 +17,31 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 
 from courtgraph.evals.budget import RunGuard, RunLimits
+from courtgraph.evals.logs import RUN_ID
 from courtgraph.evals.progress import RunDisplay, WatchTrial
-from courtgraph.evals.store import RunStore
+from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import make_record, run_trial, trial_orders
 from courtgraph.schema import Case, Order, Record, Trial, TrialResult
+
+#: Each stored record is logged here (a run's ``run.log`` collects it, see :mod:`courtgraph.evals.logs`).
+log = logging.getLogger("courtgraph.evals")
+
+
+def log_record(record: Record) -> None:
+    """A record in the log: DEBUG when it judged, WARNING when it failed (with why)."""
+    verdict = record.verdict
+    what = f"record {record.case_id} / {record.protocol}: {verdict.winner or verdict.score or verdict.status}"
+    usage = f"{record.usage.calls} calls, {record.usage.tokens} tokens, {record.latency_s:.2f} s"
+    if record_failed(record):
+        why = record.error or verdict.error or next((t.verdict.error for t in record.trials if t.verdict.error), None)
+        log.warning("%s (%s) failed: %s", what, usage, why)
+    else:
+        log.debug("%s (%s), correct=%s", what, usage, record.correct)
 
 
 async def judge_all(todo: Sequence[tuple[Case, str]], graphs: Mapping[str, Graph], orders: Sequence[Order], *,
@@ -44,7 +61,9 @@ async def judge_all(todo: Sequence[tuple[Case, str]], graphs: Mapping[str, Graph
                 return None
             if watcher is not None and case.id == watch:
                 return await watcher(graph, Trial(case=case, order=order))
-            return await run_trial(graph, Trial(case=case, order=order))
+            # the run id in the trial's metadata: traces and checkpointer threads are the run's
+            return await run_trial(graph, Trial(case=case, order=order),
+                                   {"metadata": {"courtgraph_run_id": RUN_ID.get()}})
 
     async def record(case: Case, protocol: str) -> None:
         with guard.record() as (refused, raised):
@@ -56,6 +75,7 @@ async def judge_all(todo: Sequence[tuple[Case, str]], graphs: Mapping[str, Graph
         done = make_record(case, protocol, judged)
         store.write(done)
         written.append(done)
+        log_record(done)
         display.advance(done)
         guard.check(done, raised)
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,17 +95,27 @@ def _short(value: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def run_identity(old: dict[str, Any]) -> dict[str, Any]:
+    """The run's id (kept across resumes: log lines and traces of every invocation share it), when it
+    was created and when this invocation started (UTC, ISO 8601)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return {"run_id": old.get("run_id") or uuid.uuid4().hex[:12], "created": old.get("created") or now,
+            "started": now}
+
+
 def begin_run(store: RunStore, config: dict[str, Any], cases: list[Case],
               command: Sequence[str] | None) -> dict[str, Any]:
     """Check that the run can take this invocation, store its cases and write its manifest."""
     check_resumable(store, config, cases)
     old = store.manifest()
     if old.get("config"):  # keep the protocols an earlier invocation ran and this one does not
-        config = {**config, "protocols": {**old["config"].get("protocols", {}), **config["protocols"]}}
+        config = {**config, "protocols": {**old["config"].get("protocols", {}), **config["protocols"]},
+                  "models": {**old["config"].get("models", {}), **config.get("models", {})}}
     store.put_cases(cases)
     manifest = {"command": list(command if command is not None else sys.argv),
                 "history": [*old.get("history", []), *([old["command"]] if old.get("command") else [])],
                 "cwd": str(Path.cwd()), "config": normal(config), "versions": versions(),
-                "prompts": current_template_hashes(), "seed": config["seed"], "status": "running"}
+                "prompts": current_template_hashes(), "seed": config["seed"], "status": "running",
+                **run_identity(old)}
     store.write_manifest(manifest)
     return manifest

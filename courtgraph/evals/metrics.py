@@ -128,6 +128,16 @@ class Summary(BaseModel):
         """Each figure's definition under this summary's conventions."""
         return definitions(**self.settings())
 
+    def __repr__(self) -> str:  # short in a notebook, however many protocols and categories
+        from courtgraph.evals.frames import summary_repr
+
+        return summary_repr(self)
+
+    def _repr_html_(self) -> str:
+        from courtgraph.evals.frames import summary_html
+
+        return summary_html(self)
+
     def to_json(self) -> dict[str, Any]:
         """The summary as one JSON-ready object (what ``courtgraph report --json`` prints)::
 

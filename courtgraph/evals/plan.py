@@ -25,7 +25,7 @@ from courtgraph.evals.settings import RoleSettings, apply_settings
 from courtgraph.graphs.registry import Roles, build_protocol
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import graph_name
-from courtgraph.models import ChatModel, ResponseCache, default_cache_path
+from courtgraph.models import ChatModel, ModelLike, ResponseCache, default_cache_path, get_model
 from courtgraph.schema import ORDERS, Case, Order
 
 BenchLike = Benchmark | Sequence[Case] | str
@@ -104,7 +104,9 @@ class RunPlan:
         cache_path = default_cache_path() if self.cache == "default" else self.cache
         limits = self.limits or RunLimits()
         config = {
-            "bench": bench_id, "protocols": described, "roles": describe_roles(roles), "orders": orders,
+            "bench": bench_id, "bench_sha256": bench_hash(bench_id), "models": models_of(described),
+            "protocols": {name: {k: v for k, v in d.items() if k != "models"} for name, d in described.items()},
+            "roles": describe_roles(roles), "orders": orders,
             "concurrency": self.concurrency, "limit": self.limit,
             "categories": list(self.categories) if self.categories else None,
             "selection": selection.to_json(), "settings": settings.to_json() if settings else None,
@@ -225,8 +227,9 @@ def build_protocols(protocols: ProtocolsLike, roles: Roles,
         given = dict(params.get(name, {}))
         if isinstance(what, str):
             spec = what.strip()
-            graphs[name] = build_protocol(spec, roles, **given)
-            described[name] = {"spec": spec, "params": given, **_file_hash(spec)}
+            asked = RoleLog.of(roles)  # which model each role of this protocol was given
+            graphs[name] = build_protocol(spec, asked, **given)
+            described[name] = {"spec": spec, "params": given, **_file_hash(spec), "models": asked.described()}
         elif isinstance(what, Pregel):
             if given:
                 raise InputError(f"protocol {name!r} is a built graph: give its parameters when building it",
@@ -237,6 +240,20 @@ def build_protocols(protocols: ProtocolsLike, roles: Roles,
             raise InputError(f"protocol {name!r}: expected a registry name, FILE.py:FUNCTION or a compiled graph, "
                              f"not {type(what).__name__}", field="protocols")
     return graphs, described
+
+
+def bench_hash(bench_id: Mapping[str, Any]) -> str | None:
+    """The SHA-256 of the benchmark's file (None for cases given in Python): two runs that judged
+    different files must not be compared as if they judged the same cases."""
+    source = bench_id.get("source")
+    if not source or not Path(str(source)).is_file():
+        return None
+    return hashlib.sha256(Path(str(source)).read_bytes()).hexdigest()
+
+
+def models_of(described: Mapping[str, Any]) -> dict[str, Any]:
+    """Per protocol, the model of each role (the manifest's ``config.models``)."""
+    return {name: d.get("models", {}) for name, d in described.items()}
 
 
 def _file_hash(spec: str) -> dict[str, str]:
@@ -254,6 +271,54 @@ def model_name(model: Any) -> str | None:
     if isinstance(model, ChatModel):
         return model.spec
     return f"{type(model).__name__}:{getattr(model, 'model_name', None) or getattr(model, 'model', '?')}"
+
+
+def describe_model(model: Any) -> dict[str, Any]:
+    """A role's model as provenance: its spec, provider, model name, the base URL it is really called
+    at (after ``--judge ...@URL``, ``$OPENAI_BASE_URL`` or ``$ANTHROPIC_BASE_URL``) and its settings."""
+    if model is None:
+        return {"spec": None}
+    try:
+        chat = model if isinstance(model, ChatModel) else get_model(model)
+    except Exception:  # described, not used: a model that cannot be built here is still named
+        return {"spec": model_name(model)}
+    return {"spec": chat.spec, "provider": chat.provider, "model": chat.model, "base_url": chat.base_url,
+            "settings": chat.params.model_dump()}
+
+
+@dataclass
+class RoleLog(Roles):
+    """:class:`Roles` that note which model each role was given while a protocol is built, so the
+    manifest can say, per protocol, who judged, who sat on the jury and who debated."""
+
+    asked: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, roles: Roles) -> RoleLog:
+        return cls(model=roles.model, judge=roles.judge, jurors=list(roles.jurors), debaters=list(roles.debaters),
+                   extra=dict(roles.extra))
+
+    def get(self, role: str) -> ModelLike:
+        model = super().get(role)
+        self.asked.setdefault(role, model)
+        return model
+
+    def juror_models(self, default_n: int = 3) -> list[ModelLike]:
+        models = super().juror_models(default_n)
+        for i, model in enumerate(models, 1):
+            self.asked[f"juror {i}"] = model
+        self.asked.pop("juror", None)  # the jurors are named one by one
+        return models
+
+    def debater_models(self) -> tuple[ModelLike, ModelLike]:
+        a, b = super().debater_models()
+        self.asked.pop("debater", None)
+        self.asked.update({"debater A": a, "debater B": b})
+        return a, b
+
+    def described(self) -> dict[str, Any]:
+        """Each role asked for, with its model described (:func:`describe_model`)."""
+        return {role: describe_model(model) for role, model in self.asked.items()}
 
 
 def describe_roles(roles: Roles) -> dict[str, Any]:

@@ -8,7 +8,6 @@ bar (silent when not on a terminal) and a one-line-per-turn watcher.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable
 from typing import Protocol
 
@@ -16,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from courtgraph.evals.store import record_failed
+from courtgraph.evals.status import RunTally, StatusLines
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import run_trial
 from courtgraph.schema import Record, Trial, TrialResult, Turn, Usage
@@ -54,40 +53,44 @@ class NoDisplay:
 
 
 class ProgressBar:
-    """A progress bar with the run's running totals; silent when the console is not a terminal."""
+    """A progress bar with the run's running totals and ETA; silent when the console is not a terminal
+    (the CLI then shows :class:`~courtgraph.evals.status.StatusLines` instead)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.done, self.errors, self.new = 0, 0, 0
-        self.usage = Usage()
-        self.started = time.monotonic()
+        self.tally = RunTally()
         self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                              TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
                              console=console, disable=not console.is_terminal, transient=False)
         self._task = self._bar.add_task("records", total=None, stats="")
 
+    @property
+    def done(self) -> int:
+        return self.tally.done
+
+    @property
+    def errors(self) -> int:
+        return self.tally.errors
+
+    @property
+    def usage(self) -> Usage:
+        return self.tally.usage
+
     def start(self, total: int, already: int) -> None:
-        self.done = already
-        self.started = time.monotonic()
+        self.tally.start(total, already)
         self._bar.update(self._task, total=total, completed=already, stats=self._stats())
         self._bar.start()
 
     def advance(self, record: Record) -> None:
-        self.done += 1
-        self.new += 1
-        self.errors += record_failed(record)
-        self.usage = self.usage + record.usage
-        self._bar.update(self._task, completed=self.done, stats=self._stats())
+        self.tally.add(record)
+        self._bar.update(self._task, completed=self.tally.done, stats=self._stats())
 
     def stop(self) -> None:
         self._bar.stop()
 
     def _stats(self) -> str:
-        u = self.usage
-        cost = "cost ?" if u.cost_usd is None else f"${u.cost_usd:.4f}"
-        rate = self.new / max(time.monotonic() - self.started, 1e-9)
-        errors = f"[red]{self.errors} errors[/]" if self.errors else "0 errors"
-        return f"{errors} · {u.calls} calls · {u.tokens:,} tokens · {cost} · {rate:.1f} rec/s"
+        errors, _, rest = escape(self.tally.figures()).partition(" · ")
+        return f"{f'[red]{errors}[/]' if self.errors else errors} · {rest}"
 
 
 class PlainWatcher:
@@ -117,3 +120,20 @@ class PlainWatcher:
 
     def _line(self, text: str) -> None:
         self.console.print(escape(text), highlight=False, soft_wrap=True)
+
+
+#: What ``--display`` takes: a bar on a terminal and status lines elsewhere, or one of them, or nothing.
+DISPLAYS = ("auto", "bar", "plain", "none")
+
+
+def choose_display(kind: str, console: Console, every_s: float = 10.0, every_records: int = 0) -> RunDisplay:
+    """The display ``--display KIND`` names: ``auto`` is the bar on a terminal, else status lines
+    every ``every_s`` seconds and ``every_records`` records (an unattended run must not be silent);
+    ``none`` shows nothing."""
+    if kind not in DISPLAYS:
+        raise ValueError(f"unknown display {kind!r}: use {', '.join(DISPLAYS)}")
+    if kind == "none":
+        return NoDisplay()
+    if kind == "bar" or (kind == "auto" and console.is_terminal):
+        return ProgressBar(console)
+    return StatusLines(console.file, every_s=every_s, every_records=every_records)

@@ -13,17 +13,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from courtgraph.errors import InputError
 from courtgraph.evals.definitions import TIE_RULE_TEXT
+from courtgraph.evals.fit import FitTable
 from courtgraph.evals.frontier import draw_frontier, frontier_markdown, frontier_text, pareto_frontier
 from courtgraph.evals.measures import TieRule
 from courtgraph.evals.metrics import ProtocolMetrics, Summary, summarize
+from courtgraph.evals.provenance import provenance_caption, provenance_lines, provenance_markdown, read_provenance
 from courtgraph.evals.store import RunStore
 
 SIMULATED_NOTE = ("Simulated agents: these numbers come from virtual judges of known competence (sim: models), "
@@ -158,19 +158,9 @@ def category_rows(summary: Summary) -> Rows:
     return ["category", *names], rows
 
 
-def _rich_table(title: str, rows: Rows) -> Table:
-    headers, body = rows
-    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
-    names = max((len(row[0]) for row in body), default=8)
-    for i, h in enumerate(headers):
-        # Figures never wrap (a figure and its interval are two lines of one cell, by design); only a
-        # long protocol name (a recorded judge's file name) folds, and short names keep their width.
-        table.add_column(Text(h), justify="left" if i == 0 else "right", overflow="fold", no_wrap=i > 0,
-                         min_width=min(names, 16) if i == 0 else None)
-    for row in body:
-        table.add_row(*map(Text, row))  # Text, not markup: a protocol may be named "x[1]"
-    return table
+def _rich_table(title: str, rows: Rows) -> FitTable:
+    # Figures never wrap nor crop: the layout is chosen for the width printed to (evals/fit.py).
+    return FitTable(title, *rows)
 
 
 def print_summary(summary: Summary, console: Console | None = None, *, metrics: bool = False) -> None:
@@ -242,7 +232,7 @@ def _x_axis(metrics: list[ProtocolMetrics]) -> tuple[str, list[float]]:
     return "model calls per case", [m.calls_per_case for m in metrics]
 
 
-def plot(summary: Summary, path: str | Path) -> Path:
+def plot(summary: Summary, path: str | Path, caption: str | None = None) -> Path:
     """Save accuracy (with its 95% interval) against cost per protocol to ``path`` (PNG, SVG, PDF...).
 
     matplotlib is an optional extra (``pip install 'courtgraph[plot]'``); without it this raises
@@ -282,6 +272,8 @@ def plot(summary: Summary, path: str | Path) -> Path:
     ax.set_title(f"Accuracy against {measure}, per protocol" + (" (simulated agents)" if summary.simulated else ""))
     ax.grid(True, alpha=0.3)
     ax.margins(x=0.15, y=0.1)
+    if caption:  # what ran (provenance.provenance_caption), under the axes; the layout makes room for it
+        fig.supxlabel(caption, x=0.01, ha="left", fontsize=6.5, family="monospace")
     right = 1.15 * max(xs) or 1.0  # from (just left of) zero: the scale of cost matters, and 0 is free
     ax.set_xlim(-0.05 * right, right)
     out = Path(path)
@@ -337,6 +329,7 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
         raise InputError(f"unknown tie rule {tie_rule!r}; rules are {', '.join(TIE_RULE_TEXT)}", field="tie-rule")
     summary, manifest = load_run(run_dir, baseline, tie_rule=tie_rule,
                                  tolerance=tolerance, tie_delta=tie_delta)
+    prov = read_provenance(run_dir)  # what ran, in every form of the report
     console = console or Console()
     notes = Console(stderr=True) if as_json else console
     if as_json:
@@ -344,6 +337,7 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
 
         extra = robustness_json(run_dir, baseline, int(manifest.get("seed") or 0))
         data = summary.to_json() | {"frontier": pareto_frontier(summary).to_json()} | extra  # evals/frontier.py
+        data |= {"provenance": prov.to_json()}
         sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
     else:
         bench_id = (manifest.get("config") or {}).get("bench")
@@ -358,12 +352,13 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
         if chosen:  # how the cases were chosen: a first-N slice and a stratified sample are not the same claim
             console.print(f"cases: {escape(str(chosen))}", highlight=False, soft_wrap=True)
         print_summary(summary, console, metrics=metrics)
+        console.print(Text("\n".join(provenance_lines(prov)), style="dim"))
     if md_path is not None:
-        md_path.write_text(summary_markdown(summary), encoding="utf-8")
+        md_path.write_text(summary_markdown(summary) + "\n" + provenance_markdown(prov), encoding="utf-8")
         notes.print(f"wrote {md_path}", highlight=False)
     if plot_path is not None:
         try:
-            plot(summary, plot_path)
+            plot(summary, plot_path, caption=provenance_caption(prov))
         except ImportError as exc:
             raise InputError(str(exc), field="plot") from None
         except ValueError as exc:  # unsupported file type, or nothing to plot

@@ -19,6 +19,7 @@ directory would judge the same records twice. A run that crashes says so in its 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,22 +31,29 @@ from rich.markup import escape
 from courtgraph.agents import simulated
 from courtgraph.errors import InputError
 from courtgraph.evals.budget import RunGuard, RunLimits
+from courtgraph.evals.frames import Frame, summary_html, to_pandas
+from courtgraph.evals.logs import run_log
 from courtgraph.evals.loop import judge_all
 from courtgraph.evals.manifest import begin_run
 from courtgraph.evals.metrics import Summary, summarize
-from courtgraph.evals.plan import BenchLike, CacheLike, ProtocolsLike, RunPlan
+from courtgraph.evals.plan import BenchLike, CacheLike, PreparedRun, ProtocolsLike, RunPlan
 from courtgraph.evals.progress import NoDisplay, PlainWatcher, ProgressBar, RunDisplay, WatchTrial
 from courtgraph.evals.resume import open_store
 from courtgraph.evals.settings import RoleSettings
-from courtgraph.evals.store import record_failed
+from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import use_cache
 from courtgraph.schema import Case, Order, Record
 
+#: The run's own events (start, end, interruption); records and retries are logged where they happen.
+log = logging.getLogger("courtgraph.evals")
 
-@dataclass
+
+@dataclass(repr=False)
 class Results:
-    """What a run returns: its records, their metrics, and where they are stored."""
+    """What a run returns: its records, their metrics, and where they are stored.
+
+    In a notebook it displays as the comparison table (``_repr_html_``); its ``repr`` is one line."""
 
     records: list[Record]
     summary: Summary
@@ -67,25 +75,19 @@ class Results:
             (console or Console()).print(f"cases: {escape(self.selection)}", highlight=False, soft_wrap=True)
         print_summary(self.summary, console)
 
-    def to_pandas(self) -> Any:
-        """One row per record (pandas is optional: ``pip install pandas``)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("Results.to_pandas() needs pandas: pip install pandas") from None
-        return pd.DataFrame([_row(r) for r in self.records])
+    def to_pandas(self, frame: Frame = "records") -> Any:
+        """A pandas DataFrame: one row per record (default; figures count as the report counts them),
+        per trial (``"trials"``) or per turn (``"turns"``); see :mod:`courtgraph.evals.frames`."""
+        return to_pandas(self.records, frame)
 
+    def __repr__(self) -> str:
+        protocols = list(dict.fromkeys(r.protocol for r in self.records))
+        return (f"Results(run_dir={str(self.run_dir)!r}, {len(self.records)} records, {len(self.cases)} cases, "
+                f"protocols={protocols}, {len(self.failed)} failed)")
 
-def _row(r: Record) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "case_id": r.case_id, "protocol": r.protocol, "category": r.category, "label": r.label,
-        "winner": r.verdict.winner, "status": r.verdict.status, "correct": r.correct,
-        "calls": r.usage.calls, "input_tokens": r.usage.input_tokens, "output_tokens": r.usage.output_tokens,
-        "cost_usd": r.usage.cost_usd, "saved_usd": r.usage.saved_usd, "latency_s": r.latency_s, "error": r.error,
-    }
-    for t in r.trials:
-        row[f"winner_{t.order}"] = t.case_winner
-    return row
+    def _repr_html_(self) -> str:
+        failed = f", {len(self.failed)} failed" if self.failed else ""
+        return summary_html(self.summary, f"{self.run_dir}: {len(self.records)} records{failed}")
 
 
 # -- running -----------------------------------------------------------------------------------------
@@ -137,11 +139,15 @@ async def run_async(
 
 
 async def run_plan(plan: RunPlan, *, progress: bool = True, watch: str | None = None, console: Console | None = None,
-                   watcher: WatchTrial | None = None, display: RunDisplay | None = None) -> Results:
-    """Run a :class:`RunPlan` (what :func:`run_async` does with its arguments); see there for the rest."""
+                   watcher: WatchTrial | None = None, display: RunDisplay | None = None,
+                   log_level: int = logging.DEBUG) -> Results:
+    """Run a :class:`RunPlan` (what :func:`run_async` does with its arguments); see there for the rest.
+
+    The ``courtgraph`` logger's records at ``log_level`` and above (each retry, give-up and record)
+    go to ``run.log`` in the run directory (:mod:`courtgraph.evals.logs`)."""
     console = console or Console(stderr=True)
     prepared = plan.prepare()
-    cases, graphs = prepared.cases, prepared.graphs
+    cases = prepared.cases
     for note in prepared.config["bench"].get("notes", []):  # e.g. gold by majority: class counts, items left out
         console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     for text in prepared.warnings:
@@ -156,46 +162,60 @@ async def run_plan(plan: RunPlan, *, progress: bool = True, watch: str | None = 
     with open_store(plan.out, resume=plan.resume) as store:
         store.lock()
         manifest = begin_run(store, prepared.config, cases, plan.command)
-        finished = store.done()
-        todo = [(c, p) for c in cases for p in graphs if (c.id, p) not in finished]
-        total = len(cases) * len(graphs)
-        if len(todo) < total:
-            console.print(f"resuming {store.run_dir}: {total - len(todo)}/{total} records already done",
-                          highlight=False, soft_wrap=True)
-        written: list[Record] = []
-        if prepared.held_out:  # --calibrate-on: the cascades' thresholds, before any case is judged
-            from courtgraph.evals.calibration import calibrate_run
+        with run_log(store.run_dir, manifest["run_id"], log_level):
+            return await _judge(plan, prepared, store, manifest, display, console, watch, watcher)
 
-            with use_cache(prepared.cache), simulated.simulation(plan.seed):
-                calibrations = await calibrate_run(graphs, prepared.config["protocols"], plan.roles or Roles(),
-                                                   prepared.held_out, alpha=plan.alpha, delta=plan.delta)
-            manifest = {**manifest, "calibration": {n: c.to_json() for n, c in calibrations.items()}}
-            store.write_manifest(manifest)
-            for n, c in calibrations.items():
-                console.print(f"{n}: {c.guarantee()}", highlight=False, soft_wrap=True)
-        guard = RunGuard.for_run(prepared.limits, store.records())
+
+async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest: dict[str, Any],
+                 display: RunDisplay, console: Console, watch: str | None, watcher: WatchTrial | None) -> Results:
+    """The run proper, its store open and locked, its manifest written, its log on."""
+    cases, graphs = prepared.cases, prepared.graphs
+    log.info("run %s: %s, protocols %s, %d cases", store.run_dir, manifest["config"]["bench"].get("name"),
+             ", ".join(graphs), len(cases))
+    finished = store.done()
+    todo = [(c, p) for c in cases for p in graphs if (c.id, p) not in finished]
+    total = len(cases) * len(graphs)
+    if len(todo) < total:
+        console.print(f"resuming {store.run_dir}: {total - len(todo)}/{total} records already done",
+                      highlight=False, soft_wrap=True)
+    written: list[Record] = []
+    if prepared.held_out:  # --calibrate-on: the cascades' thresholds, before any case is judged
+        from courtgraph.evals.calibration import calibrate_run
+
+        with use_cache(prepared.cache), simulated.simulation(plan.seed):
+            calibrations = await calibrate_run(graphs, prepared.config["protocols"], plan.roles or Roles(),
+                                               prepared.held_out, alpha=plan.alpha, delta=plan.delta)
+        manifest = {**manifest, "calibration": {n: c.to_json() for n, c in calibrations.items()}}
+        store.write_manifest(manifest)
+        for n, c in calibrations.items():
+            console.print(f"{n}: {c.guarantee()}", highlight=False, soft_wrap=True)
+    guard = RunGuard.for_run(prepared.limits, store.records())
+    try:
+        display.start(total, total - len(todo))
         try:
-            display.start(total, total - len(todo))
-            try:
-                with use_cache(prepared.cache), simulated.simulation(plan.seed), guard.active():
-                    await judge_all(todo, graphs, prepared.orders, store=store, concurrency=plan.concurrency,
-                                    display=display, written=written, watch=watch, watcher=watcher, guard=guard)
-            finally:
-                display.stop()
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            store.write_manifest({**manifest, "status": "interrupted"})
-            saved = total - len(todo) + len(written)
-            console.print(f"interrupted: {saved}/{total} records saved in {store.run_dir}; to finish, run the "
-                          f"same command with --out {store.run_dir} --resume", highlight=False, soft_wrap=True)
-            raise
-        except Exception as exc:  # a crash must not leave the run looking as if it were still running
-            store.write_manifest({**manifest, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
-            raise
-        stopped = guard.summary()
-        store.write_manifest({**manifest, "status": "stopped", "stopped": stopped} if stopped else
-                             {**manifest, "status": "finished"})
-        # protocol by protocol, in the order given, each in case order (the report keeps that order)
-        stored = {(r.case_id, r.protocol): r for r in store.records()}
-        records = [stored[c.id, p] for p in graphs for c in cases if (c.id, p) in stored]
-        return Results(records=records, summary=summarize(records, seed=plan.seed), run_dir=store.run_dir,
-                       cases={c.id: c for c in cases}, selection=prepared.selection.describe(), stopped=stopped)
+            with use_cache(prepared.cache), simulated.simulation(plan.seed), guard.active():
+                await judge_all(todo, graphs, prepared.orders, store=store, concurrency=plan.concurrency,
+                                display=display, written=written, watch=watch, watcher=watcher, guard=guard)
+        finally:
+            display.stop()
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        store.write_manifest({**manifest, "status": "interrupted"})
+        log.warning("run %s interrupted", store.run_dir)
+        saved = total - len(todo) + len(written)
+        console.print(f"interrupted: {saved}/{total} records saved in {store.run_dir}; to finish, run the "
+                      f"same command with --out {store.run_dir} --resume", highlight=False, soft_wrap=True)
+        raise
+    except Exception as exc:  # a crash must not leave the run looking as if it were still running
+        store.write_manifest({**manifest, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        log.exception("run %s crashed", store.run_dir)
+        raise
+    stopped = guard.summary()
+    store.write_manifest({**manifest, "status": "stopped", "stopped": stopped} if stopped else
+                         {**manifest, "status": "finished"})
+    log.info("run %s finished: %d records written, %d failed", store.run_dir, len(written),
+             sum(map(record_failed, written)))
+    # protocol by protocol, in the order given, each in case order (the report keeps that order)
+    stored = {(r.case_id, r.protocol): r for r in store.records()}
+    records = [stored[c.id, p] for p in graphs for c in cases if (c.id, p) in stored]
+    return Results(records=records, summary=summarize(records, seed=plan.seed), run_dir=store.run_dir,
+                   cases={c.id: c for c in cases}, selection=prepared.selection.describe(), stopped=stopped)

@@ -24,7 +24,7 @@ class BrowseApp(App[None]):
 
     TITLE = "courtgraph browse"
     CSS = """
-    #left { width: 44; }
+    #left { width: 44; max-width: 45%; }
     #cases { height: 1fr; }
     #transcript { width: 1fr; }
     #search { display: none; }
@@ -65,7 +65,8 @@ class BrowseApp(App[None]):
                 yield Input(self.filter_text, placeholder="filter: debate!=single wrong:jury cat:math "
                             "inconsistent invalid", id="filter")
                 yield DataTable(id="cases", cursor_type="row", zebra_stripes=True)
-            yield RichLog(id="transcript", min_width=40, auto_scroll=False)
+            # rendered at the width it is shown at (never wider, which would cut words at 80 columns)
+            yield RichLog(id="transcript", min_width=24, auto_scroll=False)
         yield Input(placeholder="search the transcript (enter: find, n: next match, esc: close)", id="search")
         yield Footer()
 
