@@ -51,7 +51,7 @@ def stored(run_dir: Path) -> tuple[int, float, str]:
 
 def test_cost_limit_stops_before_the_limit_and_resume_finishes(stub: StubServer, capsys: pytest.CaptureFixture[str],
                                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(_TABLE, "openai:dear-model", DEAR)
+    monkeypatch.setitem(_TABLE, f"openai:dear-model@{stub.openai_url}", DEAR)  # priced at this server only
     out = tmp_path / "r"
     args = ("-p", "single", "-m", f"openai:dear-model@{stub.openai_url}", "--max-tokens", "40", "-o", str(out))
     code, _, err = cli_run(capsys, *args, "--cost-limit", "0.01")
@@ -80,7 +80,7 @@ def test_unknown_prices_refuse_unless_allowed(stub: StubServer, capsys: pytest.C
 
 
 def test_budget_reservations_never_overshoot(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(_TABLE, "openai:dear-model", DEAR)
+    monkeypatch.setitem(_TABLE, f"openai:dear-model@{stub.openai_url}", DEAR)  # priced at this server only
     model = get_model(f"openai:dear-model@{stub.openai_url}")
     budget = Budget(0.01)
 

@@ -283,7 +283,7 @@ def describe_model(model: Any) -> dict[str, Any]:
     except Exception:  # described, not used: a model that cannot be built here is still named
         return {"spec": model_name(model)}
     return {"spec": chat.spec, "provider": chat.provider, "model": chat.model, "base_url": chat.base_url,
-            "settings": chat.params.model_dump()}
+            "settings": chat.params.cache_fields()}
 
 
 @dataclass

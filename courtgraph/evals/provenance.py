@@ -104,7 +104,7 @@ def _from_roles(roles: dict[str, Any]) -> dict[str, Any]:
 def settings_text(settings: dict[str, Any] | None) -> str:
     """``temperature=0, max_tokens=2048`` (None values left out)."""
     return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in (settings or {}).items() if v is not None)
+                     for k, v in (settings or {}).items() if v is not None and v != {} and v != [])
 
 
 def model_text(model: dict[str, Any]) -> str:

@@ -104,7 +104,7 @@ async def traced_call(model: ChatModel, messages: list[Message], *, structured: 
     prompt = [kinds[m["role"]](content=m["content"]) for m in messages]
     serialized = {"lc": 1, "type": "not_implemented", "id": ["courtgraph", "models", type(model).__name__],
                   "name": model.spec}
-    params = {**model.params.model_dump(), "model": model.model, "base_url": model.base_url,
+    params = {**model.params.cache_fields(), "model": model.model, "base_url": model.base_url,
               "structured": structured}
     (run,) = await manager.on_chat_model_start(serialized, [prompt], invocation_params=params,
                                                name=model.spec, batch_size=1)
