@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from courtgraph.errors import InputError
+from courtgraph.models.secrets import redact
 from courtgraph.schema import Case, Record
 
 DB_NAME = "run.db"
@@ -153,13 +154,16 @@ class RunStore:
     # records
 
     def write(self, record: Record) -> None:
-        """Store one record (replacing an earlier one for the same case and protocol) and commit."""
+        """Store one record (replacing an earlier one for the same case and protocol) and commit.
+
+        Every configured key is redacted from it first (:func:`~courtgraph.models.secrets.redact`): an
+        error body may have echoed one, and what is stored is exported and shown."""
         usage = record.usage
         label = record.label if record.label is None else str(record.label)
         row = (record.case_id, record.protocol, record.category, label, record.verdict.winner,
                record.verdict.status, None if record.correct is None else int(record.correct),
                int(record_failed(record)), usage.calls, usage.tokens, usage.cost_usd, record.latency_s,
-               record.error, now_iso(), record.model_dump_json())
+               None if record.error is None else redact(record.error), now_iso(), redact(record.model_dump_json()))
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              row)
@@ -204,7 +208,8 @@ class RunStore:
         """Write ``manifest.json`` atomically; ``created`` is kept from the first write, ``updated`` is now."""
         stamped = {**manifest, "created": self.manifest().get("created") or now_iso(), "updated": now_iso()}
         tmp = self.manifest_path.with_name(MANIFEST_NAME + ".tmp")
-        tmp.write_text(json.dumps(stamped, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        text = redact(json.dumps(stamped, indent=2, ensure_ascii=False, default=str))  # an error may quote a key
+        tmp.write_text(text + "\n", encoding="utf-8")
         os.replace(tmp, self.manifest_path)
 
     def manifest(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
 from courtgraph.models.pricing import cost_usd
+from courtgraph.models.secrets import redact
 from courtgraph.schema import Trial, Usage
 
 
@@ -92,7 +93,7 @@ class ModelError(Exception):
     """A call that failed for good (after any retries). ``retryable`` says whether it ever was."""
 
     def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))  # provider bodies may echo the key
         self.status = status
         self.retryable = retryable
 

@@ -21,6 +21,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from courtgraph.models.secrets import redact
+
 
 def default_cache_path() -> Path:
     """``$COURTGRAPH_CACHE``, else ``$XDG_CACHE_HOME/courtgraph/responses.sqlite``."""
@@ -57,7 +59,7 @@ class ResponseCache:
     def put(self, key: str, value: dict[str, Any]) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)",
-                             (key, json.dumps(value, ensure_ascii=False)))
+                             (key, redact(json.dumps(value, ensure_ascii=False))))
             self._db.commit()
 
     def __len__(self) -> int:

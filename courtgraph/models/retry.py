@@ -21,6 +21,8 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity.wait import wait_base
 
+from courtgraph.models.secrets import redact
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -42,6 +44,7 @@ class Failure(Exception):
 
     def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
                  retry_after: float | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status = status
@@ -87,14 +90,14 @@ def status_hint(status: int, *, key_env: str, model: str) -> str:
 
 
 def server_message(body: object) -> str:
-    """The human part of an error body, in either API's shape."""
+    """The human part of an error body, in either API's shape, with any key redacted (a gateway may echo it)."""
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
+            return redact(str(inner["message"]))
         if body.get("message"):
-            return str(body["message"])
-    return "" if body is None else str(body)[:300]
+            return redact(str(body["message"]))
+    return "" if body is None else redact(str(body))[:300]
 
 
 class _Backoff(wait_base):

@@ -129,14 +129,16 @@ class StubServer:
 
     ``responder`` answers each request (text, or a dict returned as the structured object when the
     request asked for structure); ``latency`` seconds are added to every answer; with ``api_key``
-    set, a request carrying another key gets a 401; ``port=0`` picks a free port. Every response
+    set, a request carrying another key gets a 401 (whose body repeats the key it was sent when
+    ``echo_key`` is set, as some gateways do); ``port=0`` picks a free port. Every response
     reports usage: input tokens = words in the prompt, output tokens = words in the answer, and
     ``cached_tokens`` of the input as served from the provider's prefix cache.
     """
 
     def __init__(self, responder: Responder | None = None, latency: float = 0.0, api_key: str | None = None,
-                 port: int = 0, *, cached_tokens: int = 0) -> None:
+                 port: int = 0, *, cached_tokens: int = 0, echo_key: bool = False) -> None:
         self.responder: Responder = responder or default_responder
+        self.echo_key = echo_key
         self.latency = latency
         self.api_key = api_key
         self.cached_tokens = cached_tokens
@@ -315,8 +317,9 @@ class StubServer:
         answered = fault is None or fault.kind in ("garbage", "truncated")
         if not answered and fault is not None:
             return await self._fault(api, fault, reader)
-        if self.api_key is not None and self._presented_key(headers) != self.api_key:
-            return self._error(api, 401, "invalid api key")
+        presented = self._presented_key(headers)
+        if self.api_key is not None and presented != self.api_key:
+            return self._error(api, 401, f"invalid api key: {presented}" if self.echo_key else "invalid api key")
         if body.get("stream"):
             return self._error(api, 400, "the stub server does not stream: send stream=false "
                                          "(e.g. ChatOpenAI(disable_streaming=True))")
