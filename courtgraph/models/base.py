@@ -16,11 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
+from courtgraph.models.errors import ConfigError as ConfigError  # re-exported: raised and caught as base.ConfigError
+from courtgraph.models.errors import EndpointDown as EndpointDown
+from courtgraph.models.errors import ModelError as ModelError
 from courtgraph.models.pricing import cost_usd
-from courtgraph.models.secrets import redact
 from courtgraph.schema import Trial, Usage
 
 
@@ -89,19 +91,6 @@ class ModelResponse(BaseModel):
     truncated: bool = False  # cut off at max_tokens: its verdict may be missing, and it is never cached
 
 
-class ModelError(Exception):
-    """A call that failed for good (after any retries). ``retryable`` says whether it ever was."""
-
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
-        super().__init__(redact(message))  # provider bodies may echo the key
-        self.status = status
-        self.retryable = retryable
-
-
-class ConfigError(ValueError):
-    """A model that cannot be used as configured (unknown spec, missing API key): raised before work."""
-
-
 _DEFAULT: Any = object()
 
 
@@ -150,7 +139,10 @@ class ChatModel(ABC):
                             messages, schema.model_json_schema() if schema else None)
             hit = cache.get(key)
             if hit is not None:
-                return self._from_cache(hit)
+                try:
+                    return self._from_cache(hit)
+                except ValidationError:  # a row that is JSON but not a response: a miss, replaced below
+                    cache.bad_row(key)
         started = time.perf_counter()
         done = await self._answer(messages, schema, params, intent)
         latency = time.perf_counter() - started
