@@ -170,6 +170,7 @@ async def test_exhausted_retries_raise_a_retryable_model_error(stub: StubServer)
 
 async def test_a_failed_call_leaks_no_slot(stub: StubServer) -> None:
     m = model(stub, max_concurrency=2, retry=RetryPolicy(attempts=1))
+    m.endpoint.configure(breaker=0)  # five failures in a row would open the breaker (tests/test_breaker.py)
     stub.fault("500", times=5)
     results = await asyncio.gather(*(one_call(m) for _ in range(5)), return_exceptions=True)
     assert all(isinstance(r, ModelError) for r in results)

@@ -47,6 +47,8 @@ from courtgraph.graphs.registry import Roles, build_protocol
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import graph_name, make_record, run_trial, trial_orders
 from courtgraph.models import ChatModel, ResponseCache, default_cache_path, use_cache
+from courtgraph.models.errors import EndpointDown
+from courtgraph.models.limits import tripped
 from courtgraph.prompts import PromptError, available_prompts, load_prompt
 from courtgraph.schema import ORDERS, Case, Order, Record, Trial, TrialResult, Usage
 
@@ -369,6 +371,8 @@ async def _judge_all(plan: list[tuple[Case, str]], graphs: Mapping[str, Graph], 
 
     async def trial(graph: Graph, case: Case, order: Order) -> TrialResult:
         async with gate:
+            if (down := tripped(since=bar.started)) is not None:  # a breaker opened: take no new work
+                raise down
             if case.id == watch:
                 from courtgraph.view.live import watch_trial
 
@@ -466,6 +470,10 @@ async def run_async(
             raise
         except Exception as exc:  # a crash must not leave the run looking as if it were still running
             store.write_manifest({**manifest, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+            if isinstance(exc, EndpointDown):
+                console.print(f"stopped: {exc}\n{bar.done}/{total} records saved in {store.run_dir}; once "
+                              f"{exc.endpoint} is back, run the same command with --out {store.run_dir} --resume",
+                              highlight=False, soft_wrap=True)
             raise
         store.write_manifest({**manifest, "status": "finished"})
         # protocol by protocol, in the order given, each in case order (the report keeps that order)

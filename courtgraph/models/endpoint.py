@@ -37,6 +37,8 @@ from courtgraph.models.retry import (
 from courtgraph.models.secrets import SECRETS
 
 DEFAULT_TIMEOUT = 60.0
+#: Statuses that fault one request (too long, malformed), not the endpoint: they never open its breaker.
+CASE_ERRORS = frozenset({400, 413, 422})
 #: Sent when a spec names a base URL and no key is set: local servers (vLLM, Ollama) don't check it.
 PLACEHOLDER_KEY = "courtgraph-no-key"
 
@@ -176,7 +178,8 @@ class EndpointModel(ChatModel):
         self.endpoint = get_endpoint(provider, url, key)
         if max_concurrency is not None or rpm is not None or tpm is not None:
             self.endpoint.configure(max_concurrency=max_concurrency, rpm=rpm, tpm=tpm)
-        SECRETS.add(key)
+        if key != PLACEHOLDER_KEY:
+            SECRETS.add(key)
         self._api_key = key
         self._clients: PerLoop[Any] = PerLoop(self._make_client)
 
@@ -216,9 +219,11 @@ class EndpointModel(ChatModel):
                         params: GenerateParams) -> Completion:
         estimate = sum(len(m["content"]) for m in messages) // 4 + params.max_tokens
         rate_limited = 0
+        breaker = self.endpoint.breaker
         try:
             async for attempt in retrying(self.retry):
                 with attempt:
+                    breaker.check()  # an endpoint found down meanwhile: stop retrying at once
                     async with self.endpoint.slot(estimate) as slot:
                         try:
                             done = await self._request(self._clients.get(), messages, schema, params)
@@ -233,7 +238,11 @@ class EndpointModel(ChatModel):
                         slot.used(done.input_tokens + done.output_tokens)
                 tries = attempt.retry_state.attempt_number
         except Failure as failure:
-            raise self._give_up(failure) from failure
+            error = self._give_up(failure)
+            if failure.status not in CASE_ERRORS:  # this request's own fault says nothing about the endpoint
+                breaker.failed(failure.message)
+            raise error from failure
+        breaker.succeeded()
         done.retries, done.rate_limited = tries - 1, rate_limited
         return done
 

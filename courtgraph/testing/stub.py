@@ -186,6 +186,10 @@ class StubServer:
             raise ValueError(f"unknown fault {kind!r}: expected one of {', '.join(FAULTS)}")
         self._faults.extend(_Fault(kind, opts) for _ in range(times))
 
+    def clear_faults(self) -> None:
+        """Forget every queued fault: the provider has recovered."""
+        self._faults.clear()
+
     def start(self) -> StubServer:
         """Start serving in a background thread; returns once the port is bound."""
         if self._thread is not None:
