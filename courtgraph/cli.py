@@ -271,8 +271,10 @@ def run_command(
     console.print(f"run saved in {results.run_dir}  (courtgraph report {results.run_dir})", highlight=False)
     if results.failed:
         first = results.failed[0]
+        from courtgraph.evals.store import failure_text
+
         err_console.print(f"{len(results.failed)} record(s) failed; first: {first.case_id} / {first.protocol}: "
-                          f"{first.error or first.verdict.error}", highlight=False)
+                          f"{escape(failure_text(first))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 

@@ -263,10 +263,16 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
     md_path = _writable(Path(markdown), "markdown") if markdown is not None else None
     plot_path = _writable(Path(plot_to), "plot") if plot_to is not None else None
     summary, manifest = load_run(run_dir, baseline)
+    from courtgraph.evals.trouble import trouble, trouble_json, trouble_rows  # retries, 429s, faults by kind
+
+    with RunStore(run_dir, create=False) as store:
+        found = trouble(store.records())
+    troubles = trouble_rows(found)
     console = console or Console()
     notes = Console(stderr=True) if as_json else console
     if as_json:
-        sys.stdout.write(json.dumps(summary.to_json(), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps({**summary.to_json(), "trouble": trouble_json(found)}, indent=2,
+                                    allow_nan=False) + "\n")
     else:
         bench_id = (manifest.get("config") or {}).get("bench")
         if isinstance(bench_id, dict):
@@ -277,8 +283,11 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
                    if status in ("running", "interrupted", "failed") else "")
         console.print(f"run [bold]{escape(str(run_dir))}[/]{bench}{partial}", highlight=False, soft_wrap=True)
         print_summary(summary, console)
+        if troubles[1]:
+            console.print(_rich_table("Trouble: retries, rate limits and faults by kind", troubles))
     if md_path is not None:
-        md_path.write_text(to_markdown(summary), encoding="utf-8")
+        extra = f"\n## Trouble: retries, rate limits and faults by kind\n\n{_markdown_table(troubles)}\n"
+        md_path.write_text(to_markdown(summary) + (extra if troubles[1] else ""), encoding="utf-8")
         notes.print(f"wrote {md_path}", highlight=False)
     if plot_path is not None:
         try:

@@ -48,6 +48,7 @@ from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import graph_name, make_record, run_trial, trial_orders
 from courtgraph.models import ChatModel, ResponseCache, default_cache_path, use_cache
 from courtgraph.models.errors import EndpointDown
+from courtgraph.models.faults import trouble_text
 from courtgraph.models.limits import tripped
 from courtgraph.prompts import PromptError, available_prompts, load_prompt
 from courtgraph.schema import ORDERS, Case, Order, Record, Trial, TrialResult, Usage
@@ -357,7 +358,9 @@ class RunProgress:
         cost = "cost ?" if u.cost_usd is None else f"${u.cost_usd:.4f}"
         rate = self.new / max(time.monotonic() - self.started, 1e-9)
         errors = f"[red]{self.errors} errors[/]" if self.errors else "0 errors"
-        return f"{errors} · {u.calls} calls · {u.tokens:,} tokens · {cost} · {rate:.1f} rec/s"
+        trouble = trouble_text(u)  # retries, 429s, faults by kind (nothing when there were none)
+        return f"{errors} · {u.calls} calls · {u.tokens:,} tokens · {cost} · {rate:.1f} rec/s" + \
+            (f" · [yellow]{trouble}[/]" if trouble else "")
 
 
 # -- running -----------------------------------------------------------------------------------------

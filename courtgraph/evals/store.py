@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from courtgraph.errors import InputError
+from courtgraph.models.faults import one_line
 from courtgraph.models.secrets import redact
 from courtgraph.schema import Case, Record
 
@@ -66,6 +67,17 @@ def record_failed(record: Record) -> bool:
     """
     return record.error is not None or record.verdict.status == "error" or any(
         t.verdict.status == "error" for t in record.trials)
+
+
+def failure_text(record: Record) -> str:
+    """The real error of a failed record, on one line: its own error, else the first failed trial's,
+    else its verdict's (a record whose other order decided it has no error of its own)."""
+    trials = record.trials
+    for text in (record.error, *(t.error for t in trials),
+                 *(t.verdict.error for t in trials if t.verdict.status == "error"), record.verdict.error):
+        if text:
+            return one_line(text)
+    return "failed, with no error message"
 
 
 def now_iso() -> str:

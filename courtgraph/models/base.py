@@ -77,6 +77,7 @@ class Completion:
     cached_input_tokens: int = 0
     retries: int = 0
     rate_limited: int = 0
+    faults: dict[str, int] = field(default_factory=dict)  # failed attempts before the answer, by kind
     truncated: bool = False  # the answer was cut off at max_tokens
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -154,6 +155,7 @@ class ChatModel(ABC):
             cost_usd=self.price(done.input_tokens, done.output_tokens, done.cached_input_tokens),
             retries=done.retries,
             rate_limited=done.rate_limited,
+            faults=dict(done.faults),
         )
         response = ModelResponse(text=done.text, data=done.data, model=self.spec, usage=usage,
                                  latency_s=latency, truncated=done.truncated)

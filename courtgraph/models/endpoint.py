@@ -35,6 +35,7 @@ from courtgraph.models.retry import (
     status_hint,
 )
 from courtgraph.models.secrets import SECRETS
+from courtgraph.schema import Usage
 
 DEFAULT_TIMEOUT = 60.0
 #: Statuses that fault one request (too long, malformed), not the endpoint: they never open its breaker.
@@ -204,7 +205,7 @@ class EndpointModel(ChatModel):
                 raise ConfigError(f"{self.key_env} is not set: export it or pass api_key=... (for a local "
                                   f"server give its URL instead: {spec}@http://host:port)")
             return official, self.key_env
-        return PLACEHOLDER_KEY, f"no key (placeholder sent; name its variable with {spec}#key_env=VAR)"
+        return PLACEHOLDER_KEY, f"the key: none was sent, name its variable with {spec}#key_env=VAR"
 
     @abstractmethod
     def _make_client(self) -> Any:
@@ -219,6 +220,7 @@ class EndpointModel(ChatModel):
                         params: GenerateParams) -> Completion:
         estimate = sum(len(m["content"]) for m in messages) // 4 + params.max_tokens
         rate_limited = 0
+        faults: dict[str, int] = {}
         breaker = self.endpoint.breaker
         try:
             async for attempt in retrying(self.retry):
@@ -231,6 +233,7 @@ class EndpointModel(ChatModel):
                             failure = self._classify(exc)
                             if failure is None:
                                 raise
+                            faults[failure.kind] = faults.get(failure.kind, 0) + 1
                             if failure.status == 429:
                                 rate_limited += 1
                                 slot.rate_limited()
@@ -239,11 +242,13 @@ class EndpointModel(ChatModel):
                 tries = attempt.retry_state.attempt_number
         except Failure as failure:
             error = self._give_up(failure)
+            attempts = sum(faults.values())
+            error.usage = Usage(retries=max(attempts - 1, 0), rate_limited=rate_limited, faults=faults)
             if failure.status not in CASE_ERRORS:  # this request's own fault says nothing about the endpoint
                 breaker.failed(failure.message)
             raise error from failure
         breaker.succeeded()
-        done.retries, done.rate_limited = tries - 1, rate_limited
+        done.retries, done.rate_limited, done.faults = tries - 1, rate_limited, faults
         return done
 
     def _where(self) -> str:
@@ -261,12 +266,13 @@ class EndpointModel(ChatModel):
         if isinstance(exc, sdk.APIStatusError):
             return self._status_failure(exc.status_code, exc.response.headers, server_message(exc.body))
         if isinstance(exc, sdk.APITimeoutError):
-            return Failure(f"timed out after {self.timeout:g} s ({self._where()})", retryable=True)
+            return Failure(f"timed out after {self.timeout:g} s ({self._where()})", retryable=True, kind="timeout")
         if isinstance(exc, sdk.APIConnectionError):
             cause = exc.__cause__ or exc
-            return Failure(f"connection failed ({self._where()}): {type(cause).__name__}: {cause}", retryable=True)
+            return Failure(f"connection failed ({self._where()}): {type(cause).__name__}: {cause}", retryable=True,
+                           kind="connection")
         if isinstance(exc, json.JSONDecodeError | sdk.APIResponseValidationError):
-            return Failure(f"malformed response from {self._where()}: {exc}", retryable=True)
+            return Failure(f"malformed response from {self._where()}: {exc}", retryable=True, kind="malformed")
         return None
 
     def _status_failure(self, status: int, headers: Any, said: str) -> Failure:

@@ -8,15 +8,19 @@ because its endpoint's circuit breaker is open. Messages are redacted (a provide
 from __future__ import annotations
 
 from courtgraph.models.secrets import redact
+from courtgraph.schema import Usage
 
 
 class ModelError(Exception):
     """A call that failed for good (after any retries). ``retryable`` says whether it ever was."""
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
+                 usage: Usage | None = None) -> None:
         super().__init__(redact(message))  # provider bodies may echo the key
         self.status = status
         self.retryable = retryable
+        #: what the failed attempts cost in trouble (retries, 429s, faults by kind): a turn keeps it
+        self.usage = usage or Usage()
 
 
 class EndpointDown(ModelError):

@@ -40,13 +40,15 @@ class RetryPolicy:
 
 
 class Failure(Exception):
-    """One failed attempt, classified: retried by the retry layer if ``retryable``."""
+    """One failed attempt, classified: retried by the retry layer if ``retryable``, counted by ``kind``."""
 
     def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, kind: str | None = None) -> None:
         message = redact(message)
         super().__init__(message)
         self.message = message
+        #: what went wrong, for counting (``Usage.faults``): the HTTP status, or timeout, connection, malformed
+        self.kind = kind or (str(status) if status is not None else "other")
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
