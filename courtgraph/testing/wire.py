@@ -1,6 +1,6 @@
 """What the stub server speaks: fault kinds, the request as a responder sees it, the parsing of both
-APIs' request bodies and the building of their answers. Kept apart from :mod:`courtgraph.testing.stub` (the server itself) so each reads
-on its own."""
+APIs' request bodies and the building of their answers. Kept apart from :mod:`courtgraph.testing.stub`
+(the server itself) so each reads on its own."""
 
 from __future__ import annotations
 
