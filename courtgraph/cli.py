@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -63,10 +64,17 @@ def load_case_file(path: Path) -> Case:
 def cache_choice(no_cache: bool, cache: Path | None) -> Path | None:
     """The response cache a command uses: none, the given file, or the user's default."""
     from courtgraph.models import default_cache_path
+    from courtgraph.models.cache import check_cache_path
 
     if no_cache and cache is not None:
         raise InputError("give --no-cache or --cache, not both", field="cache")
-    return None if no_cache else cache or default_cache_path()
+    chosen = None if no_cache else cache or default_cache_path()
+    if chosen is not None:
+        try:
+            check_cache_path(chosen)
+        except ConfigError as exc:
+            raise InputError(str(exc), field="cache") from None
+    return chosen
 
 
 def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:
@@ -120,6 +128,7 @@ def judge(
             raise InputError("give --question and --a (and --b for a pair), or --case FILE.json", field="question")
         candidates = [a] if b is None else [a, b]
         the_case = Case(id="cli", question=question, candidates=candidates, reference=reference)
+    check_model_specs({"model": [model]})
     graph = single(model, mode="pairwise" if the_case.pairwise else "pointwise",
                    reference=the_case.reference is not None)
     orders: tuple[Order, ...] = ("AB", "BA") if swap else ("AB",)
@@ -164,6 +173,20 @@ def split_specs(text: str | None) -> list[str]:
 
 def _split_list(text: str | None) -> list[str]:
     return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def check_model_specs(by_option: dict[str, list[Any]]) -> None:
+    """Make every model spec once before the run starts, so that a malformed spec or URL (a bad port) or a
+    missing key fails at once, naming its option, rather than at call time or as a protocol parameter."""
+    from courtgraph.models import get_model
+
+    for option, specs in by_option.items():
+        for spec in specs:
+            if isinstance(spec, str):
+                try:
+                    get_model(spec)
+                except ConfigError as exc:
+                    raise InputError(str(exc), field=option) from None
 
 
 def _resumed_settings(out: Path | None) -> tuple[Path, dict[str, Any]]:
@@ -255,6 +278,8 @@ def run_command(
         limit = limit if limit is not None else old.get("limit")
         categories = categories or ",".join(old.get("categories") or [])
         seed = seed if seed is not None else old.get("seed")
+    check_model_specs({"model": [roles.model], "judge": [roles.judge], "jurors": list(roles.jurors),
+                       "debaters": list(roles.debaters)})
     if not bench:
         raise InputError("give --bench (sample, judgebench[:PATH], llmbar[:PATH] or jsonl:PATH)", field="bench")
     if not protocols:
@@ -509,6 +534,8 @@ def main(argv: list[str] | None = None) -> None:
     traceback included: it is printed here, redacted, instead of by Python."""
     from courtgraph.models.secrets import redact
 
+    # SIGTERM (kill, systemd, a CI timeout) is a Ctrl-C: the run saves its manifest and says how to resume
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
         app(args=argv)
     except KeyboardInterrupt:

@@ -29,7 +29,9 @@ from courtgraph.schema import Case, Record
 DB_NAME = "run.db"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # PRAGMA user_version of run.db: a run written in another format is refused
+#: A run.db up to this size is checked whole when opened (a damaged page is named at once, not mid-run).
+CHECK_BYTES = 256 * 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -80,6 +82,29 @@ def failure_text(record: Record) -> str:
     return "failed, with no error message"
 
 
+def _checked_manifest(data: Any, path: Path) -> dict[str, Any]:
+    """The manifest if its shape is one courtgraph wrote (a hand edit may break it); else an InputError
+    naming the field, so that a resume or report fails with a line, not a crash deep inside."""
+    if not isinstance(data, dict):
+        raise InputError(f"expected a JSON object, not {type(data).__name__}", path=path)
+    config = data.get("config")
+    if config is None:
+        return data
+    if not isinstance(config, dict):
+        raise InputError(f"expected an object, not {type(config).__name__}", path=path, field="config")
+    shapes: dict[str, tuple[type, ...]] = {"bench": (dict,), "protocols": (dict,), "roles": (dict,),
+                                           "orders": (list,), "categories": (list, type(None)),
+                                           "limit": (int, type(None)), "seed": (int, type(None))}
+    for key, types in shapes.items():
+        if key in config and not isinstance(config[key], types):
+            raise InputError(f"unexpected {type(config[key]).__name__}", path=path, field=f"config.{key}")
+    for name, protocol in (config.get("protocols") or {}).items():
+        if not isinstance(protocol, dict):
+            raise InputError(f"expected an object, not {type(protocol).__name__}", path=path,
+                             field=f"config.protocols.{name}")
+    return data
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -106,14 +131,28 @@ class RunStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a killed process (only a power cut may lose the last commits).
             self._db.execute("PRAGMA synchronous=NORMAL")
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            tables = int(self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
+            if tables and version != SCHEMA_VERSION:
+                self._db.close()
+                if version == 0:  # an SQLite file courtgraph never wrote
+                    raise InputError("not a courtgraph run database (it has no run format version)",
+                                     path=self.db_path)
+                raise InputError(f"written in run format {version}, this courtgraph reads format {SCHEMA_VERSION}: "
+                                 "use the courtgraph that wrote it, or a new --out", path=self.db_path)
             if create:
                 self._db.executescript(_SCHEMA)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self._db.commit()
             self._db.execute("SELECT 1 FROM records LIMIT 0")  # an SQLite file of something else fails here
-        except sqlite3.DatabaseError:  # "file is not a database": a run.db that is something else
+            if self.db_path.stat().st_size <= CHECK_BYTES:
+                found = self._db.execute("PRAGMA quick_check(1)").fetchone()
+                if found is None or found[0] != "ok":
+                    raise sqlite3.DatabaseError(found[0] if found else "quick_check gave no answer")
+        except sqlite3.DatabaseError as exc:  # "file is not a database", a damaged page: not a usable run
             self._db.close()
-            raise InputError("not a courtgraph run database", path=self.db_path) from None
+            what = " ".join(str(exc).split())
+            raise InputError(f"not a courtgraph run database, or a damaged one ({what})", path=self.db_path) from None
 
     def __enter__(self) -> RunStore:
         return self
@@ -230,9 +269,11 @@ class RunStore:
             data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text (byte {exc.start})", path=self.manifest_path) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"not valid JSON: {exc.msg}", path=self.manifest_path, line=exc.lineno) from None
-        return dict(data)
+        return _checked_manifest(data, self.manifest_path)
 
     # helpers
 

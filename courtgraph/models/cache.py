@@ -45,6 +45,13 @@ def cache_key(provider: str, model: str, base_url: str | None, params: dict[str,
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def check_cache_path(path: Path) -> None:
+    """A ConfigError, before any work, when ``path`` cannot hold a cache: a file stands where a folder must."""
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(f"{path}: cannot hold the response cache: {parent} is a file, not a directory")
+
+
 class ResponseCache:
     """A key -> JSON store in one SQLite file; safe to share across threads and processes.
 
@@ -62,9 +69,7 @@ class ResponseCache:
         self.bad_rows = 0
         self._closed = False
         self._db: sqlite3.Connection | None = None
-        parent = next((p for p in self.path.parents if p.exists()), None)
-        if parent is not None and not parent.is_dir():
-            raise ConfigError(f"{self.path}: cannot hold the response cache: {parent} is a file, not a directory")
+        check_cache_path(self.path)
         with self._lock:
             self._db = self._open()
 
