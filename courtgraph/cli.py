@@ -284,12 +284,15 @@ def run_command(
         raise InputError("give --bench (sample, judgebench[:PATH], llmbar[:PATH] or jsonl:PATH)", field="bench")
     if not protocols:
         raise InputError("give --protocols, e.g. single,jury", field="protocols")
+    from courtgraph.evals.store import hold_run_lock
+
     try:
-        results = run(bench, _split_list(protocols), roles=roles, out=out, orders=orders or ["AB", "BA"],
-                      concurrency=concurrency, limit=limit, categories=_split_list(categories) or None,
-                      seed=seed or 0, cache=cache_path, watch=watch, params=params,
-                      field_map=field_map, label_map=label_map, resume=resume,
-                      command=["courtgraph", *sys.argv[1:]])
+        with hold_run_lock(out):  # an existing run is locked before the slow loading, not after it
+            results = run(bench, _split_list(protocols), roles=roles, out=out, orders=orders or ["AB", "BA"],
+                          concurrency=concurrency, limit=limit, categories=_split_list(categories) or None,
+                          seed=seed or 0, cache=cache_path, watch=watch, params=params,
+                          field_map=field_map, label_map=label_map, resume=resume,
+                          command=["courtgraph", *sys.argv[1:]])
     except KeyboardInterrupt:
         raise typer.Exit(130) from None  # the runner has said how to resume
     results.report(console)

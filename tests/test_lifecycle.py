@@ -61,3 +61,28 @@ def test_jsonl_with_raw_unicode_line_separators_in_strings_loads(tmp_path: Path,
     cases = load_bench(f"jsonl:{path}", field_map="question=question,a=a,b=b,label=label").cases
     assert [c.question for c in cases] == [f"first{separator}line", "second"]
     assert cases[0].candidates[0] == f"x{separator}y"
+
+
+def test_the_writer_lock_is_taken_before_any_loading(tmp_path: Path) -> None:
+    """A second writer is refused before the benchmark is read and the protocols are built: the protocol
+    file below would leave a mark when imported."""
+    run = tmp_path / "run"
+    first = subprocess.run([sys.executable, "-m", "courtgraph", "run", "-b", "sample", "-p", "single", "-m",
+                            "sim:0.7", "-n", "2", "-o", str(run)], capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    (tmp_path / "proto.py").write_text(f"open({str(tmp_path / 'loaded')!r}, 'w').close()\n"
+                                       "from courtgraph.graphs import single\n"
+                                       "def build(roles, **params):\n    return single(roles.get('judge'))\n")
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys\n"
+                               f"fd = os.open({str(run / '.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+                               "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()\n"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        second = subprocess.run([sys.executable, "-m", "courtgraph", "run", "-b", "sample", "-p",
+                                 f"{tmp_path / 'proto.py'}:build", "-m", "sim:0.7", "-n", "2", "-o", str(run)],
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        holder.communicate("", timeout=10)
+    assert second.returncode == 2 and "another courtgraph run is writing to" in second.stderr, second.stderr
+    assert not (tmp_path / "loaded").exists()

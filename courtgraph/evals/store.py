@@ -17,6 +17,8 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,6 +111,37 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+_held_lock: ContextVar[Path | None] = ContextVar("courtgraph_held_run_lock", default=None)
+
+
+def _flock(run_dir: Path) -> int:
+    """The descriptor holding ``run_dir``'s writer lock; InputError when another process holds it."""
+    fd = os.open(run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InputError(f"another courtgraph run is writing to {run_dir}") from None
+    return fd
+
+
+@contextmanager
+def hold_run_lock(run_dir: Path | None) -> Iterator[None]:
+    """Hold an existing run's writer lock for the block, so that a second writer is refused at once, before
+    the seconds of loading a benchmark and building judges, not after. :meth:`RunStore.lock` inside the
+    block (the runner's) then finds it held. ``None``, or a directory that holds no run yet: nothing to hold."""
+    if run_dir is None or not (run_dir / DB_NAME).is_file():
+        yield
+        return
+    fd = _flock(run_dir)
+    token = _held_lock.set(run_dir.resolve())
+    try:
+        yield
+    finally:
+        _held_lock.reset(token)
+        os.close(fd)
+
+
 class RunStore:
     """One run directory. ``create=False`` opens an existing run and refuses anything else."""
 
@@ -174,13 +207,9 @@ class RunStore:
         An advisory ``flock`` on ``.lock``: readers (reports, the viewer) never take it, and the kernel
         releases it when the holding process dies, so a killed run never leaves a stale lock behind.
         """
-        fd = os.open(self.run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise InputError(f"another courtgraph run is writing to {self.run_dir}") from None
-        self._writer = fd
+        if _held_lock.get() == self.run_dir.resolve():
+            return  # this invocation took it before loading (hold_run_lock) and keeps it until the end
+        self._writer = _flock(self.run_dir)
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.run_dir)!r})"
