@@ -285,6 +285,7 @@ def run_command(
     if not protocols:
         raise InputError("give --protocols, e.g. single,jury", field="protocols")
     from courtgraph.evals.store import hold_run_lock
+    from courtgraph.models.errors import EndpointDown
 
     try:
         with hold_run_lock(out):  # an existing run is locked before the slow loading, not after it
@@ -295,6 +296,8 @@ def run_command(
                           command=["courtgraph", *sys.argv[1:]])
     except KeyboardInterrupt:
         raise typer.Exit(130) from None  # the runner has said how to resume
+    except EndpointDown:
+        raise typer.Exit(1) from None  # the runner has named the endpoint, its last error and how to resume
     results.report(console)
     console.print(f"run saved in {results.run_dir}  (courtgraph report {results.run_dir})", highlight=False)
     if results.failed:
