@@ -69,6 +69,7 @@ class Usage(BaseModel):
     saved_usd: float | None = 0.0
     retries: int = 0
     rate_limited: int = 0  # 429 answers seen (each was retried or reported)
+    faults: dict[str, int] = Field(default_factory=dict)  # failed attempts by kind: "429", "503", "timeout"...
 
     def __add__(self, other: Usage) -> Usage:
         def money(a: float | None, b: float | None) -> float | None:
@@ -86,6 +87,7 @@ class Usage(BaseModel):
             saved_usd=money(self.saved_usd, other.saved_usd),
             retries=self.retries + other.retries,
             rate_limited=self.rate_limited + other.rate_limited,
+            faults={k: self.faults.get(k, 0) + other.faults.get(k, 0) for k in sorted({*self.faults, *other.faults})},
         )
 
     @staticmethod

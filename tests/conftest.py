@@ -34,3 +34,12 @@ def stub() -> Iterator[StubServer]:
     """A loopback OpenAI/Anthropic-compatible server (``stub.openai_url``, ``stub.anthropic_url``)."""
     with StubServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _forget_keys() -> Iterator[None]:
+    """Keys registered for redaction by one test (api_key=...) do not redact another test's text."""
+    from courtgraph.models.secrets import SECRETS
+
+    yield
+    SECRETS.clear()

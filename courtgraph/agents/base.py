@@ -185,6 +185,7 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
                                      intent=who.intent(kind, attempt))
         except ModelError as exc:
             verdict = Verdict.failed(str(exc), agent=who.agent)
+            usage = usage + exc.usage  # the failed call's retries and faults, so that they show
             content = "\n\n".join([*texts, f"[call failed: {exc}]"])
             return _turn(who, content, usage, latency, False, model.spec, verdict)
         texts.append(r.text)

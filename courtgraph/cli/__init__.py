@@ -7,6 +7,7 @@ line naming the file, line and field; no traceback unless ``--debug``), 130 inte
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from rich.markup import escape
@@ -34,23 +35,31 @@ app.add_typer(misc.protocols_app, name="protocols")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line and exit code 2; anything else one line and exit 1."""
+    """Entry point: user errors become one line and exit code 2; anything else one line and exit 1.
+
+    Every key is redacted from what is printed (a provider body may echo one), the ``--debug``
+    traceback included: it is printed here, redacted, instead of by Python."""
+    from courtgraph.models.secrets import redact
+
+    # SIGTERM (kill, systemd, a CI timeout) is a Ctrl-C: the run saves its manifest and says how to resume
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
         app(args=argv)
-    except (InputError, ConfigError) as exc:
-        if DEBUG.get():
-            raise
-        # Escaped (a message may hold "[plot]") and never wrapped: an error is one line.
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as exc:
         if DEBUG.get():
-            raise
-        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))}  (run with --debug for the "
-                          "traceback)", highlight=False, soft_wrap=True)
+            import traceback
+
+            sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+            sys.exit(2 if isinstance(exc, InputError | ConfigError) else 1)
+        # Escaped (a message may hold "[plot]") and never wrapped: an error is one line.
+        if isinstance(exc, InputError | ConfigError):
+            err_console.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(redact(str(exc)))}  (run with --debug "
+                          "for the traceback)", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 

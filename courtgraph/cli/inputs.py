@@ -40,11 +40,18 @@ def load_case_file(path: Path) -> Case:
 
 def cache_choice(no_cache: bool, cache: Path | None) -> Path | None:
     """The response cache a command uses: none, the given file, or the user's default."""
-    from courtgraph.models import default_cache_path
+    from courtgraph.models import ConfigError, default_cache_path
+    from courtgraph.models.cache import check_cache_path
 
     if no_cache and cache is not None:
         raise InputError("give --no-cache or --cache, not both", field="cache")
-    return None if no_cache else cache or default_cache_path()
+    chosen = None if no_cache else cache or default_cache_path()
+    if chosen is not None:
+        try:
+            check_cache_path(chosen)
+        except ConfigError as exc:
+            raise InputError(str(exc), field="cache") from None
+    return chosen
 
 
 def parse_params(items: list[str] | None) -> dict[str, dict[str, Any]]:

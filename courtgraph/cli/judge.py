@@ -78,7 +78,9 @@ def judge(
         else:
             record = asyncio.run(judge_case(graph, the_case, orders=orders))
     if as_json:
-        print(record.model_dump_json(indent=2))
+        from courtgraph.models.secrets import redact
+
+        print(redact(record.model_dump_json(indent=2)))  # an error body may have echoed a key
     elif not watch:
         from courtgraph.view import print_record
 

@@ -15,19 +15,38 @@ def stub(
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")] = 8765,
     latency: Annotated[float, typer.Option("--latency", help="Seconds added to every answer.")] = 0.0,
     api_key: Annotated[str | None, typer.Option("--api-key", help="Answer 401 to any other key.")] = None,
+    fault_rate: Annotated[float, typer.Option("--fault-rate", help="Share of requests (0 to 1) that fail with a "
+                                              "fault drawn from --faults.")] = 0.0,
+    faults: Annotated[str, typer.Option("--faults", help="Fault kinds to draw from, comma-separated: 429, 500, "
+                                        "503, 401, stall, drop, malformed_json, garbage, truncated.")]
+    = "429,500,503,stall,drop,malformed_json,garbage",
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the fault draws (same seed, same faults "
+                                             "for the same requests in the same order).")] = None,
 ) -> None:
     """Serve a loopback OpenAI- and Anthropic-compatible stub server until Ctrl-C: no LLM, no network.
 
     Every judge prompt gets a verdict for A (structured, or ending in [[A]]) with usage numbers, so
-    specs pointed at it exercise the real SDK clients end to end.
+    specs pointed at it exercise the real SDK clients end to end. With --fault-rate it misbehaves like
+    a provider under load: rehearse a run before paying for one.
+
+    Example: [bold]courtgraph stub --fault-rate 0.2 --faults 429,500,503,stall,drop,malformed_json,garbage
+    --seed 1[/bold]
 
     Example: [bold]courtgraph stub --port 8765 --latency 0.05[/bold], then in another shell
     [bold]courtgraph judge -m openai:stub@http://127.0.0.1:8765/v1 -q "2+2?" --a 4 --b 5[/bold]
     """
-    from courtgraph.testing.stub import serve
+    from courtgraph.testing.stub import parse_faults, serve
 
+    if not 0.0 <= fault_rate <= 1.0:
+        raise InputError(f"must be between 0 and 1, got {fault_rate:g}", field="fault-rate")
     try:
-        serve(port, latency, api_key)
+        kinds = parse_faults(faults)
+    except ValueError as exc:
+        raise InputError(str(exc), field="faults") from None
+    if not 1 <= port <= 65535 and port != 0:
+        raise InputError(f"must be 0 (any free port) or 1 to 65535, got {port}", field="port")
+    try:
+        serve(port, latency, api_key, fault_rate=fault_rate, faults=kinds, seed=seed)
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", field="port") from None
 

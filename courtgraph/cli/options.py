@@ -85,22 +85,20 @@ def roles_file(path: Path | None) -> tuple[dict[str, Any], RoleSettings]:
 
 
 def check_specs(given: dict[str, list[Any]]) -> None:
-    """Refuse an unknown model spec naming the option that carried it (``--judge: unknown model spec
-    'openai/gpt-4o': did you mean `openai:gpt-4o`?``), before anything is built."""
-    from courtgraph.models import PROVIDERS, ConfigError
-    from courtgraph.models.hints import spec_hint
+    """Make every model spec once, before anything is built or loaded, so that an unknown prefix, a
+    malformed URL (a bad port) or a missing key fails at once naming the option that carried it
+    (``field 'judge': --judge: unknown model spec 'openai/gpt-4o': did you mean `openai:gpt-4o`?``),
+    rather than at call time or as a protocol parameter."""
+    from courtgraph.models import ConfigError, get_model
 
     for option, specs in given.items():
         for spec in specs:
             if not isinstance(spec, str):
                 continue
-            provider, sep, rest = spec.partition(":")
-            if sep and provider in PROVIDERS and rest:
-                continue
-            hint = spec_hint(spec)
-            known = ", ".join(f"{p}:..." for p in PROVIDERS)
-            raise ConfigError(f"{option}: unknown model spec {spec!r}" + (f": {hint}" if hint else "")
-                              + f" (expected one of {known})")
+            try:
+                get_model(spec)
+            except ConfigError as exc:
+                raise InputError(f"{option}: {exc}", field=option.lstrip("-").split("/")[0]) from None
 
 
 CostLimitOption = Annotated[float | None, typer.Option(

@@ -207,9 +207,12 @@ def run_command(
 
         default_registry().resolve(probes)
     from courtgraph.evals.budget import RunStopped
+    from courtgraph.models.errors import EndpointDown
 
     try:
         results = _run(plan, watch, Output(display, status_every, log_level, status_records))
+    except EndpointDown:
+        raise typer.Exit(1) from None  # the runner has named the endpoint, its last error and how to resume
     except RunStopped as stopped:  # --fail-on-error / --max-errors: the real failure, whole
         err_console.print(stopped.details, highlight=False, markup=False, soft_wrap=True)
         err_console.print(f"[bold red]error:[/] {escape(str(stopped))}", highlight=False, soft_wrap=True)
@@ -226,8 +229,10 @@ def run_command(
         raise typer.Exit(1)
     if results.failed:
         first = results.failed[0]
+        from courtgraph.evals.store import failure_text
+
         err_console.print(f"{len(results.failed)} record(s) failed; first: {first.case_id} / {first.protocol}: "
-                          f"{first.error or first.verdict.error}", highlight=False)
+                          f"{escape(failure_text(first))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 
 from courtgraph.evals.budget import RunGuard, RunLimits
@@ -26,6 +27,7 @@ from courtgraph.evals.progress import RunDisplay, WatchTrial
 from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import make_record, run_trial, trial_orders
+from courtgraph.models.limits import tripped
 from courtgraph.schema import Case, Order, Record, Trial, TrialResult
 
 #: Each stored record is logged here (a run's ``run.log`` collects it, see :mod:`courtgraph.evals.logs`).
@@ -53,12 +55,15 @@ async def judge_all(todo: Sequence[tuple[Case, str]], graphs: Mapping[str, Graph
     through ``watcher``. ``guard`` stops the run at a cost limit (records it cut short are not
     stored) or an error budget."""
     gate = asyncio.Semaphore(concurrency)
+    started = time.monotonic()
     guard = guard or RunGuard(RunLimits())
 
     async def trial(graph: Graph, case: Case, order: Order) -> TrialResult | None:
         async with gate:
             if guard.stopped:  # the cost limit was reached while this trial waited: it never starts
                 return None
+            if (down := tripped(since=started)) is not None:  # an endpoint's breaker opened: take no new work
+                raise down
             if watcher is not None and case.id == watch:
                 return await watcher(graph, Trial(case=case, order=order))
             # the run id in the trial's metadata: traces and checkpointer threads are the run's

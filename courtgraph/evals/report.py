@@ -330,6 +330,11 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
     summary, manifest = load_run(run_dir, baseline, tie_rule=tie_rule,
                                  tolerance=tolerance, tie_delta=tie_delta)
     prov = read_provenance(run_dir)  # what ran, in every form of the report
+    from courtgraph.evals.trouble import trouble, trouble_json, trouble_rows  # retries, 429s, faults by kind
+
+    with RunStore(run_dir, create=False) as store:
+        found = trouble(store.records())
+    troubles = trouble_rows(found)
     console = console or Console()
     notes = Console(stderr=True) if as_json else console
     if as_json:
@@ -337,7 +342,7 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
 
         extra = robustness_json(run_dir, baseline, int(manifest.get("seed") or 0))
         data = summary.to_json() | {"frontier": pareto_frontier(summary).to_json()} | extra  # evals/frontier.py
-        data |= {"provenance": prov.to_json()}
+        data |= {"provenance": prov.to_json(), "trouble": trouble_json(found)}
         sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
     else:
         bench_id = (manifest.get("config") or {}).get("bench")
@@ -352,9 +357,13 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
         if chosen:  # how the cases were chosen: a first-N slice and a stratified sample are not the same claim
             console.print(f"cases: {escape(str(chosen))}", highlight=False, soft_wrap=True)
         print_summary(summary, console, metrics=metrics)
+        if troubles[1]:
+            console.print(_rich_table("Trouble: retries, rate limits and faults by kind", troubles))
         console.print(Text("\n".join(provenance_lines(prov)), style="dim"))
     if md_path is not None:
-        md_path.write_text(summary_markdown(summary) + "\n" + provenance_markdown(prov), encoding="utf-8")
+        trouble_md = f"\n## Trouble: retries, rate limits and faults by kind\n\n{_markdown_table(troubles)}\n"
+        md_path.write_text(summary_markdown(summary) + (trouble_md if troubles[1] else "") + "\n"
+                           + provenance_markdown(prov), encoding="utf-8")
         notes.print(f"wrote {md_path}", highlight=False)
     if plot_path is not None:
         try:

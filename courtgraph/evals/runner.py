@@ -40,9 +40,10 @@ from courtgraph.evals.plan import BenchLike, CacheLike, PreparedRun, ProtocolsLi
 from courtgraph.evals.progress import NoDisplay, PlainWatcher, ProgressBar, RunDisplay, WatchTrial
 from courtgraph.evals.resume import open_store
 from courtgraph.evals.settings import RoleSettings
-from courtgraph.evals.store import RunStore, record_failed
+from courtgraph.evals.store import RunStore, hold_run_lock, record_failed
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import use_cache
+from courtgraph.models.errors import EndpointDown
 from courtgraph.schema import Case, Order, Record
 
 #: The run's own events (start, end, interruption); records and retries are logged where they happen.
@@ -144,7 +145,15 @@ async def run_plan(plan: RunPlan, *, progress: bool = True, watch: str | None = 
     """Run a :class:`RunPlan` (what :func:`run_async` does with its arguments); see there for the rest.
 
     The ``courtgraph`` logger's records at ``log_level`` and above (each retry, give-up and record)
-    go to ``run.log`` in the run directory (:mod:`courtgraph.evals.logs`)."""
+    go to ``run.log`` in the run directory (:mod:`courtgraph.evals.logs`). An existing run's writer lock is
+    taken first, so a second writer is refused before the seconds of loading, not after them."""
+    with hold_run_lock(Path(plan.out) if plan.out is not None else None):
+        return await _run_plan(plan, progress=progress, watch=watch, console=console, watcher=watcher,
+                               display=display, log_level=log_level)
+
+
+async def _run_plan(plan: RunPlan, *, progress: bool, watch: str | None, console: Console | None,
+                    watcher: WatchTrial | None, display: RunDisplay | None, log_level: int) -> Results:
     console = console or Console(stderr=True)
     prepared = plan.prepare()
     cases = prepared.cases
@@ -207,6 +216,11 @@ async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest
         raise
     except Exception as exc:  # a crash must not leave the run looking as if it were still running
         store.write_manifest({**manifest, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        if isinstance(exc, EndpointDown):
+            saved = total - len(todo) + len(written)
+            console.print(f"stopped: {exc}\n{saved}/{total} records saved in {store.run_dir}; once "
+                          f"{exc.endpoint} is back, run the same command with --out {store.run_dir} --resume",
+                          highlight=False, soft_wrap=True)
         log.exception("run %s crashed", store.run_dir)
         raise
     stopped = guard.summary()

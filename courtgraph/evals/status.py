@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from courtgraph.evals.store import record_failed
+from courtgraph.models.faults import trouble_text
 from courtgraph.schema import Record, Usage
 
 
@@ -66,8 +67,9 @@ class RunTally:
         u = self.usage
         cost = "cost ?" if u.cost_usd is None else f"${u.cost_usd:.4f}"
         errors = f"{self.errors} error{'s' if self.errors != 1 else ''}"
+        trouble = trouble_text(u)  # retries, 429s, faults by kind (nothing when there were none)
         return (f"{errors} · {u.calls} calls · {u.tokens:,} tokens · {cost} · {self.rate:.1f} rec/s · "
-                f"ETA {duration(self.eta_s)}")
+                f"ETA {duration(self.eta_s)}" + (f" · {trouble}" if trouble else ""))
 
 
 class StatusLines:

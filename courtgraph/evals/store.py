@@ -17,17 +17,23 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from courtgraph.errors import InputError
+from courtgraph.models.faults import one_line
+from courtgraph.models.secrets import redact
 from courtgraph.schema import Case, Record
 
 DB_NAME = "run.db"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # PRAGMA user_version of run.db: a run written in another format is refused
+#: A run.db up to this size is checked whole when opened (a damaged page is named at once, not mid-run).
+CHECK_BYTES = 256 * 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -67,8 +73,73 @@ def record_failed(record: Record) -> bool:
         t.verdict.status == "error" for t in record.trials)
 
 
+def failure_text(record: Record) -> str:
+    """The real error of a failed record, on one line: its own error, else the first failed trial's,
+    else its verdict's (a record whose other order decided it has no error of its own)."""
+    trials = record.trials
+    for text in (record.error, *(t.error for t in trials),
+                 *(t.verdict.error for t in trials if t.verdict.status == "error"), record.verdict.error):
+        if text:
+            return one_line(text)
+    return "failed, with no error message"
+
+
+def _checked_manifest(data: Any, path: Path) -> dict[str, Any]:
+    """The manifest if its shape is one courtgraph wrote (a hand edit may break it); else an InputError
+    naming the field, so that a resume or report fails with a line, not a crash deep inside."""
+    if not isinstance(data, dict):
+        raise InputError(f"expected a JSON object, not {type(data).__name__}", path=path)
+    config = data.get("config")
+    if config is None:
+        return data
+    if not isinstance(config, dict):
+        raise InputError(f"expected an object, not {type(config).__name__}", path=path, field="config")
+    shapes: dict[str, tuple[type, ...]] = {"bench": (dict,), "protocols": (dict,), "roles": (dict,),
+                                           "orders": (list,), "categories": (list, type(None)),
+                                           "limit": (int, type(None)), "seed": (int, type(None))}
+    for key, types in shapes.items():
+        if key in config and not isinstance(config[key], types):
+            raise InputError(f"unexpected {type(config[key]).__name__}", path=path, field=f"config.{key}")
+    for name, protocol in (config.get("protocols") or {}).items():
+        if not isinstance(protocol, dict):
+            raise InputError(f"expected an object, not {type(protocol).__name__}", path=path,
+                             field=f"config.protocols.{name}")
+    return data
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+_held_lock: ContextVar[Path | None] = ContextVar("courtgraph_held_run_lock", default=None)
+
+
+def _flock(run_dir: Path) -> int:
+    """The descriptor holding ``run_dir``'s writer lock; InputError when another process holds it."""
+    fd = os.open(run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InputError(f"another courtgraph run is writing to {run_dir}") from None
+    return fd
+
+
+@contextmanager
+def hold_run_lock(run_dir: Path | None) -> Iterator[None]:
+    """Hold an existing run's writer lock for the block, so that a second writer is refused at once, before
+    the seconds of loading a benchmark and building judges, not after. :meth:`RunStore.lock` inside the
+    block (the runner's) then finds it held. ``None``, or a directory that holds no run yet: nothing to hold."""
+    if run_dir is None or not (run_dir / DB_NAME).is_file():
+        yield
+        return
+    fd = _flock(run_dir)
+    token = _held_lock.set(run_dir.resolve())
+    try:
+        yield
+    finally:
+        _held_lock.reset(token)
+        os.close(fd)
 
 
 class RunStore:
@@ -93,14 +164,28 @@ class RunStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a killed process (only a power cut may lose the last commits).
             self._db.execute("PRAGMA synchronous=NORMAL")
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            tables = int(self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
+            if tables and version != SCHEMA_VERSION:
+                self._db.close()
+                if version == 0:  # an SQLite file courtgraph never wrote
+                    raise InputError("not a courtgraph run database (it has no run format version)",
+                                     path=self.db_path)
+                raise InputError(f"written in run format {version}, this courtgraph reads format {SCHEMA_VERSION}: "
+                                 "use the courtgraph that wrote it, or a new --out", path=self.db_path)
             if create:
                 self._db.executescript(_SCHEMA)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self._db.commit()
             self._db.execute("SELECT 1 FROM records LIMIT 0")  # an SQLite file of something else fails here
-        except sqlite3.DatabaseError:  # "file is not a database": a run.db that is something else
+            if self.db_path.stat().st_size <= CHECK_BYTES:
+                found = self._db.execute("PRAGMA quick_check(1)").fetchone()
+                if found is None or found[0] != "ok":
+                    raise sqlite3.DatabaseError(found[0] if found else "quick_check gave no answer")
+        except sqlite3.DatabaseError as exc:  # "file is not a database", a damaged page: not a usable run
             self._db.close()
-            raise InputError("not a courtgraph run database", path=self.db_path) from None
+            what = " ".join(str(exc).split())
+            raise InputError(f"not a courtgraph run database, or a damaged one ({what})", path=self.db_path) from None
 
     def __enter__(self) -> RunStore:
         return self
@@ -122,13 +207,9 @@ class RunStore:
         An advisory ``flock`` on ``.lock``: readers (reports, the viewer) never take it, and the kernel
         releases it when the holding process dies, so a killed run never leaves a stale lock behind.
         """
-        fd = os.open(self.run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise InputError(f"another courtgraph run is writing to {self.run_dir}") from None
-        self._writer = fd
+        if _held_lock.get() == self.run_dir.resolve():
+            return  # this invocation took it before loading (hold_run_lock) and keeps it until the end
+        self._writer = _flock(self.run_dir)
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.run_dir)!r})"
@@ -153,13 +234,16 @@ class RunStore:
     # records
 
     def write(self, record: Record) -> None:
-        """Store one record (replacing an earlier one for the same case and protocol) and commit."""
+        """Store one record (replacing an earlier one for the same case and protocol) and commit.
+
+        Every configured key is redacted from it first (:func:`~courtgraph.models.secrets.redact`): an
+        error body may have echoed one, and what is stored is exported and shown."""
         usage = record.usage
         label = record.label if record.label is None else str(record.label)
         row = (record.case_id, record.protocol, record.category, label, record.verdict.winner,
                record.verdict.status, None if record.correct is None else int(record.correct),
                int(record_failed(record)), usage.calls, usage.tokens, usage.cost_usd, record.latency_s,
-               record.error, now_iso(), record.model_dump_json())
+               None if record.error is None else redact(record.error), now_iso(), redact(record.model_dump_json()))
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              row)
@@ -205,7 +289,8 @@ class RunStore:
         """Write ``manifest.json`` atomically; ``created`` is kept from the first write, ``updated`` is now."""
         stamped = {**manifest, "created": self.manifest().get("created") or now_iso(), "updated": now_iso()}
         tmp = self.manifest_path.with_name(MANIFEST_NAME + ".tmp")
-        tmp.write_text(json.dumps(stamped, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        text = redact(json.dumps(stamped, indent=2, ensure_ascii=False, default=str))  # an error may quote a key
+        tmp.write_text(text + "\n", encoding="utf-8")
         os.replace(tmp, self.manifest_path)
 
     def manifest(self) -> dict[str, Any]:
@@ -214,9 +299,11 @@ class RunStore:
             data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text (byte {exc.start})", path=self.manifest_path) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"not valid JSON: {exc.msg}", path=self.manifest_path, line=exc.lineno) from None
-        return dict(data)
+        return _checked_manifest(data, self.manifest_path)
 
     # helpers
 

@@ -335,7 +335,12 @@ def load_custom(target: str) -> Callable[..., Graph]:
     spec = importlib.util.spec_from_file_location(f"courtgraph_custom_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file: a syntax error, a missing import, a raise at import
+        where = exc.lineno if isinstance(exc, SyntaxError) else None
+        raise InputError(f"cannot load this protocol file: {type(exc).__name__}: {exc}", path=path,
+                         line=where) from None
     fn = getattr(module, func, None)
     if not callable(fn):
         raise InputError(f"no function {func!r}", path=path)
@@ -345,7 +350,14 @@ def load_custom(target: str) -> Callable[..., Graph]:
 def build_protocol(name: str, roles: Roles, **params: Any) -> Graph:
     """A compiled protocol graph from a registry name or ``file.py:function``."""
     if name.endswith(".py") or ".py:" in name:
-        graph = load_custom(name)(roles, **params)
+        build = load_custom(name)
+        try:
+            graph = build(roles, **params)
+        except (InputError, ConfigError):
+            raise
+        except Exception as exc:  # the user's function failed: name its file, not a crash
+            raise InputError(f"building {name.rpartition(':')[2]!r} failed: {type(exc).__name__}: {exc}",
+                             path=name.rpartition(":")[0]) from None
         if not isinstance(graph, Pregel):
             raise InputError(f"custom protocol {name!r} returned {type(graph).__name__}, not a compiled graph")
         return graph
@@ -354,7 +366,7 @@ def build_protocol(name: str, roles: Roles, **params: Any) -> Graph:
     info = PROTOCOLS[name]
     try:
         return info.build(roles, **{info.renamed.get(k, k): v for k, v in params.items()})
-    except InputError:
+    except (InputError, ConfigError):  # a model spec's error is not a parameter's: keep its own message
         raise
     except (TypeError, ValueError) as exc:  # an unknown parameter (debate.round=2) or a bad value (rounds=0)
         known = ", ".join(info.parameters()) or "none"

@@ -21,7 +21,7 @@ import anthropic
 from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, ConfigError, GenerateParams, Message
-from courtgraph.models.endpoint import EndpointModel, split_spec
+from courtgraph.models.endpoint import EndpointModel, parse_endpoint_spec
 
 
 def answer_tool(schema: type[BaseModel]) -> dict[str, Any]:
@@ -83,6 +83,6 @@ class AnthropicModel(EndpointModel):
 
 
 def from_spec(rest: str) -> AnthropicModel:
-    """``MODEL`` or ``MODEL@BASE_URL`` (the text after ``anthropic:``)."""
-    model, base_url = split_spec(rest)
-    return AnthropicModel(model, base_url=base_url)
+    """``MODEL``, ``MODEL@BASE_URL`` or ``MODEL@BASE_URL#key_env=VAR`` (the text after ``anthropic:``)."""
+    model, base_url, key_env = parse_endpoint_spec("anthropic", rest)
+    return AnthropicModel(model, base_url=base_url, key_env=key_env)

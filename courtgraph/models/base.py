@@ -16,9 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
+from courtgraph.models.errors import ConfigError as ConfigError  # re-exported: raised and caught as base.ConfigError
+from courtgraph.models.errors import EndpointDown as EndpointDown
+from courtgraph.models.errors import ModelError as ModelError
 from courtgraph.models.pricing import cost_usd
 from courtgraph.models.tracing import traced_call
 from courtgraph.schema import Trial, Usage
@@ -89,6 +92,7 @@ class Completion:
     cached_input_tokens: int = 0
     retries: int = 0
     rate_limited: int = 0
+    faults: dict[str, int] = field(default_factory=dict)  # failed attempts before the answer, by kind
     truncated: bool = False  # the answer was cut off at max_tokens
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -103,25 +107,12 @@ class ModelResponse(BaseModel):
     truncated: bool = False  # cut off at max_tokens: its verdict may be missing, and it is never cached
 
 
-class ModelError(Exception):
-    """A call that failed for good (after any retries). ``retryable`` says whether it ever was."""
-
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retryable = retryable
-
-
 def current_budget() -> Any:
     """The run's cost limit (:mod:`courtgraph.models.budget`), imported here late: that module
     builds on this one."""
     from courtgraph.models.budget import current_budget as budget
 
     return budget()
-
-
-class ConfigError(ValueError):
-    """A model that cannot be used as configured (unknown spec, missing API key): raised before work."""
 
 
 _DEFAULT: Any = object()
@@ -187,7 +178,10 @@ class ChatModel(ABC):
                             messages, schema.model_json_schema() if schema else None)
             hit = cache.get(key)
             if hit is not None:
-                return self._from_cache(hit)
+                try:
+                    return self._from_cache(hit)
+                except ValidationError:  # a row that is JSON but not a response: a miss, replaced below
+                    cache.bad_row(key)
         started = time.perf_counter()
         budget = current_budget() if self.counts_calls else None
         held = 0.0
@@ -211,6 +205,7 @@ class ChatModel(ABC):
             cost_usd=self.price(done.input_tokens, done.output_tokens, done.cached_input_tokens),
             retries=done.retries,
             rate_limited=done.rate_limited,
+            faults=dict(done.faults),
         )
         response = ModelResponse(text=done.text, data=done.data, model=self.spec, usage=usage,
                                  latency_s=latency, truncated=done.truncated)

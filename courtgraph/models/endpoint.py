@@ -14,7 +14,9 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
+import urllib.parse
 from abc import abstractmethod
 from collections.abc import AsyncGenerator, Callable
 from types import ModuleType
@@ -34,8 +36,12 @@ from courtgraph.models.retry import (
     server_message,
     status_hint,
 )
+from courtgraph.models.secrets import SECRETS
+from courtgraph.schema import Usage
 
 DEFAULT_TIMEOUT = 60.0
+#: Statuses that fault one request (too long, malformed), not the endpoint: they never open its breaker.
+CASE_ERRORS = frozenset({400, 413, 422})
 #: Sent when a spec names a base URL and no key is set: local servers (vLLM, Ollama) don't check it.
 PLACEHOLDER_KEY = "courtgraph-no-key"
 
@@ -93,6 +99,47 @@ def split_spec(rest: str) -> tuple[str, str | None]:
     return rest, None
 
 
+#: ``MODEL@URL#key_env=VAR``: the variable holding the key for a custom base URL.
+KEY_ENV_MARK = "#key_env="
+
+
+def parse_endpoint_spec(provider: str, rest: str) -> tuple[str, str | None, str | None]:
+    """``MODEL[@BASE_URL][#key_env=VAR]`` -> (model, base URL or None, key variable or None).
+
+    A malformed base URL (no host, a bad port, another scheme) or key variable is a ConfigError naming
+    the spec, raised when the model is made, before any call."""
+    spec = f"{provider}:{rest}"
+    key_env = None
+    if KEY_ENV_MARK in rest:
+        rest, _, key_env = rest.partition(KEY_ENV_MARK)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key_env):
+            raise ConfigError(f"{spec}: key_env={key_env!r} is not an environment variable name")
+    model, base_url = split_spec(rest)
+    if key_env is not None and base_url is None:
+        raise ConfigError(f"{spec}: #key_env=VAR applies to a model with a base URL (MODEL@URL#key_env=VAR)")
+    if "://" in model and base_url is None and "@" in rest:
+        raise ConfigError(f"{spec}: bad base URL: expected http:// or https://")
+    if base_url is not None:
+        check_base_url(base_url, where=spec)
+    if not model.strip():
+        raise ConfigError(f"{spec}: no model name before the base URL")
+    return model, base_url, key_env
+
+
+def check_base_url(url: str, *, where: str) -> None:
+    """A ConfigError naming ``where`` unless ``url`` is http(s)://HOST[:PORT][/PATH] with a valid port."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port  # raises ValueError for a port that is not a number in 0-65535
+    except ValueError as exc:
+        raise ConfigError(f"{where}: bad base URL {url!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: bad base URL {url!r}: expected http(s)://HOST[:PORT][/PATH]")
+    if port == 0 or parts.fragment or parts.query:
+        raise ConfigError(f"{where}: bad base URL {url!r}: expected http(s)://HOST[:PORT][/PATH], "
+                          "a port from 1 to 65535 and no ?query or #fragment")
+
+
 # -- the base of HTTP providers ---------------------------------------------------------------------
 
 
@@ -115,18 +162,18 @@ class EndpointModel(ChatModel):
     default_base_url: str
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float | None = None, max_concurrency: int | None = None, rpm: int | None = None,
-                 tpm: int | None = None, retry: RetryPolicy | None = None, params: GenerateParams | None = None,
-                 cache: ResponseCache | None = _DEFAULT) -> None:
+                 key_env: str | None = None, timeout: float | None = None, max_concurrency: int | None = None,
+                 rpm: int | None = None, tpm: int | None = None, retry: RetryPolicy | None = None,
+                 params: GenerateParams | None = None, cache: ResponseCache | None = _DEFAULT) -> None:
         provider = self.prefix
-        key = api_key or os.environ.get(self.key_env)
-        if not key:
-            if base_url is None:
-                raise ConfigError(f"{self.key_env} is not set: export it or pass api_key=... (for a local "
-                                  f"server give its URL instead: {provider}:{model}@http://host:port)")
-            key = PLACEHOLDER_KEY
-        url = (base_url or os.environ.get(self.base_env) or self.default_base_url).rstrip("/")
         spec = f"{provider}:{model}" + (f"@{base_url}" if base_url else "")
+        if base_url is not None:
+            check_base_url(base_url, where=spec)
+        env_url = os.environ.get(self.base_env)
+        if base_url is None and env_url:
+            check_base_url(env_url, where=f"${self.base_env}")
+        url = (base_url or env_url or self.default_base_url).rstrip("/")
+        key, self.key_source = self._resolve_key(spec, base_url, api_key, key_env)
         super().__init__(spec, provider=provider, model=model, base_url=url, params=params, cache=cache)
         self.custom_url = base_url is not None or url != self.default_base_url
         self.timeout = timeout if timeout is not None else env_number("COURTGRAPH_TIMEOUT", DEFAULT_TIMEOUT)
@@ -134,8 +181,33 @@ class EndpointModel(ChatModel):
         self.endpoint = get_endpoint(provider, url, key)
         if max_concurrency is not None or rpm is not None or tpm is not None:
             self.endpoint.configure(max_concurrency=max_concurrency, rpm=rpm, tpm=tpm)
+        if key != PLACEHOLDER_KEY:
+            SECRETS.add(key)
         self._api_key = key
         self._clients: PerLoop[Any] = PerLoop(self._make_client)
+
+    def _resolve_key(self, spec: str, base_url: str | None, api_key: str | None,
+                     key_env: str | None) -> tuple[str, str]:
+        """The key to send, and where it came from (named in 401 hints).
+
+        The provider's own variable (``$OPENAI_API_KEY``) is sent only to the provider's official URL, or
+        to ``$OPENAI_BASE_URL`` when the user set both (the SDK's own pairing); a spec's ``@URL`` gets the
+        key from the variable its ``#key_env=VAR`` names, else :data:`PLACEHOLDER_KEY`: a local or
+        third-party server never sees the official key by accident."""
+        if api_key:
+            return api_key, "api_key"
+        if key_env is not None:
+            named = os.environ.get(key_env)
+            if not named:
+                raise ConfigError(f"{spec}#key_env={key_env}: ${key_env} is not set")
+            return named, f"${key_env}"
+        if base_url is None or base_url.rstrip("/") == self.default_base_url:
+            official = os.environ.get(self.key_env)
+            if not official:
+                raise ConfigError(f"{self.key_env} is not set: export it or pass api_key=... (for a local "
+                                  f"server give its URL instead: {spec}@http://host:port)")
+            return official, self.key_env
+        return PLACEHOLDER_KEY, f"the key: none was sent, name its variable with {spec}#key_env=VAR"
 
     @abstractmethod
     def _make_client(self) -> Any:
@@ -150,9 +222,12 @@ class EndpointModel(ChatModel):
                         params: GenerateParams) -> Completion:
         estimate = sum(len(m["content"]) for m in messages) // 4 + params.max_tokens
         rate_limited = 0
+        faults: dict[str, int] = {}
+        breaker = self.endpoint.breaker
         try:
             async for attempt in retrying(self.retry):
                 with attempt:
+                    breaker.check()  # an endpoint found down meanwhile: stop retrying at once
                     async with self.endpoint.slot(estimate) as slot:
                         try:
                             done = await self._request(self._clients.get(), messages, schema, params)
@@ -160,6 +235,7 @@ class EndpointModel(ChatModel):
                             failure = self._classify(exc)
                             if failure is None:
                                 raise
+                            faults[failure.kind] = faults.get(failure.kind, 0) + 1
                             if failure.status == 429:
                                 rate_limited += 1
                                 slot.rate_limited()
@@ -167,8 +243,14 @@ class EndpointModel(ChatModel):
                         slot.used(done.input_tokens + done.output_tokens)
                 tries = attempt.retry_state.attempt_number
         except Failure as failure:
-            raise self._give_up(failure) from failure
-        done.retries, done.rate_limited = tries - 1, rate_limited
+            error = self._give_up(failure)
+            attempts = sum(faults.values())
+            error.usage = Usage(retries=max(attempts - 1, 0), rate_limited=rate_limited, faults=faults)
+            if failure.status not in CASE_ERRORS:  # this request's own fault says nothing about the endpoint
+                breaker.failed(failure.message)
+            raise error from failure
+        breaker.succeeded()
+        done.retries, done.rate_limited, done.faults = tries - 1, rate_limited, faults
         return done
 
     def price(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float | None:
@@ -193,17 +275,18 @@ class EndpointModel(ChatModel):
         if isinstance(exc, sdk.APIStatusError):
             return self._status_failure(exc.status_code, exc.response.headers, server_message(exc.body))
         if isinstance(exc, sdk.APITimeoutError):
-            return Failure(f"timed out after {self.timeout:g} s ({self._where()})", retryable=True)
+            return Failure(f"timed out after {self.timeout:g} s ({self._where()})", retryable=True, kind="timeout")
         if isinstance(exc, sdk.APIConnectionError):
             cause = exc.__cause__ or exc
-            return Failure(f"connection failed ({self._where()}): {type(cause).__name__}: {cause}", retryable=True)
+            return Failure(f"connection failed ({self._where()}): {type(cause).__name__}: {cause}", retryable=True,
+                           kind="connection")
         if isinstance(exc, json.JSONDecodeError | sdk.APIResponseValidationError):
-            return Failure(f"malformed response from {self._where()}: {exc}", retryable=True)
+            return Failure(f"malformed response from {self._where()}: {exc}", retryable=True, kind="malformed")
         return None
 
     def _status_failure(self, status: int, headers: Any, said: str) -> Failure:
         retryable = status in (408, 409, 429) or status >= 500
-        hint = status_hint(status, key_env=self.key_env, model=self.model)
+        hint = status_hint(status, key_env=self.key_source, model=self.model)
         message = f"{status} from {self._where()}: {hint}" + (f" (server said: {said})" if said else "")
         wait = retry_after_seconds(headers) if status == 429 else None
         if wait is not None and wait > self.retry.retry_after_cap:

@@ -8,7 +8,9 @@ endpoint, in every graph and every run of the process, shares:
 * a concurrency bound (default 8, ``$COURTGRAPH_MAX_CONCURRENCY``, or :meth:`Endpoint.configure`);
 * optional requests- and tokens-per-minute budgets;
 * adaptive backoff: a 429 halves the endpoint's effective concurrency (floor 1), once per episode,
-  and it grows back after a quiet period, as Inspect's adaptive connections do.
+  and it grows back after a quiet period, as Inspect's adaptive connections do;
+* a circuit breaker (:class:`Breaker`): after ``$COURTGRAPH_BREAKER`` (default 5) consecutive failed
+  calls, calls fail at once with :class:`~courtgraph.models.errors.EndpointDown`, and runs stop.
 
 The limits use no asyncio primitive (an ``asyncio.Semaphore`` binds to the first loop that waits on
 it), so they hold across ``asyncio.run`` calls and threads. Slots are released in ``finally``
@@ -30,9 +32,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from courtgraph.models.base import ConfigError
+from courtgraph.models.errors import ConfigError, EndpointDown
 
 DEFAULT_CONCURRENCY = 8
+#: Consecutive failed calls (each after its retries) that open an endpoint's circuit breaker.
+DEFAULT_BREAKER = 5
+#: Seconds an open breaker refuses calls before letting one through to try again.
+BREAKER_COOLDOWN_S = 60.0
 
 
 def env_number(name: str, default: float, *, integer: bool = False) -> float:
@@ -195,12 +201,72 @@ class Slot:
         self.settled = True
 
 
-class Endpoint:
-    """The shared limits of one provider + base URL + key. Get one with :func:`get_endpoint`."""
+class Breaker:
+    """A circuit breaker: after ``threshold`` consecutive failed calls to one endpoint, calls fail at once.
 
-    def __init__(self, provider: str, base_url: str, max_concurrency: int, recovery_s: float = 15.0) -> None:
+    A provider that is down would otherwise cost every remaining call its full retries (4 attempts
+    with backoff): minutes of 503s before a run ends. Open, the breaker raises
+    :class:`~courtgraph.models.errors.EndpointDown` for ``cooldown_s`` seconds, then lets one call
+    through (half-open): its success closes the breaker, its failure opens it again. Any success
+    resets the count. ``threshold`` 0 turns the breaker off. A run stops taking new work when it
+    opens (see :func:`tripped`).
+    """
+
+    def __init__(self, where: str, threshold: int, cooldown_s: float = BREAKER_COOLDOWN_S) -> None:
+        self.where = where
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+        self.failures = 0
+        self.last_error = ""
+        self._opened_at: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def open(self) -> bool:
+        with self._lock:
+            return self._opened_at is not None and time.monotonic() - self._opened_at < self.cooldown_s
+
+    @property
+    def opened_at(self) -> float:
+        """When it last opened (``time.monotonic()``), or -inf."""
+        return float("-inf") if self._opened_at is None else self._opened_at
+
+    def down(self) -> EndpointDown:
+        return EndpointDown(self.where, self.failures, self.last_error)
+
+    def check(self) -> None:
+        """Raise :class:`EndpointDown` while open; after the cooldown one call goes through (half-open)."""
+        with self._lock:
+            if self._opened_at is None:
+                return
+            if time.monotonic() - self._opened_at < self.cooldown_s:
+                raise self.down()
+            self._opened_at = time.monotonic()  # half-open: this call tries; others still wait the cooldown
+
+    def failed(self, error: str) -> None:
+        with self._lock:
+            self.failures += 1
+            self.last_error = error
+            if self.threshold and self.failures >= self.threshold:
+                self._opened_at = time.monotonic()
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.failures = 0
+            self._opened_at = None
+
+
+class Endpoint:
+    """The shared limits of one provider + base URL + key. Get one with :func:`get_endpoint`.
+
+    ``breaker`` (:class:`Breaker`) opens after ``$COURTGRAPH_BREAKER`` (default :data:`DEFAULT_BREAKER`)
+    consecutive failed calls; :meth:`configure` sets it per endpoint."""
+
+    def __init__(self, provider: str, base_url: str, max_concurrency: int, recovery_s: float = 15.0,
+                 breaker: int = DEFAULT_BREAKER) -> None:
         self.provider = provider
         self.base_url = base_url
+        self.breaker = Breaker(f"{provider} at {base_url}", breaker)
         self._gate = _Gate(max_concurrency, recovery_s)
         self._requests: _Window | None = None
         self._tokens: _Window | None = None
@@ -223,8 +289,15 @@ class Endpoint:
         return self._gate.in_flight
 
     def configure(self, *, max_concurrency: int | None = None, rpm: int | None = None, tpm: int | None = None,
-                  recovery_s: float | None = None) -> Endpoint:
-        """Set this endpoint's limits for every model that uses it (``0`` turns a budget off)."""
+                  recovery_s: float | None = None, breaker: int | None = None,
+                  breaker_cooldown_s: float | None = None) -> Endpoint:
+        """Set this endpoint's limits for every model that uses it (``0`` turns a budget or the breaker off)."""
+        if breaker is not None:
+            if breaker < 0:
+                raise ConfigError(f"breaker must be 0 (off) or a number of failed calls, got {breaker}")
+            self.breaker.threshold = breaker
+        if breaker_cooldown_s is not None:
+            self.breaker.cooldown_s = breaker_cooldown_s
         if max_concurrency is not None:
             if max_concurrency < 1:
                 raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -271,8 +344,27 @@ def get_endpoint(provider: str, base_url: str, api_key: str) -> Endpoint:
         found = _registry.get(key)
         if found is None:
             limit = int(env_number("COURTGRAPH_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, integer=True))
-            found = _registry[key] = Endpoint(provider, key[1], limit)
+            found = _registry[key] = Endpoint(provider, key[1], limit, breaker=breaker_threshold())
         return found
+
+
+def breaker_threshold() -> int:
+    """``$COURTGRAPH_BREAKER``: consecutive failed calls that open a breaker (0: never), default 5."""
+    raw = os.environ.get("COURTGRAPH_BREAKER", "").strip()
+    if not raw:
+        return DEFAULT_BREAKER
+    if not raw.isdigit():
+        raise ConfigError(f"$COURTGRAPH_BREAKER must be 0 (off) or a whole number of failed calls, got {raw!r}")
+    return int(raw)
+
+
+def tripped(since: float = 0.0) -> EndpointDown | None:
+    """The first endpoint whose breaker is open now, having opened at or after ``since`` (a
+    ``time.monotonic()`` value: a run's start, so that one run's outage never stops the next), as the
+    error to stop a run with; None if there is none."""
+    with _registry_lock:
+        endpoints = list(_registry.values())
+    return next((e.breaker.down() for e in endpoints if e.breaker.open and e.breaker.opened_at >= since), None)
 
 
 def reset_endpoints() -> None:

@@ -24,7 +24,7 @@ from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, GenerateParams, Message
-from courtgraph.models.endpoint import EndpointModel, split_spec
+from courtgraph.models.endpoint import EndpointModel, parse_endpoint_spec
 
 OFFICIAL_URL = "https://api.openai.com/v1"
 #: OpenAI's reasoning models reject any temperature but the default: none is sent to them.
@@ -101,6 +101,6 @@ class OpenAIModel(EndpointModel):
 
 
 def from_spec(rest: str) -> OpenAIModel:
-    """``MODEL`` or ``MODEL@BASE_URL`` (the text after ``openai:``)."""
-    model, base_url = split_spec(rest)
-    return OpenAIModel(model, base_url=base_url)
+    """``MODEL``, ``MODEL@BASE_URL`` or ``MODEL@BASE_URL#key_env=VAR`` (the text after ``openai:``)."""
+    model, base_url, key_env = parse_endpoint_spec("openai", rest)
+    return OpenAIModel(model, base_url=base_url, key_env=key_env)

@@ -22,6 +22,8 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity.wait import wait_base
 
+from courtgraph.models.secrets import redact
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -39,12 +41,15 @@ class RetryPolicy:
 
 
 class Failure(Exception):
-    """One failed attempt, classified: retried by the retry layer if ``retryable``."""
+    """One failed attempt, classified: retried by the retry layer if ``retryable``, counted by ``kind``."""
 
     def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, kind: str | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
+        #: what went wrong, for counting (``Usage.faults``): the HTTP status, or timeout, connection, malformed
+        self.kind = kind or (str(status) if status is not None else "other")
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
@@ -88,14 +93,14 @@ def status_hint(status: int, *, key_env: str, model: str) -> str:
 
 
 def server_message(body: object) -> str:
-    """The human part of an error body, in either API's shape."""
+    """The human part of an error body, in either API's shape, with any key redacted (a gateway may echo it)."""
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
+            return redact(str(inner["message"]))
         if body.get("message"):
-            return str(body["message"])
-    return "" if body is None else str(body)[:300]
+            return redact(str(body["message"]))
+    return "" if body is None else redact(str(body))[:300]
 
 
 class _Backoff(wait_base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from courtgraph.testing.stub import serve
+from courtgraph.testing.stub import RANDOM_FAULTS, parse_faults, serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,8 +15,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     parser.add_argument("--api-key", default=None, help="answer 401 to requests carrying another key")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests (0 to 1) that fail")
+    parser.add_argument("--faults", default=",".join(RANDOM_FAULTS), help="fault kinds to draw from")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the fault draws")
     args = parser.parse_args(argv)
-    serve(args.port, args.latency, args.api_key)
+    try:
+        kinds = parse_faults(args.faults)
+    except ValueError as exc:
+        parser.error(f"--faults: {exc}")
+    if not 0.0 <= args.fault_rate <= 1.0:
+        parser.error(f"--fault-rate must be between 0 and 1, got {args.fault_rate:g}")
+    serve(args.port, args.latency, args.api_key, fault_rate=args.fault_rate, faults=kinds, seed=args.seed)
 
 
 if __name__ == "__main__":

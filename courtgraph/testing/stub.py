@@ -26,53 +26,36 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
+
+from courtgraph.testing.wire import (
+    ERROR_TYPES,
+    FAULTS,
+    GARBAGE,
+    RANDOM_FAULTS,
+    Api,
+    FaultKind,
+    Responder,
+    StubRequest,
+    anthropic_reply,
+    default_responder,
+    openai_reply,
+    parse_faults,
+    parse_request,
+    words,
+)
 
 HOST = "127.0.0.1"  # loopback only: the stub must never be reachable from another machine
 
-Api = Literal["openai", "anthropic"]
-FaultKind = Literal["429", "500", "503", "stall", "drop", "malformed_json", "garbage", "truncated", "401"]
-FAULTS: tuple[str, ...] = ("429", "500", "503", "stall", "drop", "malformed_json", "garbage", "truncated", "401")
-
-#: The text a "garbage" fault answers with: well-formed, but not a verdict in any format.
-GARBAGE = "Both responses have their merits and I would rather not pick one."
-
-
-@dataclass
-class StubRequest:
-    """One request as the responder sees it, normalized across the two APIs."""
-
-    api: Api
-    model: str
-    messages: list[dict[str, str]]  # [{"role", "content"}], the system prompt included as role "system"
-    structured: bool  # the request asked for a JSON schema, JSON mode or a tool
-    body: dict[str, Any]
-    path: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def text(self) -> str:
-        """Every message's content joined, for responders that look for words in the prompt."""
-        return "\n".join(m["content"] for m in self.messages)
-
-
-Responder = Callable[[StubRequest], str | dict[str, Any]]
-
-
-def default_responder(request: StubRequest) -> str | dict[str, Any]:
-    """A pairwise verdict for A: structured when the request asked for structure, else a tagged text."""
-    reasoning = "Response A answers the question correctly; Response B does not."
-    if request.structured:
-        return {"reasoning": reasoning, "verdict": "A"}
-    return f"{reasoning}\n[[A]]"
-
+__all__ = ["FAULTS", "GARBAGE", "RANDOM_FAULTS", "Responder", "StubRequest", "StubServer", "default_responder",
+           "parse_faults", "serve", "usage_text"]
 
 @dataclass
 class _Fault:
@@ -87,57 +70,40 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
-                405: "invalid_request_error", 429: "rate_limit_error", 500: "api_error", 503: "overloaded_error"}
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def _content_text(content: Any) -> str:
-    """The text of a message content: a string, or a list of text / tool blocks (both APIs)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if not isinstance(block, dict):
-                parts.append(str(block))
-            elif "text" in block:
-                parts.append(str(block["text"]))
-            elif block.get("type") == "tool_use":
-                parts.append(json.dumps(block.get("input")))
-            elif "content" in block:
-                parts.append(_content_text(block["content"]))
-        return "\n".join(parts)
-    return "" if content is None else str(content)
-
-
-def _tool_name(body: dict[str, Any]) -> str:
-    """The tool the request forces (or its first tool), for a structured answer sent as a tool call."""
-    choice = body.get("tool_choice")
-    if isinstance(choice, dict):
-        name = choice.get("name") or (choice.get("function") or {}).get("name")
-        if name:
-            return str(name)
-    tool = body["tools"][0]
-    return str(tool.get("name") or tool.get("function", {}).get("name") or "output")
-
-
 class StubServer:
     """An OpenAI- and Anthropic-compatible HTTP server on 127.0.0.1, in a background thread.
 
     ``responder`` answers each request (text, or a dict returned as the structured object when the
     request asked for structure); ``latency`` seconds are added to every answer; with ``api_key``
-    set, a request carrying another key gets a 401; ``port=0`` picks a free port. Every response
+    set, a request carrying another key gets a 401 (whose body repeats the key it was sent when
+    ``echo_key`` is set, as some gateways do); ``port=0`` picks a free port.
+
+    ``fault_rate`` (0 to 1) makes that share of requests, drawn with ``random.Random(seed)``, fail with
+    a kind drawn evenly from ``faults`` (default :data:`RANDOM_FAULTS`), when no queued fault applies:
+    a misbehaving provider to rehearse a run against. ``fault_rate=1`` with ``faults=("503",)`` is a
+    provider that is down. A random ``stall`` holds for ``stall_seconds`` (default: until the client
+    gives up). ``injected`` counts the faults served, by kind. Every response
     reports usage: input tokens = words in the prompt, output tokens = words in the answer, and
     ``cached_tokens`` of the input as served from the provider's prefix cache.
     """
 
     def __init__(self, responder: Responder | None = None, latency: float = 0.0, api_key: str | None = None,
-                 port: int = 0, *, cached_tokens: int = 0) -> None:
+                 port: int = 0, *, cached_tokens: int = 0, echo_key: bool = False, fault_rate: float = 0.0,
+                 faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None,
+                 stall_seconds: float = 3600.0) -> None:
+        if not 0.0 <= fault_rate <= 1.0:
+            raise ValueError(f"fault_rate must be between 0 and 1, got {fault_rate:g}")
+        unknown = [k for k in faults if k not in FAULTS]
+        if unknown or not faults:
+            raise ValueError(f"unknown fault {unknown[0] if unknown else '(none given)'!r}: expected some of "
+                             f"{', '.join(FAULTS)}")
         self.responder: Responder = responder or default_responder
+        self.echo_key = echo_key
+        self.fault_rate = fault_rate
+        self.random_faults = tuple(faults)
+        self.stall_seconds = stall_seconds
+        self.injected: dict[str, int] = {}
+        self._random = random.Random(seed)
         self.latency = latency
         self.api_key = api_key
         self.cached_tokens = cached_tokens
@@ -184,6 +150,10 @@ class StubServer:
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}: expected one of {', '.join(FAULTS)}")
         self._faults.extend(_Fault(kind, opts) for _ in range(times))
+
+    def clear_faults(self) -> None:
+        """Forget every queued fault: the provider has recovered."""
+        self._faults.clear()
 
     def start(self) -> StubServer:
         """Start serving in a background thread; returns once the port is bound."""
@@ -309,15 +279,18 @@ class StubServer:
             return self._error(api, 400, "the request body is not valid JSON")
         if not isinstance(body, dict):
             return self._error(api, 400, "the request body must be a JSON object")
-        request = self._parse(api, path, headers, body)
+        request = parse_request(api, path, headers, body)
         self.log.append(request)
 
-        fault = self._faults.popleft() if self._faults else None
+        fault = self._faults.popleft() if self._faults else self._random_fault()
+        if fault is not None:
+            self.injected[fault.kind] = self.injected.get(fault.kind, 0) + 1
         answered = fault is None or fault.kind in ("garbage", "truncated")
         if not answered and fault is not None:
             return await self._fault(api, fault, reader)
-        if self.api_key is not None and self._presented_key(headers) != self.api_key:
-            return self._error(api, 401, "invalid api key")
+        presented = self._presented_key(headers)
+        if self.api_key is not None and presented != self.api_key:
+            return self._error(api, 401, f"invalid api key: {presented}" if self.echo_key else "invalid api key")
         if body.get("stream"):
             return self._error(api, 400, "the stub server does not stream: send stream=false "
                                          "(e.g. ChatOpenAI(disable_streaming=True))")
@@ -331,8 +304,17 @@ class StubServer:
         if cut:
             text = answer if isinstance(answer, str) else json.dumps(answer)
             answer = text[: len(text) // 2]
-        build = self._openai_reply if api == "openai" else self._anthropic_reply
-        return _Reply(200, json.dumps(build(request, answer, cut)).encode())
+        build = openai_reply if api == "openai" else anthropic_reply
+        body = build(request, answer, cut, next(self._ids), lambda text: self._usage(request, text))
+        return _Reply(200, json.dumps(body).encode())
+
+    def _random_fault(self) -> _Fault | None:
+        """A fault drawn at ``fault_rate`` (see the class docstring), or None."""
+        if not self.fault_rate or self._random.random() >= self.fault_rate:
+            return None
+        kind = self._random.choice(self.random_faults)
+        opts: dict[str, Any] = {"seconds": self.stall_seconds} if kind == "stall" else {}
+        return _Fault(kind, {**opts, "retry_after": 0} if kind == "429" else opts)
 
     async def _fault(self, api: Api, fault: _Fault, reader: asyncio.StreamReader) -> _Reply | None:
         if fault.kind == "429":
@@ -359,83 +341,33 @@ class StubServer:
 
     @staticmethod
     def _error(api: Api, status: int, message: str, headers: dict[str, str] | None = None) -> _Reply:
-        kind = _ERROR_TYPES.get(status, "api_error")
+        kind = ERROR_TYPES.get(status, "api_error")
         if api == "openai":
             payload: dict[str, Any] = {"error": {"message": message, "type": kind, "param": None, "code": None}}
         else:
             payload = {"type": "error", "error": {"type": kind, "message": message}}
         return _Reply(status, json.dumps(payload).encode(), headers or {})
 
-    @staticmethod
-    def _parse(api: Api, path: str, headers: dict[str, str], body: dict[str, Any]) -> StubRequest:
-        messages: list[dict[str, str]] = []
-        if api == "anthropic" and body.get("system"):
-            messages.append({"role": "system", "content": _content_text(body["system"])})
-        for m in body.get("messages") or []:
-            if isinstance(m, dict):
-                messages.append({"role": str(m.get("role", "user")), "content": _content_text(m.get("content"))})
-        fmt = body.get("response_format") or {}
-        output = body.get("output_format") or (body.get("output_config") or {}).get("format")
-        structured = bool(body.get("tools")) or (
-            fmt.get("type") in ("json_schema", "json_object") if api == "openai" else bool(output))
-        return StubRequest(api=api, model=str(body.get("model", "")), messages=messages, structured=structured,
-                           body=body, path=path, headers=headers)
-
     def _usage(self, request: StubRequest, answer_text: str) -> tuple[int, int, int]:
-        prompt = _words(request.text)
-        return prompt, _words(answer_text), min(self.cached_tokens, prompt)
-
-    def _openai_reply(self, request: StubRequest, answer: str | dict[str, Any], cut: bool = False) -> dict[str, Any]:
-        n = next(self._ids)
-        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
-        finish = "length" if cut else "stop"
-        text = answer if isinstance(answer, str) else json.dumps(answer)
-        if isinstance(answer, dict) and request.structured and request.body.get("tools"):
-            message["tool_calls"] = [{"id": f"call_stub_{n}", "type": "function",
-                                      "function": {"name": _tool_name(request.body), "arguments": text}}]
-            finish = "tool_calls"
-        else:
-            message["content"] = text
-        prompt, completion, cached = self._usage(request, text)
-        return {
-            "id": f"chatcmpl-stub-{n}", "object": "chat.completion", "created": 0, "model": request.model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                      "total_tokens": prompt + completion, "prompt_tokens_details": {"cached_tokens": cached}},
-        }
-
-    def _anthropic_reply(self, request: StubRequest, answer: str | dict[str, Any], cut: bool = False
-                         ) -> dict[str, Any]:
-        n = next(self._ids)
-        text = answer if isinstance(answer, str) else json.dumps(answer)
-        if isinstance(answer, dict) and request.structured and request.body.get("tools"):
-            content: list[dict[str, Any]] = [{"type": "tool_use", "id": f"toolu_stub_{n}",
-                                              "name": _tool_name(request.body), "input": answer}]
-            stop = "tool_use"
-        else:
-            content, stop = [{"type": "text", "text": text}], "max_tokens" if cut else "end_turn"
-        prompt, completion, cached = self._usage(request, text)
-        return {
-            "id": f"msg_stub_{n}", "type": "message", "role": "assistant", "model": request.model,
-            "content": content, "stop_reason": stop, "stop_sequence": None,
-            # Anthropic counts cache reads apart from input_tokens (which are the uncached part)
-            "usage": {"input_tokens": prompt - cached, "output_tokens": completion,
-                      "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0},
-        }
-
+        prompt = words(request.text)
+        return prompt, words(answer_text), min(self.cached_tokens, prompt)
 
 def usage_text(stub: StubServer) -> str:
-    """What to print once the stub is up: its URLs and the model specs that reach it."""
+    """What to print once the stub is up: its URLs, the model specs that reach it, the faults it injects."""
+    faults = (f"Injecting faults in {stub.fault_rate:.0%} of requests: {', '.join(stub.random_faults)}\n"
+              if stub.fault_rate else "")
     return (f"courtgraph stub server (loopback only), Ctrl-C to stop\n"
             f"  OpenAI-compatible:    {stub.openai_url}/chat/completions\n"
             f"  Anthropic-compatible: {stub.anthropic_url}/v1/messages\n"
+            f"{faults}"
             f"Point model specs at it (any key works unless --api-key is set):\n"
             f"  openai:any-model@{stub.openai_url}\n"
             f"  anthropic:any-model@{stub.anthropic_url}\n"
             f"e.g. courtgraph judge -m openai:stub@{stub.openai_url} -q '2+2?' --a 4 --b 5")
 
 
-def serve(port: int, latency: float, api_key: str | None) -> None:
+def serve(port: int, latency: float, api_key: str | None, *, fault_rate: float = 0.0,
+          faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None) -> None:
     """Serve until Ctrl-C. The server runs in its own thread; this one waits for the signal.
 
     SIGINT is blocked before the server starts and taken with ``sigwait``: raised as a KeyboardInterrupt
@@ -446,7 +378,8 @@ def serve(port: int, latency: float, api_key: str | None) -> None:
     if masked:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # the server's thread inherits the mask
     try:
-        with StubServer(port=port, latency=latency, api_key=api_key) as stub:
+        with StubServer(port=port, latency=latency, api_key=api_key, fault_rate=fault_rate, faults=faults,
+                        seed=seed) as stub:
             print(usage_text(stub), flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 if masked:

@@ -25,6 +25,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from courtgraph.models.faults import trouble_text
 from courtgraph.schema import EVERYONE, Case, Label, Order, Record, TrialResult, Turn, Usage, Verdict, is_correct
 from courtgraph.view.styles import role_style
 
@@ -102,10 +103,11 @@ def trial_correct(trial: TrialResult, label: GoldLabel) -> bool | None:
 
 def usage_text(usage: Usage) -> str:
     """Tokens in+out (and calls when several); empty for turns no model produced (a voting rule)."""
+    trouble = trouble_text(usage)  # retries, 429s, faults by kind: empty when there were none
     if not usage.tokens and not usage.calls:
-        return ""
+        return trouble
     calls = f" · {usage.calls} calls" if usage.calls > 1 else ""
-    return f"{usage.input_tokens:,}+{usage.output_tokens:,} tok{calls}"
+    return f"{usage.input_tokens:,}+{usage.output_tokens:,} tok{calls}" + (f" · {trouble}" if trouble else "")
 
 
 def looks_like_markdown(text: str) -> bool:

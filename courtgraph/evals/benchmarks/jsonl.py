@@ -123,7 +123,8 @@ def _is_json(text: str) -> bool:
 
 def _jsonl_rows(path: Path, text: str) -> Iterator[Row]:
     index = 0
-    for line, raw in enumerate(text.splitlines(), start=1):
+    # "\n" only: splitlines() would also split at U+2028, U+2029 and U+0085, which JSON allows raw in strings
+    for line, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
         if not raw.strip():
             continue
         try:
