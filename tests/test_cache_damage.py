@@ -99,7 +99,7 @@ async def test_a_bad_row_is_a_miss_and_is_replaced(tmp_path: Path, caplog: pytes
     path = tmp_path / "responses.sqlite"
     cache = ResponseCache(path)
     model = Counting(cache)
-    key = cache_key("openai", "m", None, GenerateParams().model_dump(), MESSAGES, None)
+    key = cache_key("openai", "m", None, GenerateParams().cache_fields(), MESSAGES, None)
     for bad in ("{not json", '"a string"', '{"text": 1}'):  # broken JSON, not an object, not a response
         con = sqlite3.connect(path)
         con.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)", (key, bad))
@@ -127,7 +127,7 @@ def test_a_run_finishes_over_a_damaged_cache_with_one_warning(kind: str, tmp_pat
     with StubServer() as server:
         def run(out: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run([sys.executable, "-m", "courtgraph", "run", "-b", "sample", "-p", "single", "-m",
-                                   f"openai:m@{server.openai_url}", "-n", "3", "--cache", str(path),
+                                   f"openai:m@{server.openai_url}", "--sample", "3", "--cache", str(path),
                                    "-o", str(tmp_path / out)], capture_output=True, text=True, timeout=180)
 
         if kind != "directory":

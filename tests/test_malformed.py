@@ -131,7 +131,7 @@ CORPUS: list[Case] = [
     # -- benchmark files ---------------------------------------------------------------------------
     Case("jsonl: not JSON", jsonl('{"question": "q", "a": "4"\n'), "bench.jsonl:1"),
     Case("jsonl: second line broken", jsonl(json.dumps(GOOD_ROW) + "\n{oops}\n"), "bench.jsonl:2"),
-    Case("jsonl: an array row", jsonl("[1, 2]\n"), "bench.jsonl:1"),
+    Case("jsonl: an array row", jsonl("[1, 2]\n"), "field '[0]'"),  # a JSON array by content: item 0
     Case("jsonl: a string row", jsonl('"text"\n'), "bench.jsonl:1"),
     Case("jsonl: no question", jsonl(json.dumps({k: v for k, v in GOOD_ROW.items() if k != "question"}) + "\n"),
          "bench.jsonl:1"),

@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
-from courtgraph.evals.runner import RunProgress
+from courtgraph.evals.status import RunTally
 from courtgraph.evals.store import failure_text
 from courtgraph.models import get_model
 from courtgraph.models.faults import count_errors, error_kind, trouble_text
@@ -68,11 +67,12 @@ async def test_each_fault_kind_is_counted_on_the_answered_call(api: str) -> None
 
 
 def test_the_progress_line_shows_trouble() -> None:
-    bar = RunProgress(2, 0, enabled=False, console=Console(file=open(os.devnull, "w")))  # noqa: SIM115
-    assert "retr" not in bar._stats()
-    bar.advance(Record(case_id="c", protocol="p", verdict=Verdict(status="ok", winner="A"),
-                       usage=Usage(calls=2, retries=2, rate_limited=1, faults={"429": 1, "503": 1})))
-    assert "2 retries · 1×429 · faults 503×1" in bar._stats()
+    tally = RunTally()
+    tally.start(2, 0)
+    assert "retr" not in tally.figures()
+    tally.add(Record(case_id="c", protocol="p", verdict=Verdict(status="ok", winner="A"),
+                     usage=Usage(calls=2, retries=2, rate_limited=1, faults={"429": 1, "503": 1})))
+    assert "2 retries · 1×429 · faults 503×1" in tally.figures()
 
 
 def test_failure_text_finds_the_real_error_on_one_line() -> None:

@@ -191,7 +191,8 @@ def run_command(
         if not protocols:
             raise InputError("give --protocols, e.g. single,jury", field="protocols")
         plan = RunPlan(bench, split_list(protocols), roles=roles, out=out, orders=orders,
-                       concurrency=concurrency or 8, limit=limit, categories=split_list(categories) or None,
+                       concurrency=concurrency if concurrency is not None else 8, limit=limit,
+                       categories=split_list(categories) or None,
                        sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify, settings=settings,
                        limits=run_limits(cost_limit, allow_unknown_cost, fail_on_error, max_errors),
                        seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,

@@ -66,10 +66,27 @@ def run_log(run_dir: Path, run_id: str, level: int = logging.DEBUG) -> Iterator[
     path = run_dir / LOG_FILE
     token = RUN_ID.set(run_id)
     try:
-        with _routed(logging.FileHandler(path, encoding="utf-8"), level):
+        with _routed(logging.FileHandler(path, encoding="utf-8"), level), _user_warnings():
             yield path
     finally:
         RUN_ID.reset(token)
+
+
+@contextmanager
+def _user_warnings() -> Iterator[None]:
+    """Warnings addressed to the user (``courtgraph`` logger itself: e.g. a damaged cache moved aside) stay
+    on stderr while the run's log file is open: without this, the file handler would take the place of
+    Python's last-resort stderr output and the warning would reach the log only."""
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(lambda record: record.name == "courtgraph")
+    logger = logging.getLogger("courtgraph")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 @contextmanager

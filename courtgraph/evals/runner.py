@@ -157,12 +157,12 @@ async def _run_plan(plan: RunPlan, *, progress: bool, watch: str | None, console
     console = console or Console(stderr=True)
     prepared = plan.prepare()
     cases = prepared.cases
+    if watch is not None and watch not in {c.id for c in cases}:
+        raise InputError(f"no case {watch!r} among the cases of this run", field="watch")
     for note in prepared.config["bench"].get("notes", []):  # e.g. gold by majority: class counts, items left out
         console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     for text in prepared.warnings:
         console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
-    if watch is not None and watch not in {c.id for c in cases}:
-        raise InputError(f"no case {watch!r} among the cases of this run", field="watch")
     if watch is not None and watcher is None:
         watcher = PlainWatcher(console)
     if display is None:
