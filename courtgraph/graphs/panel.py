@@ -24,8 +24,11 @@ def panel(specialists: ModelLike | Mapping[str, ModelLike], *,
           dimensions: Sequence[str] | Mapping[str, str] = tuple(DIMENSIONS), aggregate: str | ModelLike = "majority",
           weights: Mapping[str, float] | None = None, mode: JurorMode = "pairwise",
           scale: tuple[float, float] = (1, 10), tie_delta: float = 0.0, reference: bool = False,
-          name: str = "panel") -> Graph:
-    """A panel graph. ``specialists``: one model for all, or a mapping dimension -> model."""
+          quorum: int | None = None, name: str = "panel") -> Graph:
+    """A panel graph. ``specialists``: one model for all, or a mapping dimension -> model.
+
+    A specialist whose call fails for good fails the trial, unless ``quorum`` dimensions suffice.
+    """
     dims = described(dimensions, DIMENSIONS, "dimensions")
     if isinstance(specialists, Mapping):
         missing = sorted(set(dims) - set(specialists))
@@ -37,4 +40,4 @@ def panel(specialists: ModelLike | Mapping[str, ModelLike], *,
     agg = make_aggregator(aggregate, weights=[weights.get(d, 1.0) for d in dims] if weights else None,
                           tie_delta=tie_delta, ties=False, prompt="aggregator_panel", scale=scale, reference=reference,
                           mode=mode)
-    return voting_graph(voters, agg, name=name)
+    return voting_graph(voters, agg, name=name, quorum=quorum)

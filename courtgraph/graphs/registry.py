@@ -144,7 +144,8 @@ register(ProtocolInfo(
     {"n": "jurors when --jurors is not given (3)", "aggregate": "majority | strict | weighted | mean | llm (majority)",
      "weights": "per-juror weights for weighted/mean (confidence)", "rounds": "deliberation rounds (0)",
      "order": "deliberation: simultaneous | one-by-one (simultaneous)", "personas": "one role description per juror",
-     "mode": "pairwise | pointwise (pairwise)"},
+     "mode": "pairwise | pointwise (pairwise)",
+     "quorum": "decide when at least this many jurors answered (all: a failed juror fails the trial)"},
 ))
 register(ProtocolInfo(
     "debate", _debate, "Two advocates argue for A and for B over R rounds, then a judge who never sees the hidden "
@@ -171,7 +172,8 @@ register(ProtocolInfo(
     "instruction-following, safety); a rule or an LLM combines them (M-MAD).",
     {"dimensions": "dimension names, or name -> description (all five)",
      "aggregate": "majority | weighted | strict | mean | llm (majority)", "weights": "per-dimension weights",
-     "mode": "pairwise | pointwise (pairwise)"},
+     "mode": "pairwise | pointwise (pairwise)",
+     "quorum": "decide when at least this many specialists answered (all)"},
 ))
 register(ProtocolInfo(
     "cascade", _cascade, "A cheap protocol first; escalate to the next when its confidence is low or the two "

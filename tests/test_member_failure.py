@@ -1,0 +1,158 @@
+"""A member whose call fails for good fails the trial (kept turns, failed record, resume re-runs it),
+unless the protocol has an explicit quorum rule, and then the verdict says it was decided under it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from courtgraph.errors import InputError
+from courtgraph.evals.store import RunStore, record_failed
+from courtgraph.graphs.cascade import cascade
+from courtgraph.graphs.jury import jury
+from courtgraph.graphs.panel import panel
+from courtgraph.graphs.registry import Roles, build_protocol
+from courtgraph.graphs.single import single
+from courtgraph.graphs.trial import judge_case, run_trial
+from courtgraph.models import Message, ModelError, ScriptedModel
+from courtgraph.prompts import unfence
+from courtgraph.schema import Case, Trial
+
+CASE = Case(id="q1", question="What is 17 * 3?", candidates=["51", "54"], label="A")
+TRIAL = Trial(case=CASE)
+
+
+def says(tag: str, name: str) -> ScriptedModel:
+    return ScriptedModel(lambda _m, _s: f"I am {name}. Confidence: 80%\n[[{tag}]]", name=name)
+
+
+def knows(name: str) -> ScriptedModel:
+    """Picks the shown candidate "51" in either order (so a case's two orders agree)."""
+    def pick(messages: list[Message], _s: object) -> str:
+        return f"I am {name}.\n[[{'A' if unfence(messages[-1]['content'])['response_a'] == '51' else 'B'}]]"
+
+    return ScriptedModel(pick, name=name)
+
+
+def down(name: str = "down") -> ScriptedModel:
+    def fail(_m: list[Message], _s: object) -> str:
+        raise ModelError("503 Service Unavailable after 4 attempts", status=503, retryable=True)
+
+    return ScriptedModel(fail, name=name)
+
+
+async def test_a_failing_juror_fails_the_trial_and_keeps_the_paid_turns() -> None:
+    graph = jury([says("A", "a"), down(), says("B", "b")])
+    result = await run_trial(graph, TRIAL)
+    assert result.verdict.status == "error"
+    assert "juror_2" in (result.verdict.error or "") and "503" in (result.verdict.error or "")
+    assert "no quorum" in (result.verdict.error or "")
+    # the two answering jurors' calls were paid for: their turns and usage stay on the trial
+    voted = {t.agent: t for t in result.turns if t.role == "juror"}
+    assert voted["juror_1"].verdict is not None and voted["juror_1"].verdict.winner == "A"
+    assert voted["juror_3"].verdict is not None and voted["juror_3"].verdict.winner == "B"
+    assert voted["juror_2"].verdict is not None and voted["juror_2"].verdict.status == "error"
+    assert result.usage.calls == 2
+    assert result.turns[-1].model == "rule:quorum" and [v.status for v in result.verdict.votes] == [
+        "ok", "error", "ok"]
+
+
+async def test_a_failed_trial_makes_a_failed_record_that_resume_runs_again(tmp_path: Path) -> None:
+    record = await judge_case(jury([knows("a"), down(), knows("b")]), CASE, protocol="jury")
+    assert record_failed(record)  # even though the two answering jurors agree on A
+    store = RunStore(tmp_path / "run")
+    store.put_cases([CASE])
+    store.write(record)
+    assert store.done() == set()  # not finished: a resume judges it again
+    fixed = await judge_case(jury([knows("a"), knows("c"), knows("b")]), CASE, protocol="jury")
+    assert not record_failed(fixed) and fixed.verdict.winner == "A" and fixed.verdict.quorum is None
+    store.write(fixed)
+    assert store.done() == {("q1", "jury")}
+    store.close()
+
+
+async def test_an_invalid_vote_still_abstains_without_failing_the_trial() -> None:
+    mute = ScriptedModel(["no idea", "still none"], name="mute")
+    result = await run_trial(jury([says("A", "a"), mute, says("A", "b")]), TRIAL)
+    assert result.verdict.winner == "A" and result.verdict.quorum is None
+    assert [v.status for v in result.verdict.votes] == ["ok", "invalid", "ok"]
+
+
+async def test_with_a_quorum_the_verdict_is_decided_and_marked() -> None:
+    result = await run_trial(jury([says("A", "a"), down(), says("A", "b")], quorum=2), TRIAL)
+    assert result.verdict.status == "ok" and result.verdict.winner == "A"
+    note = result.verdict.quorum or ""
+    assert "2 of 3 members answered (quorum 2)" in note and "juror_2" in note and "503" in note
+    assert "quorum" in result.turns[-1].content
+    record = await judge_case(jury([knows("a"), down(), knows("b")], quorum=2), CASE)
+    assert not record_failed(record)
+    assert record.verdict.winner == "A" and record.verdict.quorum is not None
+    assert record.verdict.quorum.startswith("AB: 2 of 3") and "; BA: 2 of 3" in record.verdict.quorum
+
+
+async def test_below_the_quorum_the_trial_fails() -> None:
+    result = await run_trial(jury([says("A", "a"), down("d1"), down("d2")], quorum=2), TRIAL)
+    assert result.verdict.status == "error" and "only 1 of 3 members answered, quorum 2" in (
+        result.verdict.error or "")
+
+
+async def test_an_llm_aggregator_is_not_paid_for_when_the_trial_fails() -> None:
+    presiding = ScriptedModel(["[[A]]"], name="presiding")
+    result = await run_trial(jury([says("A", "a"), down(), says("A", "b")], aggregate=presiding), TRIAL)
+    assert result.verdict.status == "error" and presiding.calls == []
+
+
+async def test_deliberation_stops_when_a_juror_fails_and_a_quorum_leaves_it_out() -> None:
+    flaky = ScriptedModel([ModelError("timeout", status=None, retryable=True)], name="flaky")
+    a, b = says("A", "a"), says("B", "b")
+    failed = await run_trial(jury([a, flaky, b], rounds=2), TRIAL)
+    assert failed.verdict.status == "error" and len(a.calls) == 1  # no deliberation paid for
+    a, b, c = says("A", "a"), says("A", "b"), ScriptedModel([ModelError("timeout")], name="c")
+    kept = await run_trial(jury([a, b, c], rounds=1, quorum=2), TRIAL)
+    assert kept.verdict.winner == "A" and kept.verdict.quorum and len(c.calls) == 1  # not asked again
+    assert len(a.calls) == 2 and "timeout" not in a.prompts()[1].split("other jurors' latest")[-1]
+
+
+async def test_a_failing_panel_specialist_fails_the_trial_unless_a_quorum() -> None:
+    def specialist(messages: list[Message], _s: object) -> str:
+        if "safety specialist" in messages[0]["content"]:
+            raise ModelError("500 Internal Server Error")
+        return "Fine. [[A]]"
+
+    failed = await run_trial(panel(ScriptedModel(specialist)), TRIAL)
+    assert failed.verdict.status == "error" and "safety" in (failed.verdict.error or "")
+    decided = await run_trial(panel(ScriptedModel(specialist), quorum=4), TRIAL)
+    assert decided.verdict.winner == "A" and "4 of 5" in (decided.verdict.quorum or "")
+
+
+async def test_a_failing_cascade_stage_fails_the_trial_instead_of_escalating() -> None:
+    strong = says("A", "strong")
+    result = await run_trial(cascade([down("cheap"), strong], check_swap=False), TRIAL)
+    assert result.verdict.status == "error" and "503" in (result.verdict.error or "")
+    assert strong.calls == []  # a failure is not a reason to pay the next stage
+    assert any(t.agent == "cascade" and "fails" in t.content for t in result.turns)
+
+
+async def test_a_cascade_stage_decided_under_quorum_carries_the_mark() -> None:
+    stage = jury([says("A", "a"), down(), says("A", "b")], quorum=2)
+    result = await run_trial(cascade([stage], check_swap=False), TRIAL)
+    assert result.verdict.winner == "A" and "quorum 2" in (result.verdict.quorum or "")
+
+
+async def test_a_composed_member_that_fails_fails_the_parent() -> None:
+    inner = single(down("inner"))
+    result = await run_trial(jury([inner, says("A", "a"), says("A", "b")]), TRIAL)
+    assert result.verdict.status == "error" and "juror_1" in (result.verdict.error or "")
+    nested = await run_trial(jury([jury([says("A", "x"), down(), says("A", "y")], quorum=2),
+                                   says("A", "a"), says("B", "b")]), TRIAL)
+    assert nested.verdict.winner == "A" and "juror_1: 2 of 3" in (nested.verdict.quorum or "")
+
+
+def test_a_bad_quorum_is_refused_when_the_protocol_is_built() -> None:
+    for bad in (0, 4, 1.5, True):
+        with pytest.raises(ValueError, match="quorum"):
+            jury([says("A", "a")] * 3, quorum=bad)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="quorum"):
+        build_protocol("jury", Roles(model=says("A", "m")), quorum=5)
+    assert build_protocol("jury", Roles(model=says("A", "m")), quorum=2) is not None
