@@ -156,3 +156,33 @@ def test_a_bad_quorum_is_refused_when_the_protocol_is_built() -> None:
     with pytest.raises(InputError, match="quorum"):
         build_protocol("jury", Roles(model=says("A", "m")), quorum=5)
     assert build_protocol("jury", Roles(model=says("A", "m")), quorum=2) is not None
+
+
+async def test_a_quorum_verdict_is_marked_in_every_view(tmp_path: Path) -> None:
+    from courtgraph.evals.metrics import summarize
+    from courtgraph.evals.report import to_markdown
+    from courtgraph.view import render
+    from courtgraph.view.export import table_json
+    from courtgraph.view.runs import Run
+    from courtgraph.view.show import plain_text
+    from courtgraph.view.table import outcome_cell
+
+    marked = await judge_case(jury([knows("a"), down(), knows("b")], quorum=2), CASE, protocol="jury")
+    plain = await judge_case(single(knows("s")), CASE, protocol="single")
+    text = plain_text(render(marked, CASE))
+    assert text.count("decided under the quorum rule") == 3  # each order's verdict and the combined one
+    assert "decided under the quorum rule" not in plain_text(render(plain, CASE))
+    summary = summarize([plain, marked])
+    assert summary.to_json()["protocols"]["jury"]["quorum_decided"] == 1
+    assert summary.to_json()["protocols"]["single"]["quorum_decided"] == 0
+    assert "quorum rule, with members that failed: jury 1 of 1 records" in to_markdown(summary)
+    store = RunStore(tmp_path / "run")
+    store.put_cases([CASE])
+    store.write(marked)
+    store.write(plain)
+    store.close()
+    with Run(tmp_path / "run") as run:
+        row = run.rows()[0]
+        assert row.outcomes["jury"].quorum and not row.outcomes["single"].quorum
+        assert outcome_cell(row.outcomes["jury"]).plain.endswith(" q")
+        assert '"quorum": true' in table_json([row])

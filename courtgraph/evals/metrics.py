@@ -85,6 +85,7 @@ class ProtocolMetrics(BaseModel):
     invalid_rate: float | None
     abstain_rate: float | None
     error_rate: float | None
+    quorum_decided: int = 0  # records decided under a quorum rule with members missing (Verdict.quorum)
     kappa: float | None
     by_category: dict[str, CategoryMetrics] = Field(default_factory=dict)
     calls_per_case: float
@@ -124,6 +125,7 @@ class Summary(BaseModel):
                   "llmbar_accuracy", "agreement", "consistency": float | null,
                   "two_order_cases": int,
                   "tie_rate", "invalid_rate", "abstain_rate", "error_rate": float | null,
+                  "quorum_decided": int,        # records decided with members missing, under a quorum rule
                   "kappa": float | null,
                   "by_category": {"<category>": {"n": int, "accuracy": float | null,
                                                  "ci95": [lo, hi] | null}},
@@ -248,6 +250,7 @@ def _protocol_metrics(name: str, records: list[Record], *, seed: int, resamples:
         invalid_rate=_share(statuses.count("invalid"), len(trials)),
         abstain_rate=_share(statuses.count("abstain"), len(trials)),
         error_rate=_share(statuses.count("error"), len(trials)),
+        quorum_decided=sum(r.verdict.quorum is not None for r in records),
         kappa=_kappa(records), by_category=_by_category(records, seed, resamples),
         calls_per_case=(usage.calls + usage.cache_hits) / n,
         input_tokens_per_case=(usage.input_tokens + usage.saved_input_tokens) / n,

@@ -28,6 +28,7 @@ class Outcome:
     correct: bool | None
     score: float | None = None
     orders: tuple[tuple[str, str | None, str], ...] = ()  # each trial: (order, case-frame winner, status)
+    quorum: bool = False  # decided under a quorum rule with members missing
 
     @property
     def answer(self) -> str:
@@ -74,7 +75,7 @@ _ROWS_SQL = """
 SELECT r.case_id, r.protocol, r.winner, r.status, r.correct, r.category, r.label,
        json_extract(r.data, '$.trials[0].order', '$.trials[0].verdict.winner', '$.trials[0].verdict.status',
                     '$.trials[1].order', '$.trials[1].verdict.winner', '$.trials[1].verdict.status',
-                    '$.verdict.score')
+                    '$.verdict.score', '$.verdict.quorum')
 FROM records r
 """
 
@@ -108,11 +109,11 @@ class Run:
             row = table.get(cid)
             if row is None:  # a record whose case was not stored: still list it, after the others
                 row = table[cid] = CaseRow(cid, len(table) + 1_000_000, cat, label)
-            o1, w1, s1, o2, w2, s2, score = json.loads(extracted)
+            o1, w1, s1, o2, w2, s2, score, quorum = json.loads(extracted)
             orders = tuple((o, _CASE_FRAME.get((o, w)) if s == "ok" else None, s)
                            for o, w, s in ((o1, w1, s1), (o2, w2, s2)) if o is not None)
             row.outcomes[proto] = Outcome(proto, winner, status, None if correct is None else bool(correct),
-                                          score, orders)
+                                          score, orders, quorum is not None)
         return sorted(table.values(), key=lambda r: r.position)
 
     def case(self, case_id: str) -> Case | None:
