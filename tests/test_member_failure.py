@@ -186,3 +186,19 @@ async def test_a_quorum_verdict_is_marked_in_every_view(tmp_path: Path) -> None:
         assert row.outcomes["jury"].quorum and not row.outcomes["single"].quorum
         assert outcome_cell(row.outcomes["jury"]).plain.endswith(" q")
         assert '"quorum": true' in table_json([row])
+
+
+async def test_a_failing_judge_of_one_consultancy_side_fails_the_trial() -> None:
+    from courtgraph.graphs.consultancy import consultancy
+
+    calls = {"n": 0}
+
+    def judge(messages: list[Message], _s: object) -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ModelError("503 Service Unavailable")
+        return "Checked.\n[[A]]"
+
+    result = await run_trial(consultancy(ScriptedModel("An argument."), ScriptedModel(judge), rounds=1), TRIAL)
+    assert result.verdict.status == "error" and "503" in (result.verdict.error or "")
+    assert sum(t.verdict is not None and t.verdict.valid for t in result.turns) == 1  # the other side's, kept
