@@ -202,3 +202,21 @@ async def test_a_failing_judge_of_one_consultancy_side_fails_the_trial() -> None
     result = await run_trial(consultancy(ScriptedModel("An argument."), ScriptedModel(judge), rounds=1), TRIAL)
     assert result.verdict.status == "error" and "503" in (result.verdict.error or "")
     assert sum(t.verdict is not None and t.verdict.valid for t in result.turns) == 1  # the other side's, kept
+
+
+def test_a_run_with_a_failing_juror_reports_the_failure_and_resume_finishes_it(tmp_path: Path) -> None:
+    from test_runner import make_cases, run_quiet, truthful
+
+    def down_for_c1(messages: list[Message], schema: object) -> str | BaseException:
+        return ModelError("503 overloaded") if "question 1" in messages[-1]["content"] else truthful(messages)
+
+    cases = make_cases(3)
+    healthy = [ScriptedModel(truthful, name=f"j{i}") for i in range(2)]
+    first = run_quiet(cases, {"jury": jury([healthy[0], ScriptedModel(down_for_c1), healthy[1]])}, tmp_path)
+    assert [r.case_id for r in first.failed] == ["c1"]  # the CLI exits 1 on this
+    failed = first.failed[0]
+    assert all(t.verdict.status == "error" for t in failed.trials) and failed.usage.calls == 4  # paid turns kept
+    again = [ScriptedModel(truthful, name=f"k{i}") for i in range(3)]
+    second = run_quiet(cases, {"jury": jury(again)}, tmp_path, resume=True)
+    assert [len(m.calls) for m in again] == [2, 2, 2]  # only c1, in both orders
+    assert second.failed == [] and all(r.correct for r in second.records)
