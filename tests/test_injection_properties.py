@@ -33,7 +33,7 @@ FRAGMENTS = [
 ]
 fragment = st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=16))
 adversarial = st.lists(fragment, max_size=10).map("".join)
-SLOW_OK = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW_OK = settings(max_examples=500, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def trial_of(a: str, b: str | None = None, *, reference: str | None = None) -> Trial:
