@@ -160,7 +160,7 @@ def test_a_bad_quorum_is_refused_when_the_protocol_is_built() -> None:
 
 async def test_a_quorum_verdict_is_marked_in_every_view(tmp_path: Path) -> None:
     from courtgraph.evals.metrics import summarize
-    from courtgraph.evals.report import to_markdown
+    from courtgraph.evals.report import summary_markdown
     from courtgraph.view import render
     from courtgraph.view.export import table_json
     from courtgraph.view.runs import Run
@@ -175,7 +175,7 @@ async def test_a_quorum_verdict_is_marked_in_every_view(tmp_path: Path) -> None:
     summary = summarize([plain, marked])
     assert summary.to_json()["protocols"]["jury"]["quorum_decided"] == 1
     assert summary.to_json()["protocols"]["single"]["quorum_decided"] == 0
-    assert "quorum rule, with members that failed: jury 1 of 1 records" in to_markdown(summary)
+    assert "quorum rule, with members that failed: jury 1 of 1 records" in summary_markdown(summary)
     store = RunStore(tmp_path / "run")
     store.put_cases([CASE])
     store.write(marked)
@@ -220,3 +220,14 @@ def test_a_run_with_a_failing_juror_reports_the_failure_and_resume_finishes_it(t
     second = run_quiet(cases, {"jury": jury(again)}, tmp_path, resume=True)
     assert [len(m.calls) for m in again] == [2, 2, 2]  # only c1, in both orders
     assert second.failed == [] and all(r.correct for r in second.records)
+
+
+async def test_a_failing_juror_fails_a_sequential_jury_and_stops_calling() -> None:
+    """Early stopping counts votes; a failed call is not a vote, so it fails the trial there and then."""
+    later = says("B", "later")
+    graph = jury([says("A", "a"), down(), later], sequential=True)
+    result = await run_trial(graph, TRIAL)
+    assert result.verdict.status == "error" and "no quorum" in (result.verdict.error or "")
+    assert later.calls == []  # nobody is called after the failure
+    with pytest.raises(ValueError, match="quorum"):
+        jury([says("A", "a"), down(), later], sequential=True, quorum=2)

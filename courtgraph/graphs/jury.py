@@ -20,17 +20,20 @@ from typing import Any, Literal, Protocol, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
-from langgraph.types import Send
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer, Send
 
 from courtgraph.agents.aggregator import AGENT, Aggregator, check_quorum, make_aggregator, member_quorum, quorum_failure
 from courtgraph.agents.base import ModelLike
 from courtgraph.agents.juror import Juror, JurorMode, Vote
 from courtgraph.agents.tasks import gather_all
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.compose import GraphMember, Member, as_member
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.schema import Trial, Turn, Verdict, visible_turns
 
-Order = Literal["simultaneous", "one-by-one"]
+#: How jurors deliberate: all read the previous round, or each also reads the revisions before it.
+Deliberation = Literal["simultaneous", "one-by-one"]
 
 
 class Voter(Protocol):
@@ -51,7 +54,8 @@ class Ballot(TypedDict):
 
 
 def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int = 0,
-                 order: Order = "simultaneous", name: str = "jury", quorum: int | None = None) -> Graph:
+                 deliberation: Deliberation = "simultaneous", name: str = "jury", quorum: int | None = None,
+                 checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """Fan out to ``voters``, optionally deliberate, aggregate. Shared by the jury and the panel.
 
     ``quorum``: how many voters must answer for a verdict (default: all; see
@@ -94,7 +98,7 @@ def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int
                                   round=r, final=final,
                                   audience=[j.name, AGENT] if final else names)
 
-        if order == "simultaneous" or final:  # a final vote is private: nobody reads it before voting
+        if deliberation == "simultaneous" or final:  # a final vote is private: nobody reads it before voting
             results = await gather_all(*(one(j, current) for j in talking))
         else:
             for j in talking:
@@ -126,7 +130,7 @@ def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int
     else:
         g.add_edge("vote", "aggregate")
     g.add_edge("aggregate", END)
-    return g.compile(name=name).with_config(recursion_limit=rounds + 4)
+    return compile_protocol(g, name=name, recursion_limit=rounds + 4, checkpointer=checkpointer, store=store)
 
 
 def latest(votes: Sequence[Verdict], names: Sequence[str]) -> dict[str, Verdict]:
@@ -149,9 +153,11 @@ def members(items: Member | Sequence[Member], n: int | None, what: str) -> list[
 
 
 def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: str | ModelLike = "majority",
-         weights: Sequence[float] | None = None, rounds: int = 0, order: Order = "simultaneous",
+         weights: Sequence[float] | None = None, rounds: int = 0, deliberation: Deliberation = "simultaneous",
          personas: Sequence[str] | None = None, mode: JurorMode = "pairwise", scale: tuple[float, float] = (1, 10),
-         tie_delta: float = 0.0, reference: bool = False, quorum: int | None = None, name: str = "jury") -> Graph:
+         tie_delta: float = 0.0, reference: bool = False, sequential: bool = False, wave: int = 1,
+         quorum: int | None = None, name: str = "jury", checkpointer: Checkpointer = None,
+         store: BaseStore | None = None) -> Graph:
     """A jury of ``jurors`` (models or protocol graphs; one member is repeated ``n`` times).
 
     ``quorum=2`` (of 3): decide when at least 2 jurors answered; by default a juror whose call fails
@@ -159,6 +165,21 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
 
     Calls per trial without deliberation: one per juror (two for a pointwise juror on a pair), plus
     one for an LLM aggregator (none for a rule). Each deliberation round adds one call per juror.
+
+    Args:
+        n: jurors when one member is given (3 when not given).
+        aggregate: a rule (majority, strict, weighted, mean) or a model presiding.
+        weights: per-juror weights for weighted/mean (default: each juror's confidence).
+        rounds: deliberation rounds.
+        deliberation: all jurors read the previous round, or each also the revisions before it.
+        personas: one role description per juror.
+        mode: jurors give a verdict between two responses, or a score for each.
+        scale: pointwise scale.
+        tie_delta: pointwise: score gap counted as a tie.
+        reference: show the reference answer.
+        sequential: call jurors in turn and stop once the rule's verdict is decided (majority or strict).
+        wave: jurors called at a time when sequential.
+        quorum: decide when at least this many jurors answered (all: a failed juror fails the trial).
     """
     items = members(jurors, n, name)
     if personas is not None and len(personas) != len(items):
@@ -169,6 +190,15 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
         voters.append(GraphMember(player, who) if isinstance(player, Pregel) else
                       Juror(player, who, persona=personas[i] if personas else "", mode=mode, scale=scale,
                             tie_delta=tie_delta, reference=reference))
+    if sequential:  # early stopping: courtgraph.graphs.sequential
+        from courtgraph.graphs.sequential import sequential_graph
+
+        if rounds or mode != "pairwise" or not isinstance(aggregate, str):
+            raise ValueError(f"{name}: sequential voting needs pairwise jurors, no deliberation and a count rule")
+        if quorum is not None:
+            raise ValueError(f"{name}: sequential voting takes no quorum (a failed juror fails the trial)")
+        return sequential_graph(voters, aggregate, wave=wave, name=name)
     agg = make_aggregator(aggregate, weights=weights, tie_delta=tie_delta, scale=scale, reference=reference,
                           mode=mode)
-    return voting_graph(voters, agg, rounds=rounds, order=order, name=name, quorum=quorum)
+    return voting_graph(voters, agg, rounds=rounds, deliberation=deliberation, name=name, quorum=quorum,
+                        checkpointer=checkpointer, store=store)
