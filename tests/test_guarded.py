@@ -29,7 +29,16 @@ from courtgraph.evals.metrics import summarize
 from courtgraph.graphs import debate, judge_case, single
 from courtgraph.graphs.registry import Roles
 from courtgraph.graphs.trial import make_record, run_trial
-from courtgraph.models import ChatModel, Completion, GenerateParams, Message, ModelError, ScriptedModel, use_cache
+from courtgraph.models import (
+    ChatModel,
+    Completion,
+    GenerateParams,
+    Message,
+    ModelError,
+    ScriptedModel,
+    pricing,
+    use_cache,
+)
 from courtgraph.models.anthropic import AnthropicModel
 from courtgraph.models.langchain import LangChainModel
 from courtgraph.models.limits import Endpoint
@@ -223,15 +232,19 @@ async def test_a_400_is_not_retried() -> None:
 
 
 @pytest.mark.parametrize(("api", "name"), [("openai", "gpt-4o-mini"), ("anthropic", "claude-haiku-4-5")])
-async def test_cached_input_tokens_are_priced_at_the_cached_rate(api: str, name: str) -> None:
+async def test_cached_input_tokens_are_priced_at_the_cached_rate(api: str, name: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Break: ``pricing.cost_usd`` pricing cached tokens at the input rate (or not taking them out of the
     fresh ones) -> the cost is higher than the closed form."""
     prompt: list[Message] = [{"role": "user", "content": " ".join(["word"] * 40)}]  # 40 input tokens at the stub
     with StubServer(lambda _r: "one two three [[A]]", cached_tokens=30) as server:
         model = (OpenAIModel(name, base_url=server.openai_url, retry=FAST) if api == "openai"
                  else AnthropicModel(name, base_url=server.anthropic_url, retry=FAST))
+        price = price_of(api, name)
+        assert price is not None
+        # a server other than the official one is priced only as told (here: at the official rates)
+        monkeypatch.setitem(pricing._TABLE, f"{api}:{name}@{model.base_url}", price)
         r = await model.generate(prompt)
-    price = price_of(api, name)
     assert price is not None and price.cached_input is not None and price.cached_input < price.input
     assert (r.usage.input_tokens, r.usage.cached_input_tokens, r.usage.output_tokens) == (40, 30, 4)
     expected = (10 * price.input + 30 * price.cached_input + 4 * price.output) / 1e6
