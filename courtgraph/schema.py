@@ -166,6 +166,7 @@ class Verdict(BaseModel):
     agent: str | None = None
     votes: list[Verdict] = Field(default_factory=list)
     stage: str | None = None  # which stage decided (cascade) or which rule aggregated (jury)
+    quorum: str | None = None  # set when decided under a quorum rule with members missing: which, and why
     raw: str | None = None  # the unparsed model text, kept when parsing failed
     error: str | None = None
 
@@ -319,6 +320,7 @@ def combine_orders(trials: list[TrialResult]) -> Verdict:
         rationale=counted[-1].rationale,
         votes=votes,
         stage="orders",
+        quorum="; ".join(f"{t.order}: {t.verdict.quorum}" for t in trials if t.verdict.quorum) or None,
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from courtgraph.cli import main
 from courtgraph.evals import RunStore
+from courtgraph.models.pricing import _TABLE, price_of
 from courtgraph.testing import StubServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,8 +30,14 @@ def readme_experiment() -> tuple[str, list[list[str]]]:
 
 
 @pytest.mark.skipif(not JUDGEBENCH.is_file(), reason=f"{JUDGEBENCH} is not on this machine")
-def test_the_readme_experiment_runs(stub: StubServer, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_the_readme_experiment_runs(stub: StubServer, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     toml, commands = readme_experiment()
+    for provider, model in set(re.findall(r'"(openai|anthropic):([^"@]+)"', toml)):
+        price = price_of(provider, model)  # a server other than the official one is priced only as told
+        assert price is not None, f"{provider}:{model} has no official price"
+        url = stub.openai_url if provider == "openai" else stub.anthropic_url
+        monkeypatch.setitem(_TABLE, f"{provider}:{model}@{url}", price)
     assert [c[0] for c in commands] == ["run", "run", "run", "report"]
     roles = tmp_path / "roles.toml"
     roles.write_text(re.sub(r'"(openai|anthropic):([^"@]+)"',

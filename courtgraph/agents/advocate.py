@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from courtgraph.agents.base import Facts, Speaker, case_vars, context_vars, speak
+from courtgraph.agents.base import Facts, Speaker, case_vars, context_vars, speak, untrusted
+from courtgraph.agents.echoes import NO_ECHOES, Echoes
 from courtgraph.agents.parsing import parse_pairwise
 from courtgraph.models import ChatModel, Message, ModelError
 from courtgraph.prompts import Prompt, load_prompt
@@ -113,9 +114,9 @@ class Choice(NamedTuple):
     chosen: bool  # False: no valid choice, so the advocate argues the side it was assigned
 
 
-def read_choice(text: str) -> tuple[Label | None, str]:
-    """The side an answer chose (its last [[A]] or [[B]]), or None and what is wrong with the answer."""
-    parsed = parse_pairwise(text)
+def read_choice(text: str, echoes: Echoes = NO_ECHOES) -> tuple[Label | None, str]:
+    """The side an answer chose (its last own [[A]] or [[B]]), or None and what is wrong with the answer."""
+    parsed = parse_pairwise(text, echoes)
     if isinstance(parsed, str):
         return None, "no choice tag ([[A]] or [[B]]) found"
     if parsed.winner not in ("A", "B"):
@@ -144,7 +145,7 @@ async def choose_side(model: ChatModel, trial: Trial, agent: str, role: str, ass
         except ModelError as exc:
             problem = f"the call failed: {exc}"
             break
-        side, problem = read_choice(answers[-1].content)
+        side, problem = read_choice(answers[-1].content, untrusted(convo, trial))
         if side is not None or attempt:
             break
         used.append(reask)

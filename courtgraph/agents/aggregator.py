@@ -1,7 +1,8 @@
 """Aggregators: voting rules (small pure functions over votes) and an LLM presiding judge.
 
 Rules never turn a failure into a side: invalid and error votes abstain and are reported in the
-verdict; a tie in votes is a ``tie`` verdict, never broken by juror order (ChatEval's ``average``
+verdict (a protocol decides first, with :func:`member_quorum`, whether failed members leave enough
+votes to decide at all); a tie in votes is a ``tie`` verdict, never broken by juror order (ChatEval's ``average``
 rule silently turned ties and exceptions into "output_1"); with no valid vote the verdict is
 ``invalid`` (``error`` when every member failed). Every aggregate keeps all the votes. Given
 pointwise votes (scores), a label rule built by :func:`make_rule` averages them instead, so one
@@ -121,6 +122,43 @@ def mean(votes: list[Verdict], weights: Sequence[float] | None = None, tie_delta
     winner: Label = "tie" if abs(a - b) <= tie_delta else "A" if a > b else "B"
     return Verdict(winner=winner, scores={"A": a, "B": b}, stage="mean", agent=AGENT, votes=votes,
                    rationale=f"mean scores of {len(pairs)} of {len(votes)} votes: A {a:.3g}, B {b:.3g} -> {winner}")
+
+
+def check_quorum(quorum: int | None, members: int, what: str) -> int | None:
+    """A quorum parameter as given, refused when the protocol is built if no vote count can meet it."""
+    if quorum is None:
+        return None
+    if isinstance(quorum, bool) or not isinstance(quorum, int) or not 1 <= quorum <= members:
+        raise ValueError(f"{what}: quorum must be a whole number of members from 1 to {members}, not {quorum!r}")
+    return quorum
+
+
+def member_quorum(votes: Sequence[Verdict], quorum: int | None) -> tuple[str | None, str | None]:
+    """Whether the members that failed (``error`` votes) leave a decision: ``(failure, note)``.
+
+    A failed member is a call that failed for good, not a judgement, so by default (no ``quorum``) it
+    fails the trial: the record is stored as failed and a resume runs it again, rather than the
+    remaining members silently deciding. With an explicit ``quorum`` the trial is decided when at
+    least that many members answered (an invalid answer is an answer: it abstains), and ``note``
+    says who was missing; a member that was itself decided under a quorum is noted too. An invalid
+    vote is never a failure: re-running would not make the model's answer readable.
+    """
+    failed = [v for v in votes if v.status == "error"]
+    answered = len(votes) - len(failed)
+    missing = ", ".join(f"{v.agent or 'a member'} ({v.error or 'failed'})" for v in failed)
+    if failed and quorum is None:
+        return f"{len(failed)} of {len(votes)} members failed and no quorum was set: {missing}", None
+    if failed and quorum is not None and answered < quorum:
+        return f"only {answered} of {len(votes)} members answered, quorum {quorum}; failed: {missing}", None
+    notes = [f"{answered} of {len(votes)} members answered (quorum {quorum}); failed: {missing}"] if failed else []
+    notes += [f"{v.agent}: {v.quorum}" for v in votes if v.quorum and v.status != "error"]
+    return None, "; ".join(notes) or None
+
+
+def quorum_failure(votes: list[Verdict], failure: str) -> Turn:
+    """The turn that fails a trial for its missing members (no aggregator call is paid for)."""
+    verdict = Verdict.failed(failure, agent=AGENT).model_copy(update={"votes": votes, "stage": "quorum"})
+    return Turn(role="aggregator", agent=AGENT, content=failure, model="rule:quorum", phase="verdict", verdict=verdict)
 
 
 RULES: dict[str, Callable[..., Verdict]] = {"majority": majority, "strict": strict, "weighted": weighted,

@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypedDict
 
+from courtgraph.agents.echoes import Echoes
 from courtgraph.agents.parsing import PairwiseOutput, ScoreOutput, from_structured, parse_pairwise, parse_score
 from courtgraph.models import ChatModel, Intent, Message, ModelError, get_model
 from courtgraph.models import ModelLike as ModelLike
-from courtgraph.prompts import Prompt, fence, load_prompt
+from courtgraph.prompts import Prompt, fence, fenced_blocks, load_prompt
 from courtgraph.schema import EVERYONE, Label, Trial, Turn, Usage, Verdict
 
 DecisionKind = Literal["pairwise", "score"]
@@ -111,12 +112,17 @@ def context_vars(trial: Trial) -> dict[str, str]:
 
 
 def transcript_text(turns: list[Turn]) -> str:
-    """Turns rendered for another agent's prompt, each labelled with its speaker and round."""
+    """Turns rendered for another agent's prompt, each labelled with its speaker and round.
+
+    The heading is ours; the content is fenced, because it is model output that quotes candidates
+    (and may carry their verdict tags or instructions): a statement cannot close its fence and speak
+    as the transcript, and a verdict that repeats it does not count (:func:`untrusted`).
+    """
     blocks = []
     for t in turns:
         where = f", round {t.round}" if t.round is not None else ""
         phase = f", {t.phase}" if t.phase else ""
-        blocks.append(f"## {t.agent} ({t.role}{where}{phase})\n{t.content.strip()}")
+        blocks.append(f"## {t.agent} ({t.role}{where}{phase})\n{fence(t.content.strip(), 'statement')}")
     return "\n\n".join(blocks) if blocks else "(nothing yet)"
 
 
@@ -159,12 +165,31 @@ async def speak(model: ChatModel, messages: list[Message], who: Speaker, *, atte
     return _turn(who, r.text, r.usage, r.latency_s, r.cached, model.spec)
 
 
+#: Fence tags of the case's own untrusted texts (see :func:`case_vars`, :func:`context_vars`).
+CASE_TAGS = frozenset({"response_a", "response_b", "response", "reference", "context"})
+
+
+def untrusted(messages: list[Message], trial: Trial | None = None) -> Echoes:
+    """The texts a verdict must not be repeated from: the case's fenced texts in the request, and the
+    trial's question and candidates if known.
+
+    Other agents' fenced statements and votes are left out on purpose: their closing formulas
+    ("Confidence: 80%" then "[[A]]") are ours and coincide between agents, and a statement that
+    quotes a candidate is caught by the candidate itself, which every deciding prompt carries.
+    """
+    texts = [body for m in messages for tag, body in fenced_blocks(m["content"]) if tag in CASE_TAGS]
+    if trial is not None:
+        texts += [trial.case.question, *trial.shown]
+    return Echoes.of(texts)
+
+
 async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kind: DecisionKind = "pairwise",
                  scale: tuple[float, float] = (1, 10)) -> Turn:
-    """A turn carrying a verdict: structured output if the model has it, else the text's last tag.
+    """A turn carrying a verdict: structured output if the model has it, else the text's last own tag.
 
     An answer that does not parse is re-asked once (the model sees its own answer and what was
-    wrong); if it still does not parse, the verdict is ``invalid`` with the raw texts kept.
+    wrong); if it still does not parse, the verdict is ``invalid`` with the raw texts kept. A tag
+    or a JSON verdict repeated from the request's untrusted text (:func:`untrusted`) does not parse.
     """
     schema = PairwiseOutput if kind == "pairwise" else ScoreOutput
     if kind == "score":  # the scale the answer is parsed on is the scale the intent states
@@ -175,6 +200,7 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
     else:
         fmt = "[[A]], [[B]] or [[C]]" if kind == "pairwise" else f"a score like [[{scale[1]:g}]]"
     reask_prompt = load_prompt("reask")
+    echoes = untrusted(messages, who.trial)
     texts: list[str] = []
     usage, latency, cached = Usage(), 0.0, True
     convo = list(messages)
@@ -192,9 +218,9 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
         usage, latency, cached = usage + r.usage, latency + r.latency_s, cached and r.cached
         parsed: Verdict | str
         if r.data is not None:
-            parsed = from_structured(r.data, schema, scale if kind == "score" else None)
+            parsed = from_structured(r.data, schema, scale if kind == "score" else None, echoes)
         else:
-            parsed = parse_pairwise(r.text) if kind == "pairwise" else parse_score(r.text, scale)
+            parsed = parse_pairwise(r.text, echoes) if kind == "pairwise" else parse_score(r.text, scale, echoes)
         reasked = (reask_prompt,) if attempt else ()
         if isinstance(parsed, Verdict):
             verdict = parsed.model_copy(update={"agent": who.agent})

@@ -15,7 +15,7 @@ from typing import Literal, NamedTuple
 from courtgraph.agents.base import DecisionKind, Facts, Speaker, case_vars, decide, setting_of, transcript_text
 from courtgraph.agents.tasks import gather_all
 from courtgraph.models import ChatModel
-from courtgraph.prompts import Prompt, load_prompt
+from courtgraph.prompts import Prompt, fence, load_prompt
 from courtgraph.schema import Label, Trial, Turn, Verdict
 
 JurorMode = Literal["pairwise", "pointwise"]
@@ -69,13 +69,18 @@ def verdict_line(v: Verdict) -> str:
     return what + (f", confidence {v.confidence:.2f}" if v.confidence is not None else "")
 
 
-def vote_text(v: Verdict) -> str:
-    """A vote and its reasons (the raw answer when it did not parse), as another agent reads it."""
-    return f"{verdict_line(v)}\n{(v.rationale or v.raw or '').strip()}"
+def vote_text(v: Verdict, tag: str = "reasons") -> str:
+    """A vote and its reasons (the raw answer when it did not parse), as another agent reads it.
+
+    The verdict line is ours (from the parsed verdict); the reasons are the member's own text, which
+    quotes the candidates, so they are fenced like a candidate (``tag`` names the fence).
+    """
+    reasons = (v.rationale or v.raw or "").strip()
+    return f"{verdict_line(v)}\n{fence(reasons, tag)}" if reasons else verdict_line(v)
 
 
 def render_votes(votes: Sequence[Verdict]) -> str:
-    """Each member's verdict and rationale, as a deliberating juror or a presiding judge reads them."""
+    """Each member's verdict and fenced rationale, as a deliberating juror or a presiding judge reads them."""
     return "\n\n".join(f"## {v.agent or f'member {i + 1}'}: {vote_text(v)}" for i, v in enumerate(votes))
 
 

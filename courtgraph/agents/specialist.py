@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from courtgraph.agents.base import Facts, Speaker, context_vars, speak
 from courtgraph.agents.juror import Juror, JurorMode, decision_kind, verdict_vars
 from courtgraph.models import ChatModel
-from courtgraph.prompts import load_prompt
+from courtgraph.prompts import fence, load_prompt
 from courtgraph.schema import Trial, Turn
 
 #: Panel dimensions: name -> what the specialist judges (and only that).
@@ -65,7 +65,8 @@ async def testify(model: ChatModel, trial: Trial, name: str, expertise: str, que
     """A witness answers one side's question within its expertise; its testimony (with the question) is public."""
     template = load_prompt("specialist_courtroom")
     values = verdict_vars(trial, decision_kind(trial), reference=reference) | context_vars(trial) | {
-        "witness": name.replace("_", " "), "expertise": expertise, "caller": caller, "question_asked": question}
+        "witness": name.replace("_", " "), "expertise": expertise, "caller": caller,
+        "question_asked": fence(question, "question_asked")}
     who = Speaker(agent=name, role="witness", phase="evidence", prompt=template, trial=trial,
                   facts=Facts(act="testify", persona=name))
     turn = await speak(model, template.render(**values), who)

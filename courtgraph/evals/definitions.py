@@ -43,6 +43,7 @@ def definitions(*, tie_rule: TieRule, tolerance: float, tie_delta: float, interv
         "invalid_rate": "share of trials whose verdict did not parse",
         "abstain_rate": "share of trials that abstained",
         "error_rate": "share of trials whose call or protocol failed",
+        "quorum_decided": "records decided under an explicit quorum rule with members that failed (Verdict.quorum)",
         "kappa": f"Cohen's kappa of the combined class ({rule}) against gold; classes A, B, tie, "
                  "inconsistent, none",
         "kappa_orders": "Cohen's kappa between the AB and BA trials' case-frame winners (classes A, B, tie, "

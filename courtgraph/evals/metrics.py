@@ -83,6 +83,7 @@ class ProtocolMetrics(BaseModel):
     invalid_rate: float | None
     abstain_rate: float | None
     error_rate: float | None
+    quorum_decided: int = 0  # records decided under a quorum rule with members missing (Verdict.quorum)
     kappa: float | None
     kappa_orders: float | None = None
     prefer_first_rate: float | None = None
@@ -149,7 +150,9 @@ class Summary(BaseModel):
               "protocols": {"<name>": {"accuracy": float | null, "ci95": [lo, hi] | null,
                                        "llmbar_accuracy", "accuracy_ab", "accuracy_ba", "correct_both",
                                        "agreement", "consistency", "kappa", "kappa_orders", "macro_f1",
-                                       "tie_accuracy", "prefer_first_rate", "prefer_second_rate", ...,
+                                       "tie_accuracy", "prefer_first_rate", "prefer_second_rate",
+                                       "quorum_decided": int,  # decided with members missing, under a quorum
+                                       ...,
                                        "classes": {"A": {"precision", "recall", "f1", "support"}, ...},
                                        "confusion": {"<gold>": {"<predicted>": int}},
                                        "scores": {"mae", "pearson", "spearman", "pairwise_accuracy", ...} | null,
@@ -257,6 +260,7 @@ def _protocol_metrics(name: str, records: list[Record], rules: _Rules, vs_baseli
         invalid_rate=share(statuses.count("invalid"), len(trials)),
         abstain_rate=share(statuses.count("abstain"), len(trials)),
         error_rate=share(statuses.count("error"), len(trials)),
+        quorum_decided=sum(r.verdict.quorum is not None for r in records),
         kappa=report.kappa if report else None, kappa_orders=measures.kappa_between_orders(records),
         prefer_first_rate=first, prefer_second_rate=second,
         macro_f1=report.macro_f1 if report else None, tie_accuracy=report.tie_accuracy if report else None,

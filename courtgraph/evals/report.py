@@ -47,6 +47,12 @@ def footnote(summary: Summary) -> str:
 Rows = tuple[list[str], list[list[str]]]
 
 
+def quorum_note(summary: Summary) -> str | None:
+    """Which protocols decided records with members missing, under an explicit quorum rule."""
+    counts = [f"{m.protocol} {m.quorum_decided} of {m.n}" for m in summary.protocols.values() if m.quorum_decided]
+    return f"Decided under a quorum rule, with members that failed: {', '.join(counts)} records." if counts else None
+
+
 def _pct(x: float | None, digits: int = 1) -> str:
     return "—" if x is None else f"{100 * x:.{digits}f}%"
 
@@ -178,6 +184,8 @@ def print_summary(summary: Summary, console: Console | None = None, *, metrics: 
     categories = category_rows(summary)
     if categories[1]:
         console.print(_rich_table("Accuracy by category", categories))
+    if quorum_note(summary):
+        console.print(Text(quorum_note(summary) or "", style="yellow"))
     if metrics:
         for title, rows in _metric_tables(summary):
             console.print(_rich_table(title, rows))
@@ -214,6 +222,7 @@ def summary_markdown(summary: Summary) -> str:
     categories = category_rows(summary)
     if categories[1]:
         parts += ["## Accuracy by category", _markdown_table(categories)]
+    parts += [f"> {quorum_note(summary)}"] if quorum_note(summary) else []
     for title, rows in _metric_tables(summary):
         parts += [f"## {title}", _markdown_table(rows)]
     parts += [section for section in [frontier_markdown(summary)] if section]  # evals/frontier.py

@@ -7,7 +7,9 @@ valid verdict and their mean confidence is at least its threshold (a stage that 
 confidence is judged on agreement alone); otherwise the trial escalates. The last stage decides
 whatever it says, unless ``abstain=True``, when it is checked like the others and the cascade
 abstains if it fails (TorE's selective evaluation). The verdict's ``stage`` names the stage that
-decided; ``votes`` keeps every stage verdict (``stage`` / ``stage[swap]``).
+decided; ``votes`` keeps every stage verdict (``stage`` / ``stage[swap]``). A stage that fails (a
+call failed for good inside it) fails the trial with the turns it made, rather than escalating: a
+failure is not a lack of confidence, and the record must be re-run, not decided by the next stage.
 """
 
 from __future__ import annotations
@@ -88,16 +90,26 @@ def cascade(stages: Sequence[Member | tuple[str, Member]], *, threshold: float |
             own = done[0].verdict.model_copy(update={"stage": label})
             back = in_frame(done[1].verdict, other, trial).model_copy(update={"stage": f"{label}[swap]"}) \
                 if other is not None else None
-            ok, why = trusted(own, back, limits[i]) if checked else (True, "last stage")
             votes = [own, *([back] if back else [])]
+            turns = [t for d in done for t in d.turns]
+            broken = [v for v in votes if v.status == "error"]
+            if broken:
+                failure = f"{label}: {broken[0].error or 'failed'}"
+                note = Turn(role="cascade", agent=name, model="rule:cascade", phase="escalation",
+                            content=f"{failure}; the trial fails (a failure is not escalated)")
+                return {"turns": [*turns, note], "votes": votes, "escalate": False,
+                        "verdict": Verdict.failed(failure, agent=name).model_copy(
+                            update={"stage": label, "votes": [*earlier, *votes]})}
+            ok, why = trusted(own, back, limits[i]) if checked else (True, "last stage")
             last = i == len(named) - 1
             note = Turn(role="cascade", agent=name, model="rule:cascade", phase="escalation",
                         content=f"{label}: {why}; " + ("decides" if ok else "abstains" if last else "escalates"))
-            update: dict[str, Any] = {"turns": [t for d in done for t in d.turns] + [note], "votes": votes,
-                                      "escalate": not ok}
+            update: dict[str, Any] = {"turns": [*turns, note], "votes": votes, "escalate": not ok}
             if ok or last:
                 final = own if ok else Verdict(status="abstain", error=f"no stage trusted: {why}", agent=name)
-                update["verdict"] = final.model_copy(update={"stage": label, "votes": [*earlier, *votes]})
+                quorum = "; ".join(dict.fromkeys(v.quorum for v in votes if v.quorum)) or None
+                update["verdict"] = final.model_copy(update={"stage": label, "votes": [*earlier, *votes],
+                                                             "quorum": quorum if ok else None})
             return update
 
         return run

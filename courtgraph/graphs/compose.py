@@ -57,8 +57,9 @@ async def run_member(graph: Graph, trial: Trial, prefix: str, record: Sequence[T
     """Run a sub-protocol on ``trial``; its verdict (agent ``prefix``) and its re-labelled new turns.
 
     ``record`` is passed in as the sub-protocol's starting turns (a jury reads it as the proceedings)
-    and is not returned again. A failing sub-protocol is an ``error`` verdict, which aggregators count
-    as an abstention; the turns it finished before failing are kept (their calls were paid for).
+    and is not returned again. A failing sub-protocol is an ``error`` verdict, a failed member that
+    fails the parent's trial unless the parent has a quorum rule; the turns it finished before
+    failing are kept (their calls were paid for).
     """
     state, error = await invoke(graph, {"trial": trial, "turns": list(record)})
     if error is not None:

@@ -25,7 +25,7 @@ from langgraph.store.base import BaseStore
 from langgraph.types import Checkpointer
 
 from courtgraph.agents.advocate import choose_side
-from courtgraph.agents.aggregator import majority
+from courtgraph.agents.aggregator import majority, member_quorum, quorum_failure
 from courtgraph.agents.base import ModelLike, as_model
 from courtgraph.agents.consultant import Consultation
 from courtgraph.agents.tasks import gather_all
@@ -84,6 +84,10 @@ def consultancy(consultant: ModelLike, judge: ModelLike, *, rounds: int = 3, sid
         trial, turns = state["trial"], state.get("turns", [])
         decided = await each(state, lambda room: room.decide(trial, turns))
         votes = [t.verdict for t in decided if t.verdict is not None]
+        failure = member_quorum(votes, None)[0]  # one side's judge failed: the trial fails, not decided by the other
+        if failure and len(votes) > 1:
+            end = quorum_failure(votes, failure)
+            return {"turns": [*decided, end], "verdict": end.verdict}
         return {"turns": decided, "verdict": votes[0] if len(votes) == 1 else majority(votes)}
 
     g = StateGraph(ConsultancyState)

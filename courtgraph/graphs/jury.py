@@ -8,6 +8,8 @@ round is private in both (ChatEval's blind judges): a final vote is seen only by
 aggregator. The aggregator is a rule (``majority``, ``strict``, ``weighted``, ``mean``; see
 :mod:`courtgraph.agents.aggregator`) or a model (a presiding judge). A juror may be a protocol graph
 (a jury of debates); a jury given a record (input ``turns``, e.g. a courtroom's) lets jurors read it.
+A juror whose call fails for good fails the trial (a resume runs it again) unless ``quorum`` says how
+many answering jurors suffice; a verdict reached with members missing says so in ``Verdict.quorum``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from langgraph.pregel import Pregel
 from langgraph.store.base import BaseStore
 from langgraph.types import Checkpointer, Send
 
-from courtgraph.agents.aggregator import AGENT, Aggregator, make_aggregator
+from courtgraph.agents.aggregator import AGENT, Aggregator, check_quorum, make_aggregator, member_quorum, quorum_failure
 from courtgraph.agents.base import ModelLike
 from courtgraph.agents.juror import Juror, JurorMode, Vote
 from courtgraph.agents.tasks import gather_all
@@ -52,12 +54,17 @@ class Ballot(TypedDict):
 
 
 def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int = 0,
-                 deliberation: Deliberation = "simultaneous", name: str = "jury",
+                 deliberation: Deliberation = "simultaneous", name: str = "jury", quorum: int | None = None,
                  checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
-    """Fan out to ``voters``, optionally deliberate, aggregate. Shared by the jury and the panel."""
+    """Fan out to ``voters``, optionally deliberate, aggregate. Shared by the jury and the panel.
+
+    ``quorum``: how many voters must answer for a verdict (default: all; see
+    :func:`~courtgraph.agents.aggregator.member_quorum`). A voter that failed takes no further part.
+    """
     names = [v.name for v in voters]
     if len(set(names)) != len(names) or not names:
         raise ValueError(f"{name}: voters need distinct names, got {names}")
+    check_quorum(quorum, len(names), name)
     jurors = [v for v in voters if isinstance(v, Juror)]
     if rounds and len(jurors) != len(voters):
         raise ValueError(f"{name}: deliberation needs model jurors (a protocol cannot revise its vote)")
@@ -80,24 +87,33 @@ def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int
         r, trial = state.get("round", 0) + 1, state["trial"]
         final = r == rounds
         current = latest(state.get("votes", []), names)
+        if member_quorum(ballots(current, names), quorum)[0]:  # the trial fails: no more calls to pay for
+            return {"round": rounds}
+        talking = [j for j in jurors if current[j.name].status != "error"]
         results: list[Vote] = []
 
         async def one(j: Juror, seen: dict[str, Verdict]) -> Vote:
-            return await j.revise(trial, record(state.get("turns", []), j.name), seen[j.name],
-                                  [seen[n] for n in names if n != j.name], round=r, final=final,
+            peers = [seen[n] for n in names if n != j.name and seen[n].status != "error"]
+            return await j.revise(trial, record(state.get("turns", []), j.name), seen[j.name], peers,
+                                  round=r, final=final,
                                   audience=[j.name, AGENT] if final else names)
 
         if deliberation == "simultaneous" or final:  # a final vote is private: nobody reads it before voting
-            results = await gather_all(*(one(j, current) for j in jurors))
+            results = await gather_all(*(one(j, current) for j in talking))
         else:
-            for j in jurors:
+            for j in talking:
                 results.append(await one(j, current))
                 current = {**current, j.name: results[-1].verdict}
         return {"turns": [t for v in results for t in v.turns], "votes": [v.verdict for v in results], "round": r}
 
     async def aggregate(state: JuryState) -> dict[str, Any]:
-        got = latest(state.get("votes", []), names)
-        turn = await aggregator(state["trial"], [got.get(n) or Verdict.failed("no vote", agent=n) for n in names])
+        votes = ballots(latest(state.get("votes", []), names), names)
+        failure, note = member_quorum(votes, quorum)
+        turn = quorum_failure(votes, failure) if failure else await aggregator(state["trial"], votes)
+        if note and turn.verdict is not None and turn.verdict.valid:
+            verdict = turn.verdict.model_copy(update={"quorum": note})
+            turn = turn.model_copy(update={"verdict": verdict, "content": f"{turn.content}\n\nDecided under the "
+                                                                          f"quorum rule: {note}"})
         return {"turns": [turn], "verdict": turn.verdict}
 
     def after_deliberation(state: JuryState) -> Literal["deliberate", "aggregate"]:
@@ -122,6 +138,11 @@ def latest(votes: Sequence[Verdict], names: Sequence[str]) -> dict[str, Verdict]
     return {v.agent: v for v in votes if v.agent is not None and v.agent in names}
 
 
+def ballots(got: dict[str, Verdict], names: Sequence[str]) -> list[Verdict]:
+    """One vote per member in roster order; a member with no vote at all counts as failed."""
+    return [got.get(n) or Verdict.failed("no vote", agent=n) for n in names]
+
+
 def members(items: Member | Sequence[Member], n: int | None, what: str) -> list[Any]:
     """A list of members, or one member repeated ``n`` times (3 by default)."""
     if isinstance(items, list | tuple):
@@ -135,8 +156,12 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
          weights: Sequence[float] | None = None, rounds: int = 0, deliberation: Deliberation = "simultaneous",
          personas: Sequence[str] | None = None, mode: JurorMode = "pairwise", scale: tuple[float, float] = (1, 10),
          tie_delta: float = 0.0, reference: bool = False, sequential: bool = False, wave: int = 1,
-         name: str = "jury", checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
+         quorum: int | None = None, name: str = "jury", checkpointer: Checkpointer = None,
+         store: BaseStore | None = None) -> Graph:
     """A jury of ``jurors`` (models or protocol graphs; one member is repeated ``n`` times).
+
+    ``quorum=2`` (of 3): decide when at least 2 jurors answered; by default a juror whose call fails
+    for good fails the trial, so the run's record is marked failed and ``--resume`` runs it again.
 
     Calls per trial without deliberation: one per juror (two for a pointwise juror on a pair), plus
     one for an LLM aggregator (none for a rule). Each deliberation round adds one call per juror.
@@ -154,6 +179,7 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
         reference: show the reference answer.
         sequential: call jurors in turn and stop once the rule's verdict is decided (majority or strict).
         wave: jurors called at a time when sequential.
+        quorum: decide when at least this many jurors answered (all: a failed juror fails the trial).
     """
     items = members(jurors, n, name)
     if personas is not None and len(personas) != len(items):
@@ -169,8 +195,10 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
 
         if rounds or mode != "pairwise" or not isinstance(aggregate, str):
             raise ValueError(f"{name}: sequential voting needs pairwise jurors, no deliberation and a count rule")
+        if quorum is not None:
+            raise ValueError(f"{name}: sequential voting takes no quorum (a failed juror fails the trial)")
         return sequential_graph(voters, aggregate, wave=wave, name=name)
     agg = make_aggregator(aggregate, weights=weights, tie_delta=tie_delta, scale=scale, reference=reference,
                           mode=mode)
-    return voting_graph(voters, agg, rounds=rounds, deliberation=deliberation, name=name,
+    return voting_graph(voters, agg, rounds=rounds, deliberation=deliberation, name=name, quorum=quorum,
                         checkpointer=checkpointer, store=store)

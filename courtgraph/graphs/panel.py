@@ -27,8 +27,11 @@ def panel(specialists: ModelLike | Mapping[str, ModelLike], *,
           dimensions: Sequence[str] | Mapping[str, str] = tuple(DIMENSIONS), aggregate: str | ModelLike = "majority",
           weights: Mapping[str, float] | None = None, mode: JurorMode = "pairwise",
           scale: tuple[float, float] = (1, 10), tie_delta: float = 0.0, reference: bool = False,
-          name: str = "panel", checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
+          quorum: int | None = None, name: str = "panel", checkpointer: Checkpointer = None,
+          store: BaseStore | None = None) -> Graph:
     """A panel graph. ``specialists``: one model for all, or a mapping dimension -> model.
+
+    A specialist whose call fails for good fails the trial, unless ``quorum`` dimensions suffice.
 
     Args:
         dimensions: dimension names, or name -> description.
@@ -38,6 +41,7 @@ def panel(specialists: ModelLike | Mapping[str, ModelLike], *,
         scale: pointwise scale.
         tie_delta: pointwise: score gap counted as a tie.
         reference: show the reference answer.
+        quorum: decide when at least this many specialists answered (all: a failed one fails the trial).
     """
     dims = described(dimensions, DIMENSIONS, "dimensions")
     if isinstance(specialists, Mapping):
@@ -50,4 +54,4 @@ def panel(specialists: ModelLike | Mapping[str, ModelLike], *,
     agg = make_aggregator(aggregate, weights=[weights.get(d, 1.0) for d in dims] if weights else None,
                           tie_delta=tie_delta, ties=False, prompt="aggregator_panel", scale=scale, reference=reference,
                           mode=mode)
-    return voting_graph(voters, agg, name=name, checkpointer=checkpointer, store=store)
+    return voting_graph(voters, agg, name=name, quorum=quorum, checkpointer=checkpointer, store=store)

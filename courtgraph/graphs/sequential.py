@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from langgraph.graph import END, START, StateGraph
 
-from courtgraph.agents.aggregator import AGENT, Rule, make_rule
+from courtgraph.agents.aggregator import AGENT, Rule, make_rule, member_quorum, quorum_failure
 from courtgraph.agents.juror import Vote
 from courtgraph.agents.tasks import gather_all
 from courtgraph.graphs.state import Graph, TrialState
@@ -87,9 +87,11 @@ def sequential_graph(voters: Sequence[Voter], aggregate: str, *, wave: int = 1, 
                 turns += got.turns
                 cast.append(got.verdict)
             called += len(batch)
-            if decided(rule, cast, len(voters) - called):
-                break
-        verdict = rule(cast)
+            if decided(rule, cast, len(voters) - called) or any(v.status == "error" for v in cast):
+                break  # a failed juror fails the trial (no quorum here): no further calls to pay for
+        failure, _ = member_quorum(cast, None)
+        verdict = quorum_failure(cast, failure).verdict if failure else rule(cast)
+        assert verdict is not None
         saved = len(voters) - called
         tally = Turn(role="aggregator", agent=AGENT, content=verdict.rationale or verdict.error or "",
                      model=f"rule:{aggregate}", phase="verdict", verdict=verdict)

@@ -115,7 +115,8 @@ def fence(text: str, tag: str) -> str:
     return f"<{tag} id={ident}>\n{text}\n</{tag} id={ident}>"
 
 
-_FENCED = re.compile(r"<(?P<tag>[a-z_]+) id=(?P<id>[0-9a-f]+)>\n(?P<body>.*?)\n</(?P=tag) id=(?P=id)>", re.DOTALL)
+_FENCED = re.compile(r"<(?P<tag>[a-z][a-z0-9_]*) id=(?P<id>[0-9a-f]+)>\n(?P<body>.*?)\n</(?P=tag) id=(?P=id)>",
+                     re.DOTALL)
 
 
 def unfence(prompt: str) -> dict[str, str]:
@@ -123,7 +124,17 @@ def unfence(prompt: str) -> dict[str, str]:
 
     Simulated agents use this to read the candidates exactly as a real model would see them.
     """
-    return {m.group("tag"): m.group("body") for m in _FENCED.finditer(prompt)}
+    return dict(fenced_blocks(prompt))
 
 
-__all__ = ["Prompt", "PromptError", "available_prompts", "fence", "load_prompt", "parse_prompt", "unfence"]
+def fenced_blocks(prompt: str) -> list[tuple[str, str]]:
+    """Every top-level fenced block of a rendered prompt as ``(tag, text)``, in order.
+
+    These are the untrusted texts of a request: a verdict read from the answer must not come from
+    a repetition of any of them.
+    """
+    return [(m.group("tag"), m.group("body")) for m in _FENCED.finditer(prompt)]
+
+
+__all__ = ["Prompt", "PromptError", "available_prompts", "fence", "fenced_blocks", "load_prompt", "parse_prompt",
+           "unfence"]

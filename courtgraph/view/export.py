@@ -86,6 +86,8 @@ def trial_markdown(trial: TrialResult, record: Record) -> list[str]:
         lines += [quoted(v.rationale), ""]
     if v.error:
         lines += [f"Error: {v.error}", ""]
+    if v.quorum:
+        lines += [f"Decided under the quorum rule: {v.quorum}", ""]
     if v.votes:
         lines += ["| member | vote | confidence |", "|---|---|---|"]
         lines += [f"| {m.agent or m.stage or i} | {said(trial.order, m)} | "
@@ -107,7 +109,7 @@ def to_markdown(records: Sequence[Record], case: Case | None = None, *, order: O
 
 
 def table_markdown(rows: Sequence[CaseRow], protocols: Sequence[str]) -> str:
-    """The case table as a markdown table (✓ right, ✗ wrong, ⇄ order flip)."""
+    """The case table as a markdown table (✓ right, ✗ wrong, ⇄ order flip, q decided under a quorum rule)."""
     out = ["| case | category | gold | " + " | ".join(protocols) + " |",
            "|---|---|---|" + "---|" * len(protocols)]
     for r in rows:
@@ -119,5 +121,6 @@ def table_markdown(rows: Sequence[CaseRow], protocols: Sequence[str]) -> str:
 def table_json(rows: Sequence[CaseRow]) -> str:
     return json.dumps([{"id": r.id, "category": r.category, "label": r.label,
                         "outcomes": {p: {"answer": o.answer, "correct": o.correct, "inconsistent": o.inconsistent,
-                                         "invalid": o.invalid} for p, o in r.outcomes.items()}} for r in rows],
+                                         "invalid": o.invalid, "quorum": o.quorum}
+                                     for p, o in r.outcomes.items()}} for r in rows],
                       indent=2, ensure_ascii=False)

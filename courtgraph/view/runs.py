@@ -32,6 +32,7 @@ class Outcome:
     correct: bool | None
     score: float | None = None
     orders: tuple[tuple[str, str | None, str], ...] = ()  # each trial: (order, case-frame winner, status)
+    quorum: bool = False  # decided under a quorum rule with members missing
 
     @property
     def answer(self) -> str:
@@ -129,7 +130,8 @@ class Run:
                 row = table[cid] = CaseRow(cid, len(table) + 1_000_000, cat, label)
             outline = RecordOutline.model_validate_json(data)
             row.outcomes[proto] = Outcome(proto, winner, status, None if correct is None else bool(correct),
-                                          outline.verdict.score, tuple(t.outcome() for t in outline.trials[:2]))
+                                          outline.verdict.score, tuple(t.outcome() for t in outline.trials[:2]),
+                                          outline.verdict.quorum is not None)
         return sorted(table.values(), key=lambda r: r.position)
 
     def case(self, case_id: str) -> Case | None:

@@ -122,7 +122,7 @@ def _natural(text: str) -> list[tuple[int, int | str]]:
 
 
 def outcome_cell(o: Outcome | None) -> Text:
-    """A verdict with its mark: ✓ right, ✗ wrong, ⇄ inconsistent between the orders."""
+    """A verdict with its mark: ✓ right, ✗ wrong, ⇄ inconsistent between the orders, q under a quorum rule."""
     if o is None:
         return Text("—", style="dim")
     style = "green" if o.correct else "red" if o.correct is False else ""
@@ -131,6 +131,8 @@ def outcome_cell(o: Outcome | None) -> Text:
         cell.append(" ✓" if o.correct else " ✗", style=style)
     if o.inconsistent:
         cell.append(" ⇄", style="yellow")
+    if o.quorum:
+        cell.append(" q", style="yellow")
     return cell
 
 
@@ -203,4 +205,5 @@ class _Fit:
 def page_caption(shown: int, *, matched: int, total: int, offset: int = 0) -> str:
     """Which page of how many matching cases the table shows, and what its marks mean."""
     first, last = (offset + 1, offset + shown) if shown else (0, 0)
-    return f"cases {first}–{last} of {matched:,} matching ({total:,} in the run) · ✓ right ✗ wrong ⇄ order flip"
+    return (f"cases {first}–{last} of {matched:,} matching ({total:,} in the run) · ✓ right ✗ wrong ⇄ order flip"
+            " q quorum")

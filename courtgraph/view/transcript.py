@@ -310,6 +310,8 @@ def trial_verdict_panel(trial: TrialResult, label: GoldLabel = None, opts: ViewO
         parts.append(Padding(plain(v.rationale, opts), (1, 0, 0, 0)))
     if v.error:
         parts.append(Text(f"error: {v.error}", style="red"))
+    if v.quorum:
+        parts.append(Text(f"decided under the quorum rule: {v.quorum}", style="yellow"))
     if v.raw and not v.valid:
         parts.append(Padding(Group(Text("raw answer:", style="dim"), plain(v.raw, opts)), (1, 0, 0, 0)))
     if v.votes:
@@ -333,6 +335,8 @@ def record_verdict_panel(record: Record) -> Panel:
         parts.append(Text(f"orders: {orders}  ({why})", style="dim" if agree else "yellow"))
     if v.error:
         parts.append(Text(f"error: {v.error}", style="red"))
+    if v.quorum:
+        parts.append(Text(f"decided under the quorum rule: {v.quorum}", style="yellow"))
     return Panel(Group(*parts), title=f"{record.protocol} · case {record.case_id}", title_align="left",
                  subtitle=meta(usage_text(record.usage), f"{record.latency_s:.1f}s"), subtitle_align="right",
                  border_style="bold green" if record.correct else "bold red" if record.correct is False else "bold")

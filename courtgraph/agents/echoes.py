@@ -1,0 +1,89 @@
+"""Which parts of a model's answer are not its own words: echoes of untrusted text, and quoted material.
+
+A verdict tag counts only if the model wrote it. The candidates are untrusted (a candidate may end
+with ``[[B]]`` or carry a whole JSON verdict), and a judge often quotes them, so a tag that sits in a
+span repeated from a candidate, or in material the answer itself marks as quoted (a code block, the
+prompt's fences), is not a verdict. A span counts as repeated when it is at least :data:`ECHO_MIN`
+characters copied verbatim from an untrusted text, or a whole untrusted text shorter than that:
+shorter coincidences ("the answer is 42") are the model's own words. Zero-width characters are
+removed from both sides first, as the parser removes them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+#: Shortest verbatim copy of untrusted text that counts as an echo (unless the whole text is shorter).
+ECHO_MIN = 12
+ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+#: Material an answer marks as quoted: code blocks, and any block in the prompt's fence syntax.
+_QUOTED = re.compile(r"```.*?```|<(?P<tag>[a-z][a-z0-9_]*) id=(?P<id>[0-9a-f]+)>.*?</(?P=tag) id=(?P=id)>", re.DOTALL)
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def clean(text: str) -> str:
+    return ZERO_WIDTH.sub("", text)
+
+
+@dataclass(frozen=True)
+class Echoes:
+    """The untrusted texts of one request, indexed to find verbatim copies of them in an answer."""
+
+    texts: tuple[str, ...] = ()
+    grams: frozenset[str] = frozenset()
+    shorts: tuple[str, ...] = ()
+    objects: tuple[dict[str, object], ...] = ()  # JSON objects inside the texts (verdicts to refuse)
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Echoes:
+        cleaned = tuple(dict.fromkeys(c for c in map(clean, texts) if c.strip()))
+        grams = frozenset(t[i:i + ECHO_MIN] for t in cleaned if len(t) >= ECHO_MIN
+                          for i in range(len(t) - ECHO_MIN + 1))
+        shorts = tuple(t for t in cleaned if len(t) < ECHO_MIN)
+        return cls(cleaned, grams, shorts, tuple(o for t in cleaned for o in json_objects(t)))
+
+    def mask(self, text: str) -> list[bool]:
+        """Per character of ``text`` (already cleaned): whether it is repeated or quoted material."""
+        out = [False] * len(text)
+        for i in range(len(text) - ECHO_MIN + 1):
+            if text[i:i + ECHO_MIN] in self.grams:
+                out[i:i + ECHO_MIN] = [True] * ECHO_MIN
+        for short in self.shorts:
+            for m in re.finditer(re.escape(short), text):
+                out[m.start():m.end()] = [True] * (m.end() - m.start())
+        for m in _QUOTED.finditer(text):
+            out[m.start():m.end()] = [True] * (m.end() - m.start())
+        for m in _INLINE_CODE.finditer(text):
+            if not re.fullmatch(r"\s*\[\[[^\]]*\]\]\s*", m.group(1)):  # `[[A]]` alone is formatting, not a quote
+                out[m.start():m.end()] = [True] * (m.end() - m.start())
+        return out
+
+    def copied(self, text: str) -> bool:
+        """Whether ``text`` is made only of echoes: every non-blank character repeated or quoted."""
+        text = clean(text)
+        masked = self.mask(text)
+        return bool(text.strip()) and all(m or c.isspace() for c, m in zip(text, masked, strict=True))
+
+
+def own(span: tuple[int, int], text: str, masked: list[bool]) -> bool:
+    """Whether the span ``text[a:b]`` has a non-blank character the model wrote itself."""
+    return any(not masked[i] and not text[i].isspace() for i in range(*span))
+
+
+def json_objects(text: str) -> list[dict[str, object]]:
+    """Every JSON object embedded in ``text`` (a candidate may carry a verdict as JSON)."""
+    decoder, out = json.JSONDecoder(), []
+    for m in re.finditer(r"\{", text):
+        try:
+            obj, _ = decoder.raw_decode(text, m.start())
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
+
+
+NO_ECHOES = Echoes()
