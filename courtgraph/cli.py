@@ -197,7 +197,9 @@ def run_command(
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="Judge only the first N cases.")] = None,
     categories: Annotated[str | None, typer.Option("--categories", help="Only these categories, "
                                                    "comma-separated.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Trials in flight at once.")] = 8,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Model calls in flight at once; a "
+                                                "trial starts when its calls fit, and each endpoint allows as many "
+                                                "(unless $COURTGRAPH_MAX_CONCURRENCY says otherwise).")] = 8,
     swap: Annotated[bool | None, typer.Option("--swap/--no-swap", help="Judge both orders (default) or only "
                                               "the given one.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<timestamp>); "

@@ -2,9 +2,9 @@
 
 Why it is shaped this way:
 
-* One bound on concurrent trials for the whole run (a semaphore), on top of the model layer's
-  per-endpoint bounds: the endpoint bound protects providers, this one protects the machine (each
-  trial is a graph run with its own tasks and memory).
+* One bound for the whole run, in model calls in flight (``concurrency``): a trial starts when its
+  calls fit beside those in flight, so a jury's jurors run together (:mod:`courtgraph.models.admission`).
+  Each endpoint's bound follows it unless configured apart (the manifest records both).
 * Trials are queued case by case, so an interrupted run has finished whole cases for every
   protocol rather than a scatter of half-done ones, and the records in flight at a kill are few.
 * A record is written the moment both its trials finish, so a Ctrl-C or a SIGKILL loses only what
@@ -47,6 +47,8 @@ from courtgraph.graphs.registry import Roles, build_protocol
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import graph_name, make_record, run_trial, trial_orders
 from courtgraph.models import ChatModel, ResponseCache, default_cache_path, use_cache
+from courtgraph.models.admission import Admission, use_admission
+from courtgraph.models.limits import endpoint_bound
 from courtgraph.prompts import PromptError, available_prompts, load_prompt
 from courtgraph.schema import ORDERS, Case, Order, Record, Trial, TrialResult, Usage
 
@@ -365,10 +367,11 @@ async def _judge_all(plan: list[tuple[Case, str]], graphs: Mapping[str, Graph], 
                      store: RunStore, concurrency: int, bar: RunProgress,
                      watch: str | None) -> None:
     """Run every (case, protocol) of the plan; each record is stored as soon as its trials finish."""
-    gate = asyncio.Semaphore(concurrency)
+    admission = Admission(concurrency)
 
-    async def trial(graph: Graph, case: Case, order: Order) -> TrialResult:
-        async with gate:
+    async def trial(protocol: str, case: Case, order: Order) -> TrialResult:
+        graph = graphs[protocol]
+        async with admission.trial(protocol):
             if case.id == watch:
                 from courtgraph.view.live import watch_trial
 
@@ -377,13 +380,14 @@ async def _judge_all(plan: list[tuple[Case, str]], graphs: Mapping[str, Graph], 
             return await run_trial(graph, Trial(case=case, order=order))
 
     async def record(case: Case, protocol: str) -> None:
-        trials = await asyncio.gather(*(trial(graphs[protocol], case, o) for o in trial_orders(case, orders)))
+        trials = await asyncio.gather(*(trial(protocol, case, o) for o in trial_orders(case, orders)))
         done = make_record(case, protocol, list(trials))
         store.write(done)
         bar.advance(done)
 
-    # Created in plan order: the semaphore admits waiters first come, first served.
-    tasks = [asyncio.create_task(record(case, protocol)) for case, protocol in plan]
+    # Created in plan order: the admission starts waiting trials first come, first served.
+    with use_admission(admission):
+        tasks = [asyncio.create_task(record(case, protocol)) for case, protocol in plan]
     try:
         await asyncio.gather(*tasks)
     finally:
@@ -440,7 +444,8 @@ async def run_async(
     cache_path = default_cache_path() if cache == "default" else cache
     config = {
         "bench": bench_id, "protocols": described, "roles": describe_roles(roles), "orders": orders,
-        "concurrency": concurrency, "limit": limit, "categories": list(categories) if categories else None,
+        "concurrency": concurrency, "endpoint_concurrency": endpoint_bound(concurrency),
+        "limit": limit, "categories": list(categories) if categories else None,
         "seed": seed, "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
     }
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
+from courtgraph.models.admission import counted_call
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
 from courtgraph.models.pricing import cost_usd
 from courtgraph.schema import Trial, Usage
@@ -151,7 +152,8 @@ class ChatModel(ABC):
             if hit is not None:
                 return self._from_cache(hit)
         started = time.perf_counter()
-        done = await self._answer(messages, schema, params, intent)
+        with counted_call():  # the run's concurrency counts calls, not trials (models/admission.py)
+            done = await self._answer(messages, schema, params, intent)
         latency = time.perf_counter() - started
         usage = Usage(
             calls=1 if self.counts_calls else 0,
