@@ -7,15 +7,29 @@ records in flight; WAL lets readers work beside the writer; the columns let the 
 without parsing every record. The record itself is kept whole as JSON, so nothing is lost to the
 columns. One process writes a run at a time (:meth:`RunStore.lock`).
 ``records.jsonl`` is an export, for tools that want a flat file.
+
+Compact turns (schema version 2): a record's ``data`` holds everything but the trials' turns (their
+lists are left empty, so ``json_extract`` on verdicts, usage and hashes works as before), and the
+``turns`` column holds the turns of every trial as zlib-compressed JSON: the transcripts repeat
+themselves (jurors quote the same candidates, every turn carries the same usage keys), so a jury's
+record takes a tenth of the space, and readers that need no transcript (summaries, reports) never
+decompress them. Reassembly gives back the record exactly. Version 1 runs (turns inside ``data``,
+no ``turns`` column) stay readable, and a resumed v1 run gains the column.
+
+Group commit: inside an event loop, records written in one loop iteration are committed together
+at its end (a SIGKILL still loses only what was in flight: those records' trials had finished in
+the same instant); outside a loop each write commits at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import os
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +41,9 @@ from courtgraph.schema import Case, Record
 DB_NAME = "run.db"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: compressed turns in their own column (see the module docstring)
+#: A group commit never holds more records than this.
+MAX_PENDING = 256
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -52,6 +68,7 @@ CREATE TABLE IF NOT EXISTS records (
     error TEXT,
     written_at TEXT NOT NULL,
     data TEXT NOT NULL,
+    turns BLOB,
     PRIMARY KEY (case_id, protocol)
 );
 CREATE INDEX IF NOT EXISTS records_protocol ON records (protocol);
@@ -88,6 +105,7 @@ class RunStore:
             path.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._writer: int | None = None  # the descriptor holding the run's lock, once taken
+        self._pending = 0  # records written and not yet committed (group commit)
         self._db = sqlite3.connect(self.db_path, check_same_thread=False, timeout=30)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -95,9 +113,12 @@ class RunStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             if create:
                 self._db.executescript(_SCHEMA)
+                if not self._has_turns_column():  # a version 1 run being resumed
+                    self._db.execute("ALTER TABLE records ADD COLUMN turns BLOB")
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self._db.commit()
             self._db.execute("SELECT 1 FROM records LIMIT 0")  # an SQLite file of something else fails here
+            self._turns_sql = "r.turns" if self._has_turns_column() else "NULL"
         except sqlite3.DatabaseError:  # "file is not a database": a run.db that is something else
             self._db.close()
             raise InputError("not a courtgraph run database", path=self.db_path) from None
@@ -109,6 +130,7 @@ class RunStore:
         self.close()
 
     def close(self) -> None:
+        self.flush()
         with self._lock:
             self._db.close()
             if self._writer is not None:
@@ -153,21 +175,57 @@ class RunStore:
     # records
 
     def write(self, record: Record) -> None:
-        """Store one record (replacing an earlier one for the same case and protocol) and commit."""
+        """Store one record (replacing an earlier one for the same case and protocol); committed at the end
+        of the current event-loop iteration (group commit), or at once outside a loop."""
         usage = record.usage
         label = record.label if record.label is None else str(record.label)
+        data, turns = split_turns(record)
         row = (record.case_id, record.protocol, record.category, label, record.verdict.winner,
                record.verdict.status, None if record.correct is None else int(record.correct),
                int(record_failed(record)), usage.calls, usage.tokens, usage.cost_usd, record.latency_s,
-               record.error, now_iso(), record.model_dump_json())
+               record.error, now_iso(), data, turns)
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              row)
-            self._db.commit()
+            self._pending += 1
+            first = self._pending == 1
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or self._pending >= MAX_PENDING:
+            self.flush()
+        elif first:
+            loop.call_soon(self.flush)
 
-    def records(self, protocol: str | None = None) -> list[Record]:
-        """Stored records, optionally of one protocol only, in case order."""
-        return [Record.model_validate_json(data) for data in self._record_json(protocol)]
+    def flush(self) -> None:
+        """Commit the records written since the last commit."""
+        with self._lock:
+            if self._pending:
+                self._db.commit()
+                self._pending = 0
+
+    def records(self, protocol: str | None = None, *, turns: bool = True) -> list[Record]:
+        """Stored records, optionally of one protocol only, in case order; ``turns=False`` leaves every trial's
+        turns empty (summaries need none, and a transcript is most of a record)."""
+        return list(self.iter_records(protocol, turns=turns))
+
+    def iter_records(self, protocol: str | None = None, *, turns: bool = True) -> Iterator[Record]:
+        """:meth:`records` one at a time, so a reader holds one record, not a run."""
+        for data, packed in self._rows(protocol, turns=turns):
+            yield _record(data, packed)
+
+    def record(self, case_id: str, protocol: str) -> Record | None:
+        """One stored record, whole."""
+        rows = self.query(f"SELECT r.data, {self._turns_sql} FROM records r WHERE r.case_id = ? AND r.protocol = ?",
+                          (case_id, protocol))
+        return _record(*rows[0]) if rows else None
+
+    def case_records(self, case_id: str) -> dict[str, Record]:
+        """Every protocol's record of one case, whole, by protocol (in the order they were written)."""
+        rows = self.query(f"SELECT r.protocol, r.data, {self._turns_sql} FROM records r WHERE r.case_id = ? "
+                          "ORDER BY r.rowid", (case_id,))
+        return {str(p): _record(data, packed) for p, data, packed in rows}
 
     def done(self) -> set[tuple[str, str]]:
         """(case_id, protocol) of every finished record; failed ones are not finished (resume retries them)."""
@@ -193,8 +251,8 @@ class RunStore:
         out = Path(path) if path is not None else self.run_dir / "records.jsonl"
         tmp = out.with_name(out.name + ".tmp")
         with tmp.open("w", encoding="utf-8") as f:
-            for data in self._record_json(None):
-                f.write(data + "\n")
+            for data, packed in self._rows(None, turns=True):
+                f.write((data if packed is None else json.dumps(join_turns(data, packed), ensure_ascii=False)) + "\n")
         os.replace(tmp, out)
         return out
 
@@ -224,9 +282,45 @@ class RunStore:
         with self._lock:
             return self._db.execute(sql, tuple(args)).fetchall()
 
-    def _record_json(self, protocol: str | None) -> Iterator[str]:
+    def _has_turns_column(self) -> bool:
+        return any(row[1] == "turns" for row in self._db.execute("PRAGMA table_info(records)"))
+
+    def _rows(self, protocol: str | None, *, turns: bool) -> Iterator[tuple[str, bytes | None]]:
+        """(data, packed turns) in case order, streamed from a cursor of its own (no list of the run)."""
         where, args = (" WHERE r.protocol = ?", [protocol]) if protocol is not None else ("", [])
-        rows = self.query("SELECT r.data FROM records r LEFT JOIN cases c ON c.id = r.case_id"
-                          f"{where} ORDER BY c.position, r.rowid", args)
-        for (data,) in rows:
-            yield str(data)
+        packed = self._turns_sql if turns else "NULL"
+        sql = (f"SELECT r.data, {packed} FROM records r LEFT JOIN cases c ON c.id = r.case_id"
+               f"{where} ORDER BY c.position, r.rowid")
+        with self._lock:
+            cursor = self._db.execute(sql, tuple(args))
+        while True:
+            with self._lock:
+                batch = cursor.fetchmany(64)
+            if not batch:
+                return
+            for data, blob in batch:
+                yield str(data), blob
+
+
+def split_turns(record: Record) -> tuple[str, bytes]:
+    """A record as (JSON without the trials' turns, the turns of each trial as compressed JSON)."""
+    data = record.model_dump(mode="json")
+    turns = []
+    for trial in data["trials"]:
+        turns.append(trial["turns"])
+        trial["turns"] = []
+    packed = zlib.compress(json.dumps(turns, ensure_ascii=False, separators=(",", ":")).encode(), 6)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")), packed
+
+
+def join_turns(data: str, packed: bytes | None) -> dict[str, Any]:
+    """The record's JSON object with each trial's turns put back (``packed`` None: leave them empty)."""
+    whole: dict[str, Any] = json.loads(data)
+    if packed is not None:
+        for trial, turns in zip(whole["trials"], json.loads(zlib.decompress(packed)), strict=True):
+            trial["turns"] = turns
+    return whole
+
+
+def _record(data: str, packed: bytes | None) -> Record:
+    return Record.model_validate(join_turns(data, packed)) if packed is not None else Record.model_validate_json(data)

@@ -20,12 +20,13 @@ from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, GenerateParams, Message
 from courtgraph.models.endpoint import EndpointModel, split_spec
+from courtgraph.models.schemas import json_schema
 
 
 def answer_tool(schema: type[BaseModel]) -> dict[str, Any]:
     """The one tool the model is forced to call with ``schema``-shaped input."""
     doc = (schema.__doc__ or f"Give the answer as {schema.__name__}.").strip()
-    return {"name": schema.__name__, "description": doc, "input_schema": schema.model_json_schema()}
+    return {"name": schema.__name__, "description": doc, "input_schema": json_schema(schema)}
 
 
 class AnthropicModel(EndpointModel):

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from courtgraph.models.admission import counted_call
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
 from courtgraph.models.pricing import cost_usd
+from courtgraph.models.schemas import json_schema
 from courtgraph.schema import Trial, Usage
 
 
@@ -147,7 +148,7 @@ class ChatModel(ABC):
         key = ""
         if cache is not None:
             key = cache_key(self.provider, self.model, self.base_url, params.model_dump(),
-                            messages, schema.model_json_schema() if schema else None)
+                            messages, json_schema(schema) if schema else None)
             hit = cache.get(key)
             if hit is not None:
                 return self._from_cache(hit)

@@ -18,11 +18,12 @@ import re
 from typing import Any
 
 import openai
-from openai.lib._pydantic import to_strict_json_schema
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, GenerateParams, Message
 from courtgraph.models.endpoint import EndpointModel, split_spec
+from courtgraph.models.schemas import json_schema, strict_json_schema
 
 OFFICIAL_URL = "https://api.openai.com/v1"
 #: OpenAI's reasoning models reject any temperature but the default: none is sent to them.
@@ -31,7 +32,7 @@ REASONING = re.compile(r"^(o\d|gpt-5)")
 
 def response_format(schema: type[BaseModel], *, strict: bool = True) -> dict[str, Any]:
     """The ``response_format`` asking for ``schema``'s JSON. Strict mode needs a strict-shaped schema."""
-    shape = to_strict_json_schema(schema) if strict else schema.model_json_schema()
+    shape = strict_json_schema(schema) if strict else json_schema(schema)
     return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": shape, "strict": strict}}
 
 
@@ -75,7 +76,9 @@ class OpenAIModel(EndpointModel):
             request["seed"] = params.seed
         if schema is not None:
             request["response_format"] = response_format(schema, strict=self.strict)
-        r = await client.chat.completions.create(**request)
+        # The SDK's create() would walk the whole body to transform it (a no-op for these plain values) and
+        # resolve client.chat.completions lazily on every call: post() sends the same request without that.
+        r = await client.post("/chat/completions", body=request, cast_to=ChatCompletion)
         message = r.choices[0].message if r.choices else None
         text = (message.content or message.refusal or "") if message else ""
         usage = r.usage
