@@ -87,6 +87,8 @@ def courtgraph_run(url: str, calls: int, concurrency: int, protocol: str = "sing
 
 def overhead(protocol: str, cases: int) -> dict[str, Any]:
     """Framework CPU per model call through the CLI's run, with instant simulated agents."""
+    import courtgraph.agents.simulated
+    import courtgraph.evals.runner  # noqa: F401  (start-up is measured on its own)
     from courtgraph.evals import run
     from courtgraph.graphs.registry import Roles
     from courtgraph.schema import Case
@@ -97,6 +99,8 @@ def overhead(protocol: str, cases: int) -> dict[str, Any]:
                   label="A" if r["label"] == "A>B" else "B") for i, r in enumerate(picked)]
     roles = Roles(model="sim:0.7", jurors=["sim:0.7"] * 3)
     with tempfile.TemporaryDirectory() as tmp:
+        # a first small run pays the one-time costs (lazy imports, first compiled graphs): not per call
+        run(items[:4], [protocol], roles=roles, out=Path(tmp) / "warm", cache=None, progress=False)
         started, cpu = time.perf_counter(), time.process_time()
         results = run(items, [protocol], roles=roles, out=Path(tmp) / "run", cache=None, progress=False)
         wall, used = time.perf_counter() - started, time.process_time() - cpu

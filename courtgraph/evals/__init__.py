@@ -40,7 +40,16 @@ def run(bench: BenchLike, protocols: ProtocolsLike, **kwargs: Any) -> Results:
     """:func:`run_async` on one event loop for the whole run (the SDKs' HTTP pools are bound to it)."""
     from courtgraph.evals.runner import run_async
 
-    return asyncio.run(run_async(bench, protocols, **kwargs))
+    # The main task returns None: on Python 3.11, asyncio.run's SIGINT bookkeeping formats the main task's
+    # repr when it restores the handler, and a task holding the Results would render every record (seconds,
+    # and a string the size of the run).
+    out: list[Results] = []
+
+    async def main() -> None:
+        out.append(await run_async(bench, protocols, **kwargs))
+
+    asyncio.run(main())
+    return out[0]
 
 
 __all__ = ["Benchmark", "Results", "RunStore", "Summary", "load_bench", "run", "run_async", "summarize"]
