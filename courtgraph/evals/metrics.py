@@ -34,7 +34,7 @@ records always give the same report.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -142,12 +142,13 @@ class Summary(BaseModel):
 
 
 def summarize(records: Iterable[Record], baseline: str = "single", *, seed: int = 0,
-              resamples: int = stats.DEFAULT_RESAMPLES) -> Summary:
+              resamples: int = stats.DEFAULT_RESAMPLES, simulated: Collection[str] | None = None) -> Summary:
     """Metrics per protocol, each compared with ``baseline`` on the cases both judged.
 
     Records are grouped by ``Record.protocol``; a baseline absent from the records just means no
     comparison (``Summary.baseline`` is None). Pointwise records (numeric labels) get accuracy from
-    ``Record.correct`` and None for the pairwise-only metrics.
+    ``Record.correct`` and None for the pairwise-only metrics. ``simulated`` names the protocols that used
+    simulated agents when the records come without turns (:meth:`RunStore.records` with ``turns=False``).
     """
     groups: dict[str, list[Record]] = defaultdict(list)
     for record in records:
@@ -156,7 +157,7 @@ def summarize(records: Iterable[Record], baseline: str = "single", *, seed: int 
     base = groups.get(baseline)
     metrics = {
         name: _protocol_metrics(
-            name, groups[name], seed=seed, resamples=resamples,
+            name, groups[name], seed=seed, resamples=resamples, simulated=simulated,
             vs_baseline=_compare(groups[name], None if name == baseline else base, baseline,
                                  seed=seed, resamples=resamples))
         for name in names
@@ -230,7 +231,7 @@ def _simulated(records: list[Record]) -> bool:
 
 
 def _protocol_metrics(name: str, records: list[Record], *, seed: int, resamples: int,
-                      vs_baseline: Comparison) -> ProtocolMetrics:
+                      vs_baseline: Comparison, simulated: Collection[str] | None = None) -> ProtocolMetrics:
     n = len(records)
     trials = [t for r in records for t in r.trials]
     statuses = [t.verdict.status for t in trials]
@@ -256,7 +257,7 @@ def _protocol_metrics(name: str, records: list[Record], *, seed: int, resamples:
         cost_usd=usage.cost_usd, saved_usd=usage.saved_usd,
         cost_per_case_usd=billed_and_saved / n if billed_and_saved is not None else None,
         cache_hits=usage.cache_hits, latency_per_case_s=sum(r.latency_s for r in records) / n,
-        simulated=_simulated(records), vs_baseline=vs_baseline,
+        simulated=_simulated(records) if simulated is None else name in simulated, vs_baseline=vs_baseline,
     )
 
 

@@ -230,14 +230,15 @@ def load_run(run_dir: str | Path, baseline: str | None = None) -> tuple[Summary,
     ``baseline=None`` compares with ``single`` when the run has it; a baseline named explicitly must
     be one of the run's protocols (InputError otherwise, rather than a report with no comparison).
     """
-    with RunStore(run_dir, create=False) as store:
-        records, manifest = store.records(), store.manifest()
+    with RunStore(run_dir, create=False) as store:  # without turns: a summary needs no transcript
+        records, manifest = store.records(turns=False), store.manifest()
+        simulated = store.simulated_protocols()
     if baseline is not None and baseline not in {r.protocol for r in records}:
         have = ", ".join(sorted({r.protocol for r in records})) or "none"
         raise InputError(f"no protocol {baseline!r} in this run (it has: {have})", path=run_dir, field="baseline")
     # the run's seed, so the intervals are the ones the run printed when it finished
     seed = manifest.get("seed", (manifest.get("config") or {}).get("seed", 0))
-    return summarize(records, baseline or "single", seed=int(seed or 0)), manifest
+    return summarize(records, baseline or "single", seed=int(seed or 0), simulated=simulated), manifest
 
 
 def _writable(path: Path, option: str) -> Path:

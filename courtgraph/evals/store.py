@@ -42,6 +42,7 @@ DB_NAME = "run.db"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
 SCHEMA_VERSION = 2  # 2: compressed turns in their own column (see the module docstring)
+_SIM_MODEL = b'"model":"sim:'  # how a simulated agent's turn reads in stored JSON
 #: A group commit never holds more records than this.
 MAX_PENDING = 256
 
@@ -214,6 +215,22 @@ class RunStore:
         """:meth:`records` one at a time, so a reader holds one record, not a run."""
         for data, packed in self._rows(protocol, turns=turns):
             yield _record(data, packed)
+
+    def simulated_protocols(self) -> set[str]:
+        """The protocols whose stored turns include a simulated agent (a ``sim:`` model): what a summary of
+        records read without turns cannot see. Streams the rows; JSON escaping keeps quoted text in a turn's
+        content from matching."""
+        found: set[str] = set()
+        with self._lock:
+            cursor = self._db.execute(f"SELECT r.protocol, r.data, {self._turns_sql} FROM records r")
+        while True:
+            with self._lock:
+                batch = cursor.fetchmany(64)
+            if not batch:
+                return found
+            for protocol, data, packed in batch:
+                if protocol not in found and _SIM_MODEL in (zlib.decompress(packed) if packed else data.encode()):
+                    found.add(str(protocol))
 
     def record(self, case_id: str, protocol: str) -> Record | None:
         """One stored record, whole."""
