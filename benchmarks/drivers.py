@@ -108,6 +108,29 @@ def overhead(protocol: str, cases: int) -> dict[str, Any]:
     return {"wall": wall, "cpu": used, "calls": turns}
 
 
+def memory(protocol: str, cases: int, out: str) -> dict[str, Any]:
+    """Peak RSS of a whole run of ``cases`` cases with simulated agents (a jury of 3), and run.db's size."""
+    import resource
+
+    from courtgraph.evals import run
+    from courtgraph.graphs.registry import Roles
+    from courtgraph.schema import Case
+
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    items = [Case(id=f"{r['pair_id']}-{i}", question=r["question"], candidates=[r["response_A"], r["response_B"]],
+                  label="A" if r["label"] == "A>B" else "B", category=r["source"].split("-")[0])
+             for i, r in enumerate(rows[i % len(rows)] for i in range(cases))]
+    del rows
+    roles = Roles(model="sim:0.7", jurors=["sim:0.7", "sim:0.6", "sim:0.8"])
+    started = time.perf_counter()
+    results = run(items, [protocol], roles=roles, out=Path(out), cache=None, progress=False)
+    wall = time.perf_counter() - started
+    db = Path(out) / "run.db"
+    return {"wall": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "run_db_bytes": db.stat().st_size, "bytes_per_record": db.stat().st_size / cases,
+            "accuracy": results.summary.protocols[protocol].accuracy}
+
+
 def main(argv: list[str]) -> None:
     kind, *rest = argv
     if kind == "bare":
@@ -115,6 +138,8 @@ def main(argv: list[str]) -> None:
     elif kind == "courtgraph":
         out = courtgraph_run(rest[0], int(rest[1]), int(rest[2]), *(rest[3:4] or ["single"]),
                              *[int(x) for x in rest[4:5]])
+    elif kind == "memory":
+        out = memory(rest[0], int(rest[1]), rest[2])
     elif kind == "overhead":
         out = overhead(rest[0], int(rest[1]))
     else:

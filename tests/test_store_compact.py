@@ -43,13 +43,16 @@ def test_round_trip_is_exact_and_turns_are_small(tmp_path: Path) -> None:
     with RunStore(tmp_path, create=False) as store:
         assert store.records() == written
         assert store.record("c3", "jury") == written[3]
+        assert store.case("c3") == Case(id="c3", question="q", candidates=["a", "b"])
+        assert store.query("SELECT data FROM cases WHERE id = 'c3'") == [('{"id":"c3","label":null,"category":null,'
+                                                                         '"metadata":{}}',)]
         assert store.case_records("c4") == {"jury": written[4]}
         light = store.records(turns=False)
         assert light == [w.model_copy(update={"trials": [t.model_copy(update={"turns": []}) for t in w.trials]})
                          for w in written]
         lines = store.export_jsonl().read_text(encoding="utf-8").splitlines()
         assert [Record.model_validate_json(line) for line in lines] == written
-        data, packed = store.query("SELECT data, turns FROM records WHERE case_id = 'c0'")[0]
+        data, packed = store.query("SELECT data, packed FROM records WHERE case_id = 'c0'")[0]
         assert len(data) + len(packed) < len(written[0].model_dump_json()) / 3
         # the verdict columns stay readable in SQL, as the viewer reads them
         assert store.query("SELECT json_extract(data, '$.trials[1].verdict.winner') FROM records LIMIT 1") == [("B",)]
@@ -64,6 +67,7 @@ def test_a_version_1_run_is_read_and_resumed(tmp_path: Path) -> None:
     with RunStore(tmp_path, create=False) as store:
         assert store.records() == [old]
         assert store.record("c1", "jury") == old
+        assert store.cases() == {}
     with RunStore(tmp_path) as store:  # resuming adds the column; old and new rows read alike
         store.write(jury_record(2))
         assert store.records() == [old, jury_record(2)]

@@ -8,13 +8,14 @@ without parsing every record. The record itself is kept whole as JSON, so nothin
 columns. One process writes a run at a time (:meth:`RunStore.lock`).
 ``records.jsonl`` is an export, for tools that want a flat file.
 
-Compact turns (schema version 2): a record's ``data`` holds everything but the trials' turns (their
-lists are left empty, so ``json_extract`` on verdicts, usage and hashes works as before), and the
-``turns`` column holds the turns of every trial as zlib-compressed JSON: the transcripts repeat
-themselves (jurors quote the same candidates, every turn carries the same usage keys), so a jury's
-record takes a tenth of the space, and readers that need no transcript (summaries, reports) never
-decompress them. Reassembly gives back the record exactly. Version 1 runs (turns inside ``data``,
-no ``turns`` column) stay readable, and a resumed v1 run gains the column.
+Compact records (schema version 2): the ``packed`` column holds the record's whole JSON, zlib-compressed
+(records repeat themselves: jurors quote the same candidates, every turn and verdict carries the same
+keys, so a jury's record shrinks about tenfold), and is what every reader parses: the record comes back
+byte for byte. ``data`` keeps a skeleton for SQL readers (``json_extract`` on verdicts, usage, hashes,
+as the viewer's case table does): the record without the trials' turns (their lists left empty) and
+without the verdicts' text (``rationale``, ``raw``, nested ``votes``). Cases alike: their skeleton
+keeps id, label, category and metadata, the packed JSON the question and candidates too. Version 1 runs (the whole
+record in ``data``, no ``packed`` column) stay readable, and a resumed v1 run gains the column.
 
 Group commit: inside an event loop, records written in one loop iteration are committed together
 at its end (a SIGKILL still loses only what was in flight: those records' trials had finished in
@@ -41,7 +42,7 @@ from courtgraph.schema import Case, Record
 DB_NAME = "run.db"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
-SCHEMA_VERSION = 2  # 2: compressed turns in their own column (see the module docstring)
+SCHEMA_VERSION = 2  # 2: the whole record compressed in ``packed``, a skeleton in ``data`` (module docstring)
 _SIM_MODEL = b'"model":"sim:'  # how a simulated agent's turn reads in stored JSON
 #: A group commit never holds more records than this.
 MAX_PENDING = 256
@@ -51,7 +52,8 @@ CREATE TABLE IF NOT EXISTS cases (
     id TEXT PRIMARY KEY,
     position INTEGER NOT NULL,
     category TEXT,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    packed BLOB
 );
 CREATE TABLE IF NOT EXISTS records (
     case_id TEXT NOT NULL,
@@ -69,7 +71,7 @@ CREATE TABLE IF NOT EXISTS records (
     error TEXT,
     written_at TEXT NOT NULL,
     data TEXT NOT NULL,
-    turns BLOB,
+    packed BLOB,
     PRIMARY KEY (case_id, protocol)
 );
 CREATE INDEX IF NOT EXISTS records_protocol ON records (protocol);
@@ -114,12 +116,14 @@ class RunStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             if create:
                 self._db.executescript(_SCHEMA)
-                if not self._has_turns_column():  # a version 1 run being resumed
-                    self._db.execute("ALTER TABLE records ADD COLUMN turns BLOB")
+                for table in ("records", "cases"):
+                    if not self._has_packed_column(table):  # a version 1 run being resumed
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN packed BLOB")
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self._db.commit()
             self._db.execute("SELECT 1 FROM records LIMIT 0")  # an SQLite file of something else fails here
-            self._turns_sql = "r.turns" if self._has_turns_column() else "NULL"
+            self._packed_sql = "r.packed" if self._has_packed_column("records") else "NULL"
+            self._case_packed_sql = "packed" if self._has_packed_column("cases") else "NULL"
         except sqlite3.DatabaseError:  # "file is not a database": a run.db that is something else
             self._db.close()
             raise InputError("not a courtgraph run database", path=self.db_path) from None
@@ -162,16 +166,22 @@ class RunStore:
         """Store the run's cases (replacing any with the same id), keeping their order."""
         with self._lock:
             start = int(self._db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM cases").fetchone()[0])
-            rows = [(c.id, start + i, c.category, c.model_dump_json()) for i, c in enumerate(cases)]
+            rows = [(c.id, start + i, c.category, *pack_case(c)) for i, c in enumerate(cases)]
             self._db.executemany(
-                "INSERT INTO cases (id, position, category, data) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET category = excluded.category, data = excluded.data", rows)
+                "INSERT INTO cases (id, position, category, data, packed) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET category = excluded.category, data = excluded.data, "
+                "packed = excluded.packed", rows)
             self._db.commit()
 
     def cases(self) -> dict[str, Case]:
         """Every stored case by id, in the order they were first stored."""
-        rows = self.query("SELECT data FROM cases ORDER BY position")
-        return {c.id: c for c in (Case.model_validate_json(r[0]) for r in rows)}
+        rows = self.query(f"SELECT data, {self._case_packed_sql} FROM cases ORDER BY position")
+        return {c.id: c for c in (unpack_case(*r) for r in rows)}
+
+    def case(self, case_id: str) -> Case | None:
+        """One stored case."""
+        rows = self.query(f"SELECT data, {self._case_packed_sql} FROM cases WHERE id = ?", (case_id,))
+        return unpack_case(*rows[0]) if rows else None
 
     # records
 
@@ -180,11 +190,11 @@ class RunStore:
         of the current event-loop iteration (group commit), or at once outside a loop."""
         usage = record.usage
         label = record.label if record.label is None else str(record.label)
-        data, turns = split_turns(record)
+        data, packed = pack(record)
         row = (record.case_id, record.protocol, record.category, label, record.verdict.winner,
                record.verdict.status, None if record.correct is None else int(record.correct),
                int(record_failed(record)), usage.calls, usage.tokens, usage.cost_usd, record.latency_s,
-               record.error, now_iso(), data, turns)
+               record.error, now_iso(), data, packed)
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              row)
@@ -213,8 +223,8 @@ class RunStore:
 
     def iter_records(self, protocol: str | None = None, *, turns: bool = True) -> Iterator[Record]:
         """:meth:`records` one at a time, so a reader holds one record, not a run."""
-        for data, packed in self._rows(protocol, turns=turns):
-            yield _record(data, packed)
+        for data, packed in self._rows(protocol):
+            yield unpack(data, packed, turns=turns)
 
     def simulated_protocols(self) -> set[str]:
         """The protocols whose stored turns include a simulated agent (a ``sim:`` model): what a summary of
@@ -222,7 +232,7 @@ class RunStore:
         content from matching."""
         found: set[str] = set()
         with self._lock:
-            cursor = self._db.execute(f"SELECT r.protocol, r.data, {self._turns_sql} FROM records r")
+            cursor = self._db.execute(f"SELECT r.protocol, r.data, {self._packed_sql} FROM records r")
         while True:
             with self._lock:
                 batch = cursor.fetchmany(64)
@@ -234,15 +244,15 @@ class RunStore:
 
     def record(self, case_id: str, protocol: str) -> Record | None:
         """One stored record, whole."""
-        rows = self.query(f"SELECT r.data, {self._turns_sql} FROM records r WHERE r.case_id = ? AND r.protocol = ?",
+        rows = self.query(f"SELECT r.data, {self._packed_sql} FROM records r WHERE r.case_id = ? AND r.protocol = ?",
                           (case_id, protocol))
-        return _record(*rows[0]) if rows else None
+        return unpack(*rows[0]) if rows else None
 
     def case_records(self, case_id: str) -> dict[str, Record]:
         """Every protocol's record of one case, whole, by protocol (in the order they were written)."""
-        rows = self.query(f"SELECT r.protocol, r.data, {self._turns_sql} FROM records r WHERE r.case_id = ? "
+        rows = self.query(f"SELECT r.protocol, r.data, {self._packed_sql} FROM records r WHERE r.case_id = ? "
                           "ORDER BY r.rowid", (case_id,))
-        return {str(p): _record(data, packed) for p, data, packed in rows}
+        return {str(p): unpack(data, packed) for p, data, packed in rows}
 
     def done(self) -> set[tuple[str, str]]:
         """(case_id, protocol) of every finished record; failed ones are not finished (resume retries them)."""
@@ -268,8 +278,8 @@ class RunStore:
         out = Path(path) if path is not None else self.run_dir / "records.jsonl"
         tmp = out.with_name(out.name + ".tmp")
         with tmp.open("w", encoding="utf-8") as f:
-            for data, packed in self._rows(None, turns=True):
-                f.write((data if packed is None else json.dumps(join_turns(data, packed), ensure_ascii=False)) + "\n")
+            for data, packed in self._rows(None):
+                f.write((data if packed is None else zlib.decompress(packed).decode()) + "\n")
         os.replace(tmp, out)
         return out
 
@@ -299,14 +309,13 @@ class RunStore:
         with self._lock:
             return self._db.execute(sql, tuple(args)).fetchall()
 
-    def _has_turns_column(self) -> bool:
-        return any(row[1] == "turns" for row in self._db.execute("PRAGMA table_info(records)"))
+    def _has_packed_column(self, table: str) -> bool:
+        return any(row[1] == "packed" for row in self._db.execute(f"PRAGMA table_info({table})"))
 
-    def _rows(self, protocol: str | None, *, turns: bool) -> Iterator[tuple[str, bytes | None]]:
-        """(data, packed turns) in case order, streamed from a cursor of its own (no list of the run)."""
+    def _rows(self, protocol: str | None) -> Iterator[tuple[str, bytes | None]]:
+        """(data, packed) in case order, streamed from a cursor of its own (no list of the run)."""
         where, args = (" WHERE r.protocol = ?", [protocol]) if protocol is not None else ("", [])
-        packed = self._turns_sql if turns else "NULL"
-        sql = (f"SELECT r.data, {packed} FROM records r LEFT JOIN cases c ON c.id = r.case_id"
+        sql = (f"SELECT r.data, {self._packed_sql} FROM records r LEFT JOIN cases c ON c.id = r.case_id"
                f"{where} ORDER BY c.position, r.rowid")
         with self._lock:
             cursor = self._db.execute(sql, tuple(args))
@@ -319,25 +328,46 @@ class RunStore:
                 yield str(data), blob
 
 
-def split_turns(record: Record) -> tuple[str, bytes]:
-    """A record as (JSON without the trials' turns, the turns of each trial as compressed JSON)."""
-    data = record.model_dump(mode="json")
-    turns = []
-    for trial in data["trials"]:
-        turns.append(trial["turns"])
+#: A case's long text, left out of its SQL skeleton (the packed case keeps it).
+_CASE_TEXT = ("question", "candidates", "reference", "context")
+
+
+def pack_case(case: Case) -> tuple[str, bytes]:
+    """A case as (its SQL skeleton: id, label, category, metadata; its whole JSON compressed)."""
+    whole = case.model_dump_json()
+    skeleton = {k: v for k, v in json.loads(whole).items() if k not in _CASE_TEXT}
+    return json.dumps(skeleton, ensure_ascii=False, separators=(",", ":")), zlib.compress(whole.encode(), 6)
+
+
+def unpack_case(data: str, packed: bytes | None) -> Case:
+    return Case.model_validate_json(zlib.decompress(packed) if packed is not None else data)
+
+
+#: A verdict's text, left out of the SQL skeleton (the packed record keeps it).
+_VERDICT_TEXT = ("rationale", "raw", "votes")
+
+
+def pack(record: Record) -> tuple[str, bytes]:
+    """A record as (its SQL skeleton, its whole JSON compressed); see the module docstring."""
+    whole = record.model_dump_json()
+    skeleton = json.loads(whole)
+    for trial in skeleton["trials"]:
         trial["turns"] = []
-    packed = zlib.compress(json.dumps(turns, ensure_ascii=False, separators=(",", ":")).encode(), 6)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")), packed
+        _drop_text(trial.get("verdict"))
+    _drop_text(skeleton.get("verdict"))
+    return json.dumps(skeleton, ensure_ascii=False, separators=(",", ":")), zlib.compress(whole.encode(), 6)
 
 
-def join_turns(data: str, packed: bytes | None) -> dict[str, Any]:
-    """The record's JSON object with each trial's turns put back (``packed`` None: leave them empty)."""
-    whole: dict[str, Any] = json.loads(data)
-    if packed is not None:
-        for trial, turns in zip(whole["trials"], json.loads(zlib.decompress(packed)), strict=True):
-            trial["turns"] = turns
-    return whole
+def _drop_text(verdict: dict[str, Any] | None) -> None:
+    if verdict is not None:
+        for key in _VERDICT_TEXT:
+            verdict.pop(key, None)
 
 
-def _record(data: str, packed: bytes | None) -> Record:
-    return Record.model_validate(join_turns(data, packed)) if packed is not None else Record.model_validate_json(data)
+def unpack(data: str, packed: bytes | None, *, turns: bool = True) -> Record:
+    """The stored record (``turns=False``: with every trial's turns left empty, for readers that need none)."""
+    record = Record.model_validate_json(zlib.decompress(packed) if packed is not None else data)
+    if not turns:
+        for trial in record.trials:
+            trial.turns = []
+    return record

@@ -116,8 +116,7 @@ class Run:
         return sorted(table.values(), key=lambda r: r.position)
 
     def case(self, case_id: str) -> Case | None:
-        rows = self._store.query("SELECT data FROM cases WHERE id = ?", (case_id,))
-        return Case.model_validate_json(rows[0][0]) if rows else None
+        return self._store.case(case_id)
 
     def record(self, case_id: str, protocol: str) -> Record | None:
         return self._store.record(case_id, protocol)
