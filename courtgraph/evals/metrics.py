@@ -93,6 +93,7 @@ class ProtocolMetrics(BaseModel):
     tokens_per_case: float
     cost_usd: float | None  # billed in this run
     saved_usd: float | None  # saved by the response cache
+    prompt_cache_saved_usd: float | None = 0.0  # saved by the providers' prompt caching (already in cost_usd)
     cost_per_case_usd: float | None  # (billed + saved) / n: the protocol's price per case, cache or not
     cache_hits: int
     latency_per_case_s: float
@@ -254,7 +255,7 @@ def _protocol_metrics(name: str, records: list[Record], *, seed: int, resamples:
         input_tokens_per_case=(usage.input_tokens + usage.saved_input_tokens) / n,
         output_tokens_per_case=(usage.output_tokens + usage.saved_output_tokens) / n,
         tokens_per_case=(usage.tokens + usage.saved_input_tokens + usage.saved_output_tokens) / n,
-        cost_usd=usage.cost_usd, saved_usd=usage.saved_usd,
+        cost_usd=usage.cost_usd, saved_usd=usage.saved_usd, prompt_cache_saved_usd=usage.prompt_cache_saved_usd,
         cost_per_case_usd=billed_and_saved / n if billed_and_saved is not None else None,
         cache_hits=usage.cache_hits, latency_per_case_s=sum(r.latency_s for r in records) / n,
         simulated=_simulated(records) if simulated is None else name in simulated, vs_baseline=vs_baseline,

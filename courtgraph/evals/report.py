@@ -132,6 +132,10 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     categories = category_rows(summary)
     if categories[1]:
         console.print(_rich_table("Accuracy by category", categories))
+    cached = {n: m.prompt_cache_saved_usd for n, m in summary.protocols.items() if m.prompt_cache_saved_usd}
+    if cached:  # the providers' own prompt caching, already in the billed cost
+        console.print("provider prompt caching saved " + ", ".join(f"{n} {_usd(v)}" for n, v in cached.items()),
+                      highlight=False)
     console.print(Text(DEFINITIONS, style="dim"))
 
 

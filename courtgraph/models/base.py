@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from courtgraph.models.admission import counted_call
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
-from courtgraph.models.pricing import cost_usd
+from courtgraph.models.pricing import cache_write_premium, cost_usd, prompt_cache_saving
 from courtgraph.models.schemas import json_schema
 from courtgraph.schema import Trial, Usage
 
@@ -74,6 +74,7 @@ class Completion:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
+    cache_write_tokens: int = 0  # of input_tokens, those written to the provider's prompt cache
     retries: int = 0
     rate_limited: int = 0
     truncated: bool = False  # the answer was cut off at max_tokens
@@ -156,12 +157,19 @@ class ChatModel(ABC):
         with counted_call():  # the run's concurrency counts calls, not trials (models/admission.py)
             done = await self._answer(messages, schema, params, intent)
         latency = time.perf_counter() - started
+        cost = self.price(done.input_tokens, done.output_tokens, done.cached_input_tokens)
+        if done.cache_write_tokens and cost is not None:  # Anthropic bills cache writes above input
+            premium = cache_write_premium(self.provider, self.model, done.cache_write_tokens)
+            cost = None if premium is None else cost + premium
         usage = Usage(
             calls=1 if self.counts_calls else 0,
             input_tokens=done.input_tokens,
             output_tokens=done.output_tokens,
             cached_input_tokens=done.cached_input_tokens,
-            cost_usd=self.price(done.input_tokens, done.output_tokens, done.cached_input_tokens),
+            cache_write_tokens=done.cache_write_tokens,
+            prompt_cache_saved_usd=prompt_cache_saving(self.provider, self.model, done.cached_input_tokens,
+                                                       done.cache_write_tokens),
+            cost_usd=cost,
             retries=done.retries,
             rate_limited=done.rate_limited,
         )
