@@ -79,8 +79,8 @@ def courtgraph_run(url: str, calls: int, concurrency: int, protocol: str = "sing
         results = run(cases, [protocol], roles=roles, out=Path(tmp) / "run", concurrency=concurrency,
                       cache=None, progress=False)
         wall, used = time.perf_counter() - started, time.process_time() - cpu
-    made = sum(r.usage.calls for r in results.records)
-    latencies = [t.latency_s for r in results.records for t in r.trials]
+        made = sum(r.usage.calls for r in results.records)  # read from the run directory: inside the with
+        latencies = [t.latency_s for r in results.records for t in r.trials]
     return {"wall": wall, "cpu": used, "calls": made, "trial_latency": sum(latencies) / len(latencies),
             "failed": len(results.failed)}
 
@@ -104,7 +104,7 @@ def overhead(protocol: str, cases: int) -> dict[str, Any]:
         started, cpu = time.perf_counter(), time.process_time()
         results = run(items, [protocol], roles=roles, out=Path(tmp) / "run", cache=None, progress=False)
         wall, used = time.perf_counter() - started, time.process_time() - cpu
-    turns = sum(len(t.turns) for r in results.records for t in r.trials)
+        turns = sum(len(t.turns) for r in results.records for t in r.trials)
     return {"wall": wall, "cpu": used, "calls": turns}
 
 

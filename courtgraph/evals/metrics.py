@@ -149,7 +149,7 @@ def summarize(records: Iterable[Record], baseline: str = "single", *, seed: int 
     Records are grouped by ``Record.protocol``; a baseline absent from the records just means no
     comparison (``Summary.baseline`` is None). Pointwise records (numeric labels) get accuracy from
     ``Record.correct`` and None for the pairwise-only metrics. ``simulated`` names the protocols that used
-    simulated agents when the records come without turns (:meth:`RunStore.records` with ``turns=False``).
+    simulated agents when the records come without turns (:meth:`RunStore.records` with ``whole=False``).
     """
     groups: dict[str, list[Record]] = defaultdict(list)
     for record in records:

@@ -235,7 +235,7 @@ def load_run(run_dir: str | Path, baseline: str | None = None) -> tuple[Summary,
     be one of the run's protocols (InputError otherwise, rather than a report with no comparison).
     """
     with RunStore(run_dir, create=False) as store:  # without turns: a summary needs no transcript
-        records, manifest = store.records(turns=False), store.manifest()
+        records, manifest = store.records(whole=False), store.manifest()
         simulated = store.simulated_protocols()
     if baseline is not None and baseline not in {r.protocol for r in records}:
         have = ", ".join(sorted({r.protocol for r in records})) or "none"

@@ -494,7 +494,7 @@ async def run_async(
         # protocol by protocol, in the order given, each in case order (the report keeps that order); streamed
         # without turns, so the summary of a big run never holds its transcripts (Results reads them on demand)
         ids = {c.id for c in cases}
-        light = (r for p in graphs for r in store.iter_records(p, turns=False) if r.case_id in ids)
+        light = (r for p in graphs for r in store.iter_records(p, whole=False) if r.case_id in ids)
         summary = summarize(light, seed=seed, simulated=store.simulated_protocols())
         return Results(summary=summary, run_dir=store.run_dir, cases={c.id: c for c in cases},
                        protocols=list(graphs))
