@@ -15,14 +15,16 @@ has them, so ``params.temperature`` and ``params.seed`` are ignored here.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, GenerateParams, Message
 from courtgraph.models.endpoint import EndpointModel, split_spec
 from courtgraph.models.schemas import json_schema
+
+if TYPE_CHECKING:
+    import anthropic
 
 #: Anthropic's default (five-minute) prompt cache.
 EPHEMERAL = {"type": "ephemeral"}
@@ -54,12 +56,14 @@ class AnthropicModel(EndpointModel):
     """A Claude model behind the Anthropic Messages API (see the module docstring)."""
 
     prefix = "anthropic"
-    sdk = anthropic
+    sdk_name = "anthropic"  # imported with the first client: a run answered from the cache never loads it
     key_env = "ANTHROPIC_API_KEY"
     base_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"
 
     def _make_client(self) -> anthropic.AsyncAnthropic:
+        import anthropic
+
         return anthropic.AsyncAnthropic(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout,
                                         max_retries=0)
 

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
-from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, GenerateParams, Message
 from courtgraph.models.endpoint import EndpointModel, split_spec
 from courtgraph.models.schemas import json_schema, strict_json_schema
+
+if TYPE_CHECKING:
+    import openai
 
 OFFICIAL_URL = "https://api.openai.com/v1"
 #: OpenAI's reasoning models reject any temperature but the default: none is sent to them.
@@ -56,13 +57,15 @@ class OpenAIModel(EndpointModel):
     """
 
     prefix = "openai"
-    sdk = openai
+    sdk_name = "openai"  # imported with the first client: a run answered from the cache never loads it
     key_env = "OPENAI_API_KEY"
     base_env = "OPENAI_BASE_URL"
     default_base_url = OFFICIAL_URL
     strict: bool = True
 
     def _make_client(self) -> openai.AsyncOpenAI:
+        import openai
+
         return openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
 
     async def _request(self, client: openai.AsyncOpenAI, messages: list[Message], schema: type[BaseModel] | None,
@@ -78,6 +81,8 @@ class OpenAIModel(EndpointModel):
             request["response_format"] = response_format(schema, strict=self.strict)
         # The SDK's create() would walk the whole body to transform it (a no-op for these plain values) and
         # resolve client.chat.completions lazily on every call: post() sends the same request without that.
+        from openai.types.chat import ChatCompletion
+
         r = await client.post("/chat/completions", body=request, cast_to=ChatCompletion)
         message = r.choices[0].message if r.choices else None
         text = (message.content or message.refusal or "") if message else ""
