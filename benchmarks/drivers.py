@@ -6,8 +6,8 @@ Each driver runs in a fresh interpreter, so no driver warms another's imports, p
   with at most C in flight (a semaphore), the floor any client can reach on this machine;
 * ``courtgraph URL CALLS C [PROTOCOL] [JURORS]``: ``courtgraph.evals.run_async`` over the same pairs
   and orders with ``--concurrency C`` as documented, no cache, a fresh run directory;
-* ``overhead PROTOCOL CASES``: ``courtgraph run`` in process with an instant model (``sim:``): framework
-  CPU per model call;
+* ``overhead PROTOCOL CASES``: ``courtgraph run`` in process with an instant model (``scripted:``):
+  framework CPU per model call;
 * ``startup URL``: seconds from interpreter start to the first request of ``courtgraph run``
   (the stub reports when it got it).
 
@@ -88,7 +88,7 @@ def courtgraph_run(url: str, calls: int, concurrency: int, protocol: str = "sing
 
 
 def overhead(protocol: str, cases: int) -> dict[str, Any]:
-    """Framework CPU per model call through the CLI's run, with instant simulated agents."""
+    """Framework CPU per model call through the CLI's run, with an instant (scripted) model."""
     import courtgraph.agents.simulated
     import courtgraph.evals.runner  # noqa: F401  (start-up is measured on its own)
     from courtgraph.evals import run
@@ -99,15 +99,16 @@ def overhead(protocol: str, cases: int) -> dict[str, Any]:
     picked = [rows[i % len(rows)] for i in range(cases)]
     items = [Case(id=f"{r['pair_id']}-{i}", question=r["question"], candidates=[r["response_A"], r["response_B"]],
                   label="A" if r["label"] == "A>B" else "B") for i, r in enumerate(picked)]
-    roles = Roles(model="sim:0.7", jurors=["sim:0.7"] * 3)
+    instant = "scripted:Response A is right.\nConfidence: 80%\n[[A]]"  # answers at once, no text work
+    roles = Roles(model=instant, jurors=[instant] * 3)
     with tempfile.TemporaryDirectory() as tmp:
         # a first small run pays the one-time costs (lazy imports, first compiled graphs): not per call
         run(items[:4], [protocol], roles=roles, out=Path(tmp) / "warm", cache=None, progress=False)
         started, cpu = time.perf_counter(), time.process_time()
         results = run(items, [protocol], roles=roles, out=Path(tmp) / "run", cache=None, progress=False)
         wall, used = time.perf_counter() - started, time.process_time() - cpu
-        turns = sum(len(t.turns) for r in results.records for t in r.trials)
-    return {"wall": wall, "cpu": used, "calls": turns}
+        calls = sum(r.usage.calls for r in results.records)  # model calls (a rule aggregator makes none)
+    return {"wall": wall, "cpu": used, "calls": calls}
 
 
 def memory(protocol: str, cases: int, out: str) -> dict[str, Any]:
