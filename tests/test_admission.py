@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 
+from courtgraph.graphs.single import single
 from courtgraph.models.admission import Admission, counted_call, use_admission
 from courtgraph.models.limits import Endpoint
 
@@ -101,3 +104,29 @@ async def test_an_endpoint_follows_the_run_unless_configured() -> None:
 def test_bad_concurrency() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Admission(0)
+
+
+def test_the_manifest_records_both_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from courtgraph.evals import run
+    from courtgraph.models import ScriptedModel
+    from courtgraph.schema import Case
+
+    cases = [Case(id="c1", question="2+2?", candidates=["4", "5"], label="A")]
+    run(cases, {"single": single(ScriptedModel("[[A]]"))}, out=tmp_path / "a", concurrency=3, cache=None,
+        progress=False)
+    config = json.loads((tmp_path / "a" / "manifest.json").read_text())["config"]
+    assert (config["concurrency"], config["endpoint_concurrency"]) == (3, 3)
+    monkeypatch.setenv("COURTGRAPH_MAX_CONCURRENCY", "2")
+    run(cases, {"single": single(ScriptedModel("[[A]]"))}, out=tmp_path / "b", concurrency=3, cache=None,
+        progress=False)
+    config = json.loads((tmp_path / "b" / "manifest.json").read_text())["config"]
+    assert (config["concurrency"], config["endpoint_concurrency"]) == (3, 2)
+
+
+def test_help_says_what_concurrency_means() -> None:
+    from typer.testing import CliRunner
+
+    from courtgraph.cli import app
+
+    out = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "200"}).output
+    assert "Model calls in flight at once" in out and "COURTGRAPH_MAX_CONCURRENCY" in out
