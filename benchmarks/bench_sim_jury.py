@@ -16,7 +16,7 @@ import random
 import time
 
 from courtgraph.agents.base import Speaker, case_vars, decide
-from courtgraph.agents.simulated import clear_cases, from_spec, register_cases
+from courtgraph.agents.simulated import from_spec, simulation
 from courtgraph.graphs.single import single
 from courtgraph.graphs.trial import judge_case
 from courtgraph.prompts import load_prompt
@@ -45,8 +45,10 @@ async def majority_accuracy(cases: list[Case], jurors: int, p: float, tag: str) 
     models = [from_spec(f"{tag}{k}:{p}") for k in range(jurors)]
 
     async def one(case: Case) -> bool:
-        msgs = PAIRWISE.render(**case_vars(Trial(case=case)))
-        turns = await asyncio.gather(*(decide(m, msgs, Speaker(f"j{k}", "juror")) for k, m in enumerate(models)))
+        trial = Trial(case=case)
+        msgs = PAIRWISE.render(**case_vars(trial))
+        turns = await asyncio.gather(*(decide(m, msgs, Speaker(f"j{k}", "juror", trial=trial))
+                                       for k, m in enumerate(models)))
         return sum(t.verdict is not None and t.verdict.winner == case.label for t in turns) * 2 > jurors
 
     hits = await asyncio.gather(*(one(c) for c in cases))
@@ -57,18 +59,15 @@ async def main(seeds: int, n: int) -> None:
     for jurors in (3, 5):
         target, covered = closed_form(0.7, jurors), 0
         for seed in range(seeds):
-            clear_cases()
             cases = make_cases(n, seed)
-            register_cases(cases, seed=seed)
-            acc = await majority_accuracy(cases, jurors, 0.7, f"s{seed}j")
+            with simulation(seed=seed):
+                acc = await majority_accuracy(cases, jurors, 0.7, f"s{seed}j")
             half = 1.96 * math.sqrt(acc * (1 - acc) / n)
             covered += acc - half <= target <= acc + half
         print(f"majority of {jurors} at p=0.7: closed form {target:.4f}, "
               f"inside the 95% interval for {covered}/{seeds} seeds ({covered / seeds:.0%})")
 
-    clear_cases()
     cases = make_cases(n, 0)
-    register_cases(cases)
     started = time.process_time()
     await majority_accuracy(cases, 5, 0.7, "t")
     per_decide = (time.process_time() - started) / (5 * n)

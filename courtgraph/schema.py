@@ -13,13 +13,12 @@ stored, resumed, exported and re-read by other tools. Two rules shape the types:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from courtgraph.view import Transcript
+from courtgraph.plugins import Plugins
 
 Label = Literal["A", "B", "tie"]
 Status = Literal["ok", "invalid", "abstain", "error"]
@@ -263,21 +262,32 @@ class Record(BaseModel):
     error: str | None = None
     usage: Usage = Field(default_factory=Usage)
     latency_s: float = 0.0
-    prompt_hashes: dict[str, str] = Field(default_factory=dict)
+    # template name -> hash of every prompt template the trials used (was "prompt_hashes": old runs still load)
+    templates_used: dict[str, str] = Field(default_factory=dict,
+                                           validation_alias=AliasChoices("templates_used", "prompt_hashes"))
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def trial(self, order: Order) -> TrialResult | None:
         return next((t for t in self.trials if t.order == order), None)
 
     @property
-    def transcript(self) -> Transcript:
+    def transcript(self) -> object:
         """The transcript as an object that renders itself: in rich, in Jupyter (rich's repr) and with ``print``.
 
-        Imported here, not at the top: the data model must not need rich to load.
+        Built by the ``transcript`` renderer of :data:`RENDERERS`, which :mod:`courtgraph.view` provides
+        (``courtgraph.view.Transcript``): the data model neither imports the view layer nor needs rich.
         """
-        from courtgraph.view import Transcript
+        renderer = RENDERERS.get("transcript")
+        if renderer is None:
+            raise LookupError("no 'transcript' renderer: courtgraph.view provides it as a 'courtgraph.renderers' entry "
+                              "point (reinstall courtgraph), or use courtgraph.view.Transcript(record)")
+        return renderer(self)
 
-        return Transcript(self)
+
+#: Ways to show a :class:`Record`, by name, provided by higher layers: ``transcript`` ->
+#: ``courtgraph.view.Transcript`` (an entry point of courtgraph's ``pyproject.toml``). Lives as long as
+#: the process; ``RENDERERS.register(name, callable)`` adds or (``replace=True``) overrides one.
+RENDERERS: Plugins[Callable[[Record], object]] = Plugins("renderer", "courtgraph.renderers")
 
 
 def net_vote(label: Label, winners: Iterable[Label | None]) -> int:

@@ -163,8 +163,10 @@ GOOD = json.dumps({"id": "1", "question": "q", "a": "x", "b": "y", "label": "A"}
 def test_malformed_json_line_names_the_line(tmp_path: Path) -> None:
     err = _error(tmp_path, "bad.jsonl", f"{GOOD}\n\n{{\"id\": \"2\", \"question\": \n")
     assert err.line == 3 and "not valid JSON" in str(err) and "bad.jsonl:3" in str(err)
-    err = _error(tmp_path, "list.jsonl", "[1, 2]\n")
+    err = _error(tmp_path, "list.jsonl", "[1, 2]\n[3]\n")  # JSON lines whose first line is an array
     assert err.line == 1 and "expected a JSON object" in str(err)
+    err = _error(tmp_path, "array.jsonl", "[1, 2]\n")  # one JSON array, whatever the extension says
+    assert err.field == "[0]" and "expected a JSON object, got int" in str(err)
 
 
 def test_missing_field_names_the_source_column(tmp_path: Path) -> None:

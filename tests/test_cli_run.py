@@ -118,6 +118,7 @@ def test_demo_runs_offline_and_says_it_is_simulated(capsys: pytest.CaptureFixtur
     for protocol in ("single", "jury", "debate", "consultancy"):
         assert protocol in out
     assert "one debate transcript (simulated)" in out and "advocate_A" in out
+    assert "Robustness to probes (simulated agents)" in out and "master-key" in out  # issue 14
     with RunStore(tmp_path / "demo", create=False) as store:
         assert set(store.protocols()) == {"single", "jury", "debate", "consultancy"}
         assert len(store.records()) == 4 * len(store.cases())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +72,14 @@ def test_agreement_consistency_and_rates() -> None:
         record("agree_tie", "A", "tie", "tie"),  # a tie in both orders agrees
         record("disagree", "A", "A", "A"),  # position bias: always the first shown
         record("one_invalid", "A", "A", "invalid"),
-        record("both_invalid", "A", "invalid", "invalid"),  # two non-answers are not an agreement
+        record("both_invalid", "A", "invalid", "invalid"),  # two non-answers: LLMBar's Agr counts them equal
         record("one_order_only", "A", "A"),  # not a two-order case
     ]
     m = summarize(recs).protocols["single"]
     assert m.two_order_cases == 5
-    # LLMBar's Agr is over all N two-order cases (notes/protocols.md §2.1), not only the both-valid ones
-    assert m.agreement == pytest.approx(2 / 5)
+    # LLMBar's Agr is over all N two-order cases, and (evaluate.py: output_True == output_False) two null
+    # winners are equal; courtgraph's consistency needs both orders valid
+    assert m.agreement == pytest.approx(3 / 5)
     assert m.consistency == pytest.approx(2 / 5)  # an invalid trial makes the case inconsistent
     # 11 trials: 3 invalid, 2 valid ties.
     assert m.invalid_rate == pytest.approx(3 / 11)
@@ -127,7 +129,8 @@ def test_cost_unknown_stays_unknown_and_cache_hits_count_as_calls() -> None:
     assert m.calls_per_case == 2.0 and m.cache_hits == 2
     assert m.tokens_per_case == pytest.approx(220.0)
     assert m.input_tokens_per_case == pytest.approx(200.0) and m.output_tokens_per_case == pytest.approx(20.0)
-    assert m.latency_per_case_s == pytest.approx(1.0)
+    assert m.compute_per_case_s == pytest.approx(1.0)  # two trials of 0.5 s each
+    assert m.latency_per_case_s == pytest.approx(0.5)  # run concurrently: the wall time is the longer one
 
 
 def test_paired_comparison_with_mcnemar() -> None:
@@ -210,7 +213,11 @@ def test_to_json_shape() -> None:
         assert key in jury
     assert jury["accuracy"] == 1.0 and jury["n"] == 2
     assert isinstance(jury["ci95"], list) and len(jury["ci95"]) == 2
-    assert jury["by_category"]["math"] == {"n": 2, "accuracy": 1.0, "ci95": [1.0, 1.0]}
+    assert jury["by_category"]["math"] == {"n": 2, "accuracy": 1.0, "ci95": list(stats.wilson_interval(2, 2))}
+    assert jury["ci95"] == list(stats.wilson_interval(2, 2)) and jury["ci95"][1] == 1.0
+    numeric = {k for k, v in jury.items() if k != "protocol"}
+    assert numeric <= set(out["definitions"]), numeric - set(out["definitions"])  # every figure is defined
+    assert out["conventions"]["tie_rule"] == "judge-says-tie" and out["conventions"]["proportion_interval"]
     assert jury["vs_baseline"]["delta"] == pytest.approx(0.5)
     assert jury["vs_baseline"]["p_value"] == pytest.approx(1.0)  # one discordant case
 
@@ -266,3 +273,31 @@ def test_judgebench_published_accuracy_from_recorded_verdicts() -> None:
     # Raw decisions (A>B, B>A) and (B>A, A>B) name the same case-frame winner (121 and 114 lines),
     # as do the 5 double ties; every other line of the file disagrees across the orders.
     assert arena.consistency == pytest.approx((121 + 114 + 5) / 350)
+
+
+def test_per_order_figures_kappas_and_position_bias_against_an_independent_computation() -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = random.Random(3)
+    flip = {"A": "B", "B": "A", "tie": "tie"}
+    recs, gold, case_ab, case_ba, shown = [], [], [], [], []
+    for i in range(120):
+        label = rng.choice(["A", "B", "tie"])
+        ab, ba = rng.choice(["A", "B", "tie", "invalid"]), rng.choice(["A", "B", "tie", "invalid"])
+        recs.append(record(f"c{i}", label, ab, ba))  # type: ignore[arg-type]
+        gold.append(label)
+        case_ab.append(ab if ab != "invalid" else None)
+        case_ba.append(flip[ba] if ba != "invalid" else None)
+        shown += [s for s in (ab, ba) if s != "invalid"]
+    m = summarize(recs).protocols["single"]
+    assert m.accuracy_ab == pytest.approx(sum(a == g for a, g in zip(case_ab, gold, strict=True)) / 120)
+    assert m.accuracy_ba == pytest.approx(sum(b == g for b, g in zip(case_ba, gold, strict=True)) / 120)
+    assert m.correct_both == pytest.approx(sum(a == g == b for a, b, g in zip(case_ab, case_ba, gold,
+                                                                                strict=True)) / 120)
+    assert m.llmbar_accuracy == pytest.approx(((m.accuracy_ab or 0) + (m.accuracy_ba or 0)) / 2)
+    assert m.agreement == pytest.approx(sum(a == b for a, b in zip(case_ab, case_ba, strict=True)) / 120)
+    none = "none"
+    assert m.kappa_orders == pytest.approx(cohen_kappa_score([a or none for a in case_ab],
+                                                             [b or none for b in case_ba]), abs=1e-12)
+    assert m.prefer_first_rate == pytest.approx(shown.count("A") / len(shown))
+    assert m.prefer_second_rate == pytest.approx(shown.count("B") / len(shown))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
+from courtgraph.models import pricing
 from courtgraph.models.anthropic import AnthropicModel, cache_breakpoints
 from courtgraph.models.base import ChatModel, Completion, GenerateParams, Message
-from courtgraph.models.pricing import cache_write_premium, cost_usd, prompt_cache_saving
+from courtgraph.models.pricing import cache_write_premium, cost_usd, price_of, prompt_cache_saving
 from courtgraph.schema import Usage
 from courtgraph.testing import StubServer
 
@@ -65,10 +66,12 @@ def test_breakpoints_mark_the_first_user_message_only() -> None:
     assert marked[1:] == [{"role": "assistant", "content": "x"}, {"role": "user", "content": "more"}]
 
 
-async def test_anthropic_counts_cache_reads_from_the_wire() -> None:
+async def test_anthropic_counts_cache_reads_from_the_wire(monkeypatch: pytest.MonkeyPatch) -> None:
     with StubServer() as stub:
         stub.cached_tokens = 5
         m = AnthropicModel("claude-haiku-4-5", base_url=stub.anthropic_url, cache=None)
+        # a server other than the official one is priced only as told (here: at the official rates)
+        monkeypatch.setitem(pricing._TABLE, f"anthropic:claude-haiku-4-5@{m.base_url}", price_of(*HAIKU))
         r = await m.generate([{"role": "system", "content": "be fair"}, {"role": "user", "content": "a b c d e f g"}])
         body = stub.log[0].body
     assert body["messages"][0]["content"][0]["cache_control"] == {"type": "ephemeral"}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
-import courtgraph.graphs.consultancy as consultancy_module
 from courtgraph.graphs.consultancy import consultancy
 from courtgraph.graphs.trial import run_trial
 from courtgraph.models import Message, ModelError, ScriptedModel
 from courtgraph.schema import Case, Label, Trial
+
+#: the module (the package's ``consultancy`` is the function)
+consultancy_module = importlib.import_module("courtgraph.graphs.consultancy")
 
 GOLD = "GOLD-SENTINEL-1618"
 CASE = Case(id="k1", question="Sort [3, 1, 2] ascending.", candidates=["[1, 2, 3]", "[3, 2, 1]"], label="A",

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 
 import pytest
 from pydantic import BaseModel
 
-import courtgraph.graphs.debate as debate_module
 from courtgraph.graphs.debate import debate
 from courtgraph.graphs.trial import run_trial
 from courtgraph.models import ChatModel, Message, ModelError, ScriptedModel
 from courtgraph.models.base import Completion, GenerateParams
 from courtgraph.schema import EVERYONE, Case, Trial
+
+#: the module (the package's ``debate`` is the function)
+debate_module = importlib.import_module("courtgraph.graphs.debate")
 
 GOLD = "GOLD-SENTINEL-2718"
 CASE = Case(id="d1", question="Is 91 prime?", candidates=["No: 91 = 7 x 13.", "Yes, 91 is prime."], label="A",
@@ -69,10 +72,10 @@ async def test_the_judge_never_sees_context_notes_or_gold_and_advocates_see_cont
 
 async def test_simultaneous_rounds_hide_the_current_round_and_sequential_shows_it() -> None:
     a, b = debater("a"), debater("b")
-    await run_trial(debate((a, b), bench(), rounds=2, order="simultaneous"), TRIAL)
+    await run_trial(debate((a, b), bench(), rounds=2, speaking="simultaneous"), TRIAL)
     assert "ARG-A1" not in b.prompts()[0] and "ARG-A1" in b.prompts()[1] and "ARG-A2" not in b.prompts()[1]
     a, b = debater("a"), debater("b")
-    await run_trial(debate((a, b), bench(), rounds=2, order="sequential"), TRIAL)
+    await run_trial(debate((a, b), bench(), rounds=2, speaking="sequential"), TRIAL)
     assert "ARG-A1" in b.prompts()[0] and "ARG-A2" in b.prompts()[1]
     assert "ARG-B2" not in a.prompts()[1]
 

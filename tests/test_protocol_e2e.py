@@ -18,6 +18,7 @@ from courtgraph.graphs.courtroom import courtroom
 from courtgraph.graphs.debate import debate
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import judge_case
+from courtgraph.models.pricing import price_of, set_price
 from courtgraph.prompts import unfence
 from courtgraph.schema import Case, Record
 from courtgraph.testing import StubRequest, StubServer
@@ -49,6 +50,13 @@ def plays_every_role(request: StubRequest) -> str | dict[str, Any]:
 @pytest.fixture
 def server() -> Iterator[StubServer]:
     with StubServer(plays_every_role) as s:
+        # a server other than the official API is not billed at its prices: price the stub as the real thing
+        for spec in ("openai:gpt-4o-mini", "openai:gpt-4o", "anthropic:claude-3-5-haiku-latest"):
+            provider, model = spec.split(":")
+            price = price_of(provider, model)
+            assert price is not None
+            url = s.openai_url if provider == "openai" else s.anthropic_url
+            set_price(f"{spec}@{url}", price.input, price.output, price.cached_input)
         yield s
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from courtgraph.graphs.jury import Order, jury
+from courtgraph.graphs.jury import Deliberation, jury
 from courtgraph.graphs.single import single
 from courtgraph.graphs.trial import run_trial
 from courtgraph.models import Message, ScriptedModel
@@ -97,17 +97,17 @@ async def test_deliberation_rounds_share_opinions_then_final_votes_are_private()
     assert all("FINAL-VOTE" in (v.rationale or "") for v in result.verdict.votes)
 
 
-@pytest.mark.parametrize("order", ["one-by-one", "simultaneous"])
-async def test_one_by_one_shows_earlier_revisions_of_the_same_shared_round(order: Order) -> None:
+@pytest.mark.parametrize("deliberation", ["one-by-one", "simultaneous"])
+async def test_one_by_one_shows_earlier_revisions_of_the_same_shared_round(deliberation: Deliberation) -> None:
     def counted(name: str) -> ScriptedModel:
         model = ScriptedModel(lambda _m, _s: f"{name}-call{len(model.calls) - 1}\n[[A]]", name=name)
         return model
 
     x, y = counted("x"), counted("y")
-    await run_trial(jury([x, y], rounds=2, order=order), TRIAL)
+    await run_trial(jury([x, y], rounds=2, deliberation=deliberation), TRIAL)
     assert len(x.calls) == len(y.calls) == 3
     assert "y-call0" in x.prompts()[1]  # juror_1 speaks first in round 1: it reads round 0
-    seen_by_y = "x-call1" if order == "one-by-one" else "x-call0"
+    seen_by_y = "x-call1" if deliberation == "one-by-one" else "x-call0"
     assert seen_by_y in y.prompts()[1]
     assert "x-call1" in y.prompts()[2] and "x-call2" not in y.prompts()[2]  # the final round is private
 

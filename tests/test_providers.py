@@ -23,6 +23,7 @@ from courtgraph.models.anthropic import AnthropicModel
 from courtgraph.models.endpoint import PLACEHOLDER_KEY, EndpointModel, split_spec
 from courtgraph.models.langchain import LangChainModel
 from courtgraph.models.openai import OpenAIModel
+from courtgraph.models.pricing import price_of, set_price
 from courtgraph.models.retry import RetryPolicy
 from courtgraph.schema import Case, Trial
 from courtgraph.testing import GARBAGE, StubRequest, StubServer
@@ -204,7 +205,9 @@ async def test_garbage_is_reasked_once_then_invalid_with_the_raw_text(stub: Stub
 
 
 async def test_second_identical_call_is_a_cache_hit_without_http(judge_stub: StubServer, tmp_path: Any) -> None:
-    graph = single(model(judge_stub, name="gpt-4o-mini"))
+    chat = model(judge_stub, name="gpt-4o-mini")
+    set_price(f"openai:gpt-4o-mini@{chat.base_url}", 0.15, 0.60)  # the stub is not billed at OpenAI's prices
+    graph = single(chat)
     with use_cache(tmp_path / "cache.sqlite"):
         first = await judge_case(graph, CASE, orders=["AB"])
         sent = judge_stub.requests
@@ -293,11 +296,14 @@ async def test_usage_counts_cached_prompt_tokens(api: str) -> None:
 @pytest.mark.parametrize(("api", "name", "known"), [("openai", "stub-model", False), ("openai", "gpt-4o-mini", True),
                                                     ("anthropic", "claude-haiku-4-5", True)])
 async def test_cost_is_unknown_for_unknown_models(stub: StubServer, api: str, name: str, known: bool) -> None:
-    r = await one_call(model(stub, api, name=name))
-    if known:
-        assert r.usage.cost_usd is not None and r.usage.cost_usd > 0
-    else:
-        assert r.usage.cost_usd is None
+    # At a base URL other than the official API a model is not billed at the official price: unknown,
+    # until a price is set for that server (a local server is not OpenAI).
+    assert (price_of(api, name) is not None) is known  # the official price table
+    chat = model(stub, api, name=name)
+    assert (await one_call(chat)).usage.cost_usd is None
+    set_price(f"{api}:{name}@{chat.base_url}", 1.0, 2.0)
+    r = await one_call(chat)
+    assert r.usage.cost_usd is not None and r.usage.cost_usd > 0
 
 
 async def test_malformed_structured_json_leaves_data_empty_and_keeps_the_text() -> None:

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from published import JUDGEBENCH, OUTPUTS, PUBLISHED
 
-from courtgraph.agents.recorded import RecordedModel
 from courtgraph.errors import InputError
 from courtgraph.evals.benchmarks import load_bench
+from courtgraph.evals.recorded import RecordedModel, RecordingWarning
 from courtgraph.evals.store import RunStore
 from courtgraph.graphs import judge_case, run_trial, single
 from courtgraph.models import ConfigError, ScriptedModel, get_model
@@ -80,7 +80,11 @@ async def test_consistent_judge_and_tie(tmp_path: Path) -> None:
 async def test_missing_verdict_is_invalid_after_a_free_reask(tmp_path: Path, judgments: list[Any]) -> None:
     spec = recording(tmp_path, *judgments)
     order: Order = "BA" if len(judgments) == 1 else "AB"
-    result = await run_trial(single(spec), Trial(case=CASE, order=order))
+    if len(judgments) == 1:  # a one-order recording asked for the other order: it says so
+        with pytest.warns(RecordingWarning, match="covers order AB only"):
+            result = await run_trial(single(spec), Trial(case=CASE, order=order))
+    else:
+        result = await run_trial(single(spec), Trial(case=CASE, order=order))
     assert result.verdict.status == "invalid" and result.verdict.winner is None
     turn = result.turns[0]
     assert "--- re-asked ---" in turn.content  # the decide() path re-asked once, and got no tag again
@@ -90,12 +94,15 @@ async def test_missing_verdict_is_invalid_after_a_free_reask(tmp_path: Path, jud
 async def test_pair_not_in_the_recording_is_an_error_naming_the_file(tmp_path: Path) -> None:
     spec = recording(tmp_path, entry("A>B"), entry("B>A"))
     graph = single(spec)
-    other = CASE.model_copy(update={"candidates": ["4", "6"]})
-    result = await run_trial(graph, Trial(case=other))
+    unknown = CASE.model_copy(update={"id": "p2"})
+    result = await run_trial(graph, Trial(case=unknown))
     assert result.verdict.status == "error" and "pair not found in recording" in (result.verdict.error or "")
-    assert "rec.jsonl" in (result.verdict.error or "")
-    same_pair_other_question = CASE.model_copy(update={"question": "What is 3+1?"})
-    assert (await run_trial(graph, Trial(case=same_pair_other_question))).verdict.status == "error"
+    assert "rec.jsonl" in (result.verdict.error or "") and "'p2'" in (result.verdict.error or "")
+    # the same id with other content: a recording of another benchmark, refused rather than replayed
+    for changed in ({"candidates": ["4", "6"]}, {"question": "What is 3+1?"}):
+        result = await run_trial(graph, Trial(case=CASE.model_copy(update=changed)))
+        assert result.verdict.status == "error" and "another question or other responses" in (result.verdict.error
+                                                                                                or "")
 
 
 async def test_recorded_model_flags_and_scores_note(tmp_path: Path) -> None:

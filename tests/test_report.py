@@ -12,9 +12,9 @@ from rich.console import Console
 from test_runner import make_cases, truthful
 
 from courtgraph.cli import main
-from courtgraph.evals import run
+from courtgraph.evals import run, stats
 from courtgraph.evals.metrics import Summary, summarize
-from courtgraph.evals.report import detail_rows, load_run, plot, print_summary, to_markdown
+from courtgraph.evals.report import detail_rows, load_run, plot, print_summary, summary_markdown
 from courtgraph.evals.store import RunStore
 from courtgraph.graphs import single
 from courtgraph.graphs.trial import make_record
@@ -73,17 +73,19 @@ def test_simulated_runs_say_so_everywhere() -> None:
     console = Console(record=True, width=100)
     print_summary(summary, console)
     assert "Simulated agents" in console.export_text()
-    assert "simulated agents" in to_markdown(summary).lower()
+    assert "simulated agents" in summary_markdown(summary).lower()
     assert summary.to_json()["simulated"] is True
 
 
 def test_markdown_tables(summary: Summary) -> None:
-    md = to_markdown(summary)
+    md = summary_markdown(summary)
     lines = md.splitlines()
     header = next(line for line in lines if line.startswith("| protocol | n |"))
     assert "Δ vs single" in header
     jury = next(line for line in lines if line.startswith("| jury |"))
-    assert "| 30 | 80.0 (66.7–93.3) |" in jury and "+30.0 (p=" in jury
+    low, high = stats.wilson_interval(24, 30)
+    assert f"| 30 | 80.0 ({100 * low:.1f}–{100 * high:.1f}) |" in jury and "+30.0 (p=" in jury
+    assert "## Metrics by convention" in md and "## Per class" in md and "tie rule judge-says-tie" in md.lower()
     assert "| category | single | jury |" in md
     assert "| code | 50.0% (n=10) | 80.0% (n=10) |" in md
     # Every table row has as many cells as its header.
@@ -94,7 +96,7 @@ def test_markdown_tables(summary: Summary) -> None:
 def test_unknown_cost_is_shown_as_unknown() -> None:
     summary = summarize(records(cost=None), resamples=100)
     assert summary.protocols["jury"].cost_usd is None
-    assert "unknown" in to_markdown(summary)
+    assert "unknown" in summary_markdown(summary)
 
 
 def test_plot_writes_a_png(summary: Summary, tmp_path: Path) -> None:
@@ -191,18 +193,26 @@ def test_report_uses_the_runs_seed(tmp_path: Path, capsys: pytest.CaptureFixture
                   cache=None, progress=False)
     at_the_end = results.summary.protocols["single"]
     assert at_the_end.accuracy is not None and 0 < at_the_end.accuracy < 1
-    assert summarize(results.records, seed=0).protocols["single"].ci95 != at_the_end.ci95  # the seed matters
+    hits = round(at_the_end.accuracy * 24)
+    assert at_the_end.ci95 == stats.wilson_interval(hits, 24)  # a proportion's interval: no resampling
     summary, _ = load_run(tmp_path / "run")
     assert summary.seed == 7 and summary.protocols["single"].ci95 == at_the_end.ci95
     code, out, _ = run_cli(capsys, str(tmp_path / "run"), "--json")
     assert code == 0 and json.loads(out)["seed"] == 7
 
 
-def test_agreement_is_not_shown_twice(summary: Summary) -> None:
-    """LLMBar's Agr over all cases is order consistency: one column, both JSON keys."""
-    assert "Agr" not in detail_rows(summary)[0] and "| Agr |" not in to_markdown(summary)
-    for m in summary.to_json()["protocols"].values():
-        assert m["agreement"] == m["consistency"] is not None
+def test_llmbar_agreement_and_consistency_are_two_named_figures() -> None:
+    """Two non-answers agree for LLMBar's Agr, never for courtgraph's consistency: both shown, each named."""
+    invalid = Verdict(status="invalid", error="no tag")
+    trials = [TrialResult(order=o, verdict=invalid) for o in ("AB", "BA")]
+    both_invalid = make_record(Case(id="x", question="q", candidates=["a", "b"], label="A"), "single", trials)
+    summary = summarize([record("c0", "single", True), both_invalid], resamples=50)
+    m = summary.to_json()["protocols"]["single"]
+    assert (m["agreement"], m["consistency"]) == (1.0, 0.5)
+    headers, rows = detail_rows(summary)
+    assert rows[0][headers.index("LLMBar\nAgr")] == "100.0%"
+    assert "LLMBar evaluate.py" in summary.definitions()["agreement"]
+    assert "stricter" in summary.definitions()["consistency"]
 
 
 def test_report_on_a_folder_that_is_not_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -33,7 +33,7 @@ def test_record_json_round_trip_is_lossless() -> None:
                 verdict=Verdict(winner="A", confidence=0.8, votes=votes))
     trial = TrialResult(order="BA", verdict=Verdict(winner="B"), turns=[turn], usage=usage)
     record = Record(case_id="c1", protocol="jury", label="A", trials=[trial], verdict=Verdict(winner="A"),
-                    correct=True, usage=usage, prompt_hashes={"judge_pairwise": "abc"})
+                    correct=True, usage=usage, templates_used={"judge_pairwise": "abc"})
     again = Record.model_validate_json(record.model_dump_json())
     assert again == record
     assert again.trials[0].turns[0].verdict is not None

@@ -77,7 +77,7 @@ async def test_both_orders_are_judged_and_combined() -> None:
 
     record = await judge_case(single(ScriptedModel(correct)), CASE)
     assert record.verdict.winner == "A" and record.correct is True
-    assert record.prompt_hashes.keys() == {"judge_pairwise"}
+    assert record.templates_used.keys() == {"judge_pairwise"}
 
 
 async def test_reference_guided_shows_the_reference() -> None:

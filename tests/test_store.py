@@ -27,7 +27,7 @@ def make_record(case: Case, protocol: str, *, winner: str = "A", error: str | No
     trials = [TrialResult(order="AB", verdict=verdict, turns=[turn], usage=turn.usage, error=error)]
     return Record(case_id=case.id, protocol=protocol, category=case.category, label=case.label, trials=trials,
                   verdict=verdict, correct=None if error else winner == case.label, error=error,
-                  usage=turn.usage, prompt_hashes={"judge_pairwise": "abc"})
+                  usage=turn.usage, templates_used={"judge_pairwise": "abc"})
 
 
 def test_records_and_cases_round_trip(tmp_path: Path) -> None:
@@ -105,11 +105,11 @@ def test_export_jsonl(tmp_path: Path) -> None:
     assert [Record.model_validate_json(line).case_id for line in lines] == ["c0", "c1", "c2"]
 
 
-def test_prompt_hashes_of_stored_records(tmp_path: Path) -> None:
+def test_template_hashes_seen_in_stored_records(tmp_path: Path) -> None:
     with RunStore(tmp_path) as store:
         store.put_cases([make_case(1)])
         store.write(make_record(make_case(1), "single"))
-        assert store.prompt_hashes() == {"judge_pairwise": {"abc"}}
+        assert store.template_hashes_seen() == {"judge_pairwise": {"abc"}}
 
 
 def test_opening_a_folder_that_is_not_a_run_is_an_input_error(tmp_path: Path) -> None:

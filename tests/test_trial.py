@@ -23,5 +23,5 @@ async def test_records_keep_the_hash_of_the_template_actually_used() -> None:
     custom = parse_prompt("judge_pairwise", "=== user ===\nWhich is better?\n{{response_a}}\n{{response_b}}\n"
                           "{{question}}{{reference_block}}")
     record = await judge_case(single(ScriptedModel(["no tag", "[[A]]", "[[B]]"]), prompt=custom), CASE)
-    assert record.prompt_hashes["judge_pairwise"] == custom.hash  # not the built-in template's hash
-    assert "reask" in record.prompt_hashes  # the first answer was re-asked
+    assert record.templates_used["judge_pairwise"] == custom.hash  # not the built-in template's hash
+    assert "reask" in record.templates_used  # the first answer was re-asked

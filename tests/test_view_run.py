@@ -17,7 +17,7 @@ from courtgraph.evals.store import RunStore
 from courtgraph.graphs.trial import make_record
 from courtgraph.schema import Case, Label, Order, Record, Verdict
 from courtgraph.view.runs import Run
-from courtgraph.view.table import Comparison, Filters, case_table, select
+from courtgraph.view.table import AgreementFilter, Filters, case_table, select
 from courtgraph.view.transcript import verdict_label
 
 
@@ -105,9 +105,9 @@ def test_filters(run_dir: Path) -> None:
     assert ids(run_dir, "c1") == ["c1", "c10"]
     run = Run(run_dir)
     with pytest.raises(InputError, match="no protocol 'panel'"):
-        Filters(where=(Comparison.parse("panel!=single"),)).check(run.protocols())
+        Filters(where=(AgreementFilter.parse("panel!=single"),)).check(run.protocols())
     with pytest.raises(InputError, match="expected PROTOCOL!=PROTOCOL"):
-        Comparison.parse("debate<>single")
+        AgreementFilter.parse("debate<>single")
     run.close()
 
 
@@ -236,3 +236,20 @@ def strip_ansi(text: str) -> str:
 def test_a_filter_that_matches_nothing_renders_an_empty_table(run_dir: Path) -> None:
     table = case_table([], ["single", "debate"])
     assert "single" in plain(table, 80) and "debate" in plain(table, 80)
+
+
+def test_the_tables_outline_is_a_part_of_the_record() -> None:
+    # the case table decodes records through these outlines: a field renamed or retyped in the schema
+    # must fail here, not leave the table blank
+    from courtgraph.schema import Case, TrialResult
+    from courtgraph.view.runs import CaseOutline, RecordOutline, TrialOutline
+
+    pairs = ((RecordOutline, Record), (TrialOutline, TrialResult), (CaseOutline, Case))
+    for outline, model in pairs:
+        for name, part in outline.model_fields.items():
+            assert name in model.model_fields, f"{model.__name__} has no field {name!r}"
+            expected = model.model_fields[name].annotation
+            if (outline, name) == (RecordOutline, "trials"):
+                assert expected == list[TrialResult]
+            else:
+                assert part.annotation == expected, f"{outline.__name__}.{name}"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from courtgraph.agents.base import Speaker, case_vars, context_vars, speak
+from courtgraph.agents.base import Facts, Speaker, case_vars, context_vars, speak
 from courtgraph.agents.parsing import parse_pairwise
 from courtgraph.models import ChatModel, Message, ModelError
 from courtgraph.prompts import Prompt, load_prompt
@@ -53,15 +53,17 @@ class Advocate:
     word_limit: int | None = None
 
     async def argue(self, values: dict[str, str], *, round: int | None = None, phase: str | None = None,
-                    visible_to: Sequence[str] = (EVERYONE,), keep: re.Pattern[str] | None = None) -> list[Turn]:
+                    visible_to: Sequence[str] = (EVERYONE,), keep: re.Pattern[str] | None = None,
+                    trial: Trial | None = None, facts: Facts | None = None) -> list[Turn]:
         """One call -> [private notes turn (if any), public argument turn]; the call's usage is on the latter.
 
         ``keep`` matches a line the protocol acts on (see :func:`split_turn`), exempt from the word limit.
+        ``trial`` and ``facts`` (the side or stance argued, ...) say in structure what ``values`` say in words.
         """
         template = load_prompt(self.prompt)
         length = f"to at most {self.word_limit} words (longer arguments are cut off)" if self.word_limit else "concise"
         who = Speaker(agent=self.name, role=self.role, round=round, phase=phase, visible_to=tuple(visible_to),
-                      prompt=template)
+                      prompt=template, trial=trial, facts=Facts(act="argue") | (facts or Facts()))
         turn = await speak(self.model, template.render(**values, length=length), who)
         return split_turn(turn, self.word_limit, keep)
 
@@ -129,7 +131,8 @@ async def choose_side(model: ChatModel, trial: Trial, agent: str, role: str, ass
     advocate argues ``assigned`` and ``chosen`` is False, so the judge is not told it chose.
     """
     template, reask = load_prompt("advocate_open"), load_prompt("reask")
-    who = Speaker(agent=agent, role=role, phase="choice", visible_to=(agent,), prompt=template)
+    who = Speaker(agent=agent, role=role, phase="choice", visible_to=(agent,), prompt=template, trial=trial,
+                  facts=Facts(act="choose"))
     convo: list[Message] = template.render(**case_vars(trial), **context_vars(trial))
     answers: list[Turn] = []
     used = [template]  # the templates sent, for the turn's record
@@ -137,7 +140,7 @@ async def choose_side(model: ChatModel, trial: Trial, agent: str, role: str, ass
     problem = ""
     for attempt in range(2):
         try:
-            answers.append(await speak(model, convo, who))
+            answers.append(await speak(model, convo, who, attempt=attempt))
         except ModelError as exc:
             problem = f"the call failed: {exc}"
             break

@@ -169,7 +169,7 @@ def llm_aggregator(model: ModelLike, *, prompt: str | Prompt = "aggregator_jury"
     async def run(trial: Trial, votes: list[Verdict]) -> Turn:
         kind = decision_kind(trial)
         values = verdict_vars(trial, kind, scale, reference=reference) | {"votes": render_votes(votes)}
-        who = Speaker(agent=AGENT, role="aggregator", phase="verdict", prompt=template)
+        who = Speaker(agent=AGENT, role="aggregator", phase="verdict", prompt=template, trial=trial)
         turn = await decide(chat, template.render(**values), who, kind=kind, scale=scale)
         verdict = (turn.verdict or Verdict.failed("no verdict")).model_copy(update={"votes": votes, "stage": "llm"})
         return turn.model_copy(update={"verdict": verdict})

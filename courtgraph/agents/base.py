@@ -9,17 +9,75 @@ abstention rather than a side.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal, TypedDict
 
 from courtgraph.agents.parsing import PairwiseOutput, ScoreOutput, from_structured, parse_pairwise, parse_score
 from courtgraph.models import ChatModel, Intent, Message, ModelError, get_model
 from courtgraph.models import ModelLike as ModelLike
 from courtgraph.prompts import Prompt, fence, load_prompt
-from courtgraph.schema import EVERYONE, Trial, Turn, Usage, Verdict
+from courtgraph.schema import EVERYONE, Label, Trial, Turn, Usage, Verdict
 
 DecisionKind = Literal["pairwise", "score"]
+Setting = Literal["debate", "consultancy", "courtroom"]
+
+
+class Facts(TypedDict, total=False):
+    """What a prompt asks of an agent, in structure: the ``facts`` of its :class:`~courtgraph.models.Intent`.
+
+    The one list of keys. Call sites set what their prompt says in words, so a model that answers
+    from structure (a simulated agent) acts as the prompt asks however the prompt file is worded.
+    Every key is optional; the trial itself (case and order shown) travels as ``Intent.trial``.
+
+    ``act``
+        speech only: ``"argue"`` (argue a side or a stance), ``"ask"`` (question other agents),
+        ``"testify"`` (a witness answers a question), ``"choose"`` (privately pick the side to
+        argue, ending with ``[[A]]`` or ``[[B]]``).
+    ``side``
+        a pair: the response the speaker argues *for*, in the shown frame (a prosecutor of
+        Response A argues for ``"B"``).
+    ``stance``
+        a single response on trial: ``"for"`` (defend it) or ``"against"`` (attack it).
+    ``asked``
+        the speaker answers a question the judge has just asked it.
+    ``setting``
+        the proceedings a decider or questioner reads: ``"debate"``, ``"consultancy"`` or
+        ``"courtroom"`` (absent: it reads the case alone).
+    ``addressees``
+        who a question goes to, name -> the side that agent argues (a debate judge asks
+        ``advocate_A`` and ``advocate_B``, one line each; a consultancy judge its consultant).
+    ``roster``
+        the witnesses the speaker may call, name -> expertise (a courtroom opening).
+    ``persona``
+        who the agent plays when several agents share one model: ``juror_2``, the ``safety``
+        specialist, the ``math_checker`` witness.
+    ``candidate``
+        a score on one candidate of a pair (scored one at a time): which one, in the shown frame.
+    ``scale``
+        a score: (lowest, highest); :func:`decide` sets it from its ``scale``.
+    """
+
+    act: Literal["argue", "ask", "testify", "choose"]
+    side: Label
+    stance: Literal["for", "against"]
+    asked: bool
+    setting: Setting
+    addressees: Mapping[str, Label]
+    roster: Mapping[str, str]
+    persona: str
+    candidate: Label
+    scale: tuple[float, float]
+
+
+def setting_of(record: Sequence[Turn]) -> Setting | None:
+    """The proceedings a record of turns comes from, by its speakers' roles (a jury reading a courtroom)."""
+    roles = {t.role for t in record}
+    if "consultant" in roles:
+        return "consultancy"
+    if roles & {"prosecutor", "defender", "witness"}:
+        return "courtroom"
+    return "debate" if "advocate" in roles else None
 
 
 def as_model(model: ModelLike) -> ChatModel:
@@ -79,7 +137,7 @@ class Speaker:
     visible_to: tuple[str, ...] = (EVERYONE,)
     prompt: Prompt | str | None = None
     trial: Trial | None = None
-    facts: Mapping[str, Any] = field(default_factory=dict)
+    facts: Facts = field(default_factory=lambda: Facts())
 
     def intent(self, kind: Literal["pairwise", "score", "speak"], attempt: int = 0) -> Intent:
         return Intent(agent=self.agent, role=self.role, kind=kind, trial=self.trial, round=self.round,
@@ -95,9 +153,9 @@ def _turn(who: Speaker, content: str, usage: Usage, latency: float, cached: bool
                 cached=cached, verdict=verdict, prompt=used[0].name if used else None, templates=templates)
 
 
-async def speak(model: ChatModel, messages: list[Message], who: Speaker) -> Turn:
-    """One call whose text becomes a turn. Raises ModelError when the call fails for good."""
-    r = await model.generate(messages, intent=who.intent("speak"))
+async def speak(model: ChatModel, messages: list[Message], who: Speaker, *, attempt: int = 0) -> Turn:
+    """One call whose text becomes a turn (``attempt``: re-asks before it). Raises ModelError when it fails for good."""
+    r = await model.generate(messages, intent=who.intent("speak", attempt))
     return _turn(who, r.text, r.usage, r.latency_s, r.cached, model.spec)
 
 
@@ -109,6 +167,8 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
     wrong); if it still does not parse, the verdict is ``invalid`` with the raw texts kept.
     """
     schema = PairwiseOutput if kind == "pairwise" else ScoreOutput
+    if kind == "score":  # the scale the answer is parsed on is the scale the intent states
+        who = replace(who, facts={**who.facts, "scale": (scale[0], scale[1])})
     if model.structured:  # the re-ask must ask for what the provider's schema lets the model return
         fmt = "the JSON fields reasoning and verdict (A, B or tie)" if kind == "pairwise" else \
             f"the JSON fields reasoning and score ({scale[0]:g} to {scale[1]:g})"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from courtgraph.agents.advocate import Advocate
-from courtgraph.agents.base import Speaker, case_vars, context_vars, decide, speak, transcript_text
+from courtgraph.agents.base import Facts, Speaker, case_vars, context_vars, decide, speak, transcript_text
 from courtgraph.models import ChatModel
 from courtgraph.prompts import load_prompt
 from courtgraph.schema import Label, Trial, Turn, visible_turns
@@ -49,17 +49,19 @@ class Consultation:
         name = self.names[0]
         values = self._values(trial, turns, name, round) | context_vars(trial)
         advocate = Advocate(self.consultant, name, "consultant", "consultant_consultancy", self.word_limit)
-        return await advocate.argue(values, round=round, phase="argument", visible_to=self.names)
+        return await advocate.argue(values, round=round, phase="argument", visible_to=self.names, trial=trial,
+                                    facts=Facts(side=self.side, asked=round > 1))
 
     async def ask(self, trial: Trial, turns: list[Turn], round: int) -> Turn:
         template = load_prompt("judge_consultancy_question")
         who = Speaker(agent=self.names[1], role="judge", round=round, phase="question", visible_to=self.names,
-                      prompt=template)
+                      prompt=template, trial=trial,
+                      facts=Facts(act="ask", setting="consultancy", addressees={self.names[0]: self.side}))
         return await speak(self.judge, template.render(**self._values(trial, turns, self.names[1], round)), who)
 
     async def decide(self, trial: Trial, turns: list[Turn]) -> Turn:
         template = load_prompt("judge_consultancy")
         who = Speaker(agent=self.names[1], role="judge", phase="verdict", visible_to=self.names,
-                      prompt=template)
+                      prompt=template, trial=trial, facts=Facts(setting="consultancy"))
         return await decide(self.judge, template.render(**self._values(trial, turns, self.names[1], self.rounds)),
                             who)

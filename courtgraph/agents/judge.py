@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from courtgraph.agents.base import ModelLike, Speaker, as_model, case_vars, decide
+from courtgraph.agents.base import Facts, ModelLike, Speaker, as_model, case_vars, decide
 from courtgraph.agents.juror import compare_scores, single_trial
+from courtgraph.agents.state import Node, TrialState
 from courtgraph.agents.tasks import gather_all
-from courtgraph.graphs.state import Node, TrialState
 from courtgraph.prompts import Prompt, load_prompt
 from courtgraph.schema import Trial, Turn
 
@@ -29,10 +29,11 @@ def judge(model: ModelLike, *, name: str = "judge", mode: Mode = "pairwise", ref
     chat = as_model(model)
     template = load_prompt(prompt or ("judge_pairwise" if mode == "pairwise" else "judge_pointwise"))
 
-    async def score(trial: Trial, index: int, label: str) -> Turn:
+    async def score(trial: Trial, index: int, label: Literal["", "A", "B"]) -> Turn:
         values = case_vars(single_trial(trial, index), reference=reference) | {"scale_min": f"{scale[0]:g}",
                                                                                "scale_max": f"{scale[1]:g}"}
-        who = Speaker(agent=f"{name}" if label == "" else f"{name}[{label}]", role=role, prompt=template)
+        who = Speaker(agent=f"{name}" if label == "" else f"{name}[{label}]", role=role, prompt=template,
+                      trial=trial, facts=Facts(candidate=label) if label else Facts())
         return await decide(chat, template.render(**values), who, kind="score", scale=scale)
 
     async def run(state: TrialState) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def judge(model: ModelLike, *, name: str = "judge", mode: Mode = "pairwise", ref
             if len(trial.shown) != 2:
                 raise ValueError(f"case {trial.case.id}: a pairwise judge needs two candidates")
             turn = await decide(chat, template.render(**case_vars(trial, reference=reference)),
-                                Speaker(agent=name, role=role, prompt=template))
+                                Speaker(agent=name, role=role, prompt=template, trial=trial))
             return {"turns": [turn], "verdict": turn.verdict}
         if len(trial.shown) == 1:
             turn = await score(trial, 0, "")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from courtgraph.agents.base import DecisionKind, Speaker, case_vars, decide, transcript_text
+from courtgraph.agents.base import DecisionKind, Facts, Speaker, case_vars, decide, setting_of, transcript_text
 from courtgraph.agents.tasks import gather_all
 from courtgraph.models import ChatModel
 from courtgraph.prompts import Prompt, load_prompt
@@ -113,6 +113,11 @@ class Juror:
     revise_prompt: str | Prompt = "juror_deliberation"
     extra: tuple[tuple[str, str], ...] = ()  # further template values, e.g. a specialist's dimension
 
+    def _facts(self, record: Sequence[Turn]) -> Facts:
+        """Who this juror is among jurors sharing a model, and the proceedings it reads, if any."""
+        setting = setting_of(record)
+        return Facts(persona=self.name, setting=setting) if setting else Facts(persona=self.name)
+
     def _kind(self, trial: Trial) -> DecisionKind:
         return decision_kind(trial) if self.mode == "pairwise" else "score"
 
@@ -127,15 +132,16 @@ class Juror:
         template = load_prompt(self.prompt)
         values = {"record_block": record_block(record)}
 
-        def who(suffix: str = "") -> Speaker:
-            return Speaker(agent=self.name + suffix, role=self.role, visible_to=tuple(audience),
-                           prompt=template, phase="vote")
+        def who(candidate: Label | None = None) -> Speaker:  # a pointwise juror on a pair scores each candidate
+            facts = self._facts(record) | (Facts(candidate=candidate) if candidate else Facts())
+            return Speaker(agent=self.name + (f"[{candidate}]" if candidate else ""), role=self.role,
+                           visible_to=tuple(audience), prompt=template, phase="vote", trial=trial, facts=facts)
 
         if self._kind(trial) == decision_kind(trial):  # else a pointwise juror on a pair: score each, compare
             turn = await self._decide(template, trial, values, who())
             return Vote([turn], turn.verdict or Verdict.failed("no verdict", agent=self.name))
-        a, b = await gather_all(self._decide(template, single_trial(trial, 0), values, who("[A]")),
-                                self._decide(template, single_trial(trial, 1), values, who("[B]")))
+        a, b = await gather_all(self._decide(template, single_trial(trial, 0), values, who("A")),
+                                self._decide(template, single_trial(trial, 1), values, who("B")))
         return Vote([a, b], compare_scores(a.verdict, b.verdict, self.tie_delta, self.name))
 
     async def revise(self, trial: Trial, record: Sequence[Turn], own: Verdict, peers: Sequence[Verdict], *,
@@ -154,6 +160,7 @@ class Juror:
                            "Your answer will be shared with the other jurors for the next round."),
         }
         who = Speaker(agent=self.name, role=self.role, round=round, visible_to=tuple(audience),
-                      prompt=template, phase="vote" if final else "deliberation")
+                      prompt=template, phase="vote" if final else "deliberation", trial=trial,
+                      facts=self._facts(record))
         turn = await self._decide(template, trial, values, who)
         return Vote([turn], turn.verdict or Verdict.failed("no verdict", agent=self.name))

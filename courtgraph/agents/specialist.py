@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from courtgraph.agents.base import Speaker, context_vars, speak
+from courtgraph.agents.base import Facts, Speaker, context_vars, speak
 from courtgraph.agents.juror import Juror, JurorMode, decision_kind, verdict_vars
 from courtgraph.models import ChatModel
 from courtgraph.prompts import load_prompt
@@ -66,7 +66,8 @@ async def testify(model: ChatModel, trial: Trial, name: str, expertise: str, que
     template = load_prompt("specialist_courtroom")
     values = verdict_vars(trial, decision_kind(trial), reference=reference) | context_vars(trial) | {
         "witness": name.replace("_", " "), "expertise": expertise, "caller": caller, "question_asked": question}
-    who = Speaker(agent=name, role="witness", phase="evidence", prompt=template)
+    who = Speaker(agent=name, role="witness", phase="evidence", prompt=template, trial=trial,
+                  facts=Facts(act="testify", persona=name))
     turn = await speak(model, template.render(**values), who)
     return turn.model_copy(update={"content": f"(Called by the {caller}: {question})\n\n{turn.content}"})
 

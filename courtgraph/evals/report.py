@@ -13,23 +13,36 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from courtgraph.errors import InputError
+from courtgraph.evals.definitions import TIE_RULE_TEXT
+from courtgraph.evals.fit import FitTable
+from courtgraph.evals.frontier import draw_frontier, frontier_markdown, frontier_text, pareto_frontier
+from courtgraph.evals.measures import TieRule
 from courtgraph.evals.metrics import ProtocolMetrics, Summary, summarize
+from courtgraph.evals.provenance import provenance_caption, provenance_lines, provenance_markdown, read_provenance
 from courtgraph.evals.store import RunStore
 
 SIMULATED_NOTE = ("Simulated agents: these numbers come from virtual judges of known competence (sim: models), "
                   "not from real models.")
-DEFINITIONS = ("acc: JudgeBench net vote over the orders judged, invalid or failed verdicts count as wrong; "
-               "under it, its 95% bootstrap interval. Δ: accuracy points against the baseline on the same "
-               "cases; under it, the exact McNemar p. Order consist.: share of the cases judged in both orders "
-               "whose two verdicts are valid and agree (LLMBar's Agr). Calls and tokens per case include cache "
-               "hits; cost is what this run billed.")
+
+
+def footnote(summary: Summary) -> str:
+    """What the figures mean, naming the conventions in force (``report --json`` has every definition)."""
+    rule = TIE_RULE_TEXT[summary.tie_rule]
+    return ("acc: JudgeBench net vote over the orders judged, invalid or failed verdicts count as wrong; "
+            f"under it, its 95% Wilson interval with continuity correction. {rule[0].upper()}{rule[1:]}. "
+            "Δ: accuracy points against "
+            "the baseline on the same cases; under it, the exact McNemar p (paired bootstrap interval in the "
+            "JSON). Order consist.: share of the two-order cases whose two verdicts are valid and agree "
+            "(courtgraph's consistency); LLMBar Agr counts two non-answers as agreeing. Wall: time per case "
+            "(its orders run concurrently); compute: the sum of its trials' times. Numeric gold within "
+            f"tolerance {summary.tolerance:g}. Calls and "
+            "tokens per case include cache hits; cost is what this run billed.")
+
 
 Rows = tuple[list[str], list[list[str]]]
 
@@ -80,13 +93,55 @@ def main_rows(summary: Summary) -> Rows:
 
 
 def detail_rows(summary: Summary) -> Rows:
-    """Bias and overhead figures that do not fit the headline table (LLMBar's Agr is the headline's
-    order consistency: the same figure, so it is not repeated here)."""
-    headers = ["protocol", "LLMBar\nacc", "ties", "errors", "κ", "latency\n/case", "cache\nhits", "saved"]
-    rows = [[m.protocol, _pct(m.llmbar_accuracy), _pct(m.tie_rate), _pct(m.error_rate),
-             _num(m.kappa), f"{m.latency_per_case_s:.2f}s", str(m.cache_hits), _usd(m.saved_usd)]
+    """Bias and overhead figures that do not fit the headline table."""
+    headers = ["protocol", "LLMBar\nacc", "LLMBar\nAgr", "ties", "errors", "κ", "wall\n/case", "compute\n/case",
+               "cache\nhits", "saved"]
+    rows = [[m.protocol, _pct(m.llmbar_accuracy), _pct(m.agreement), _pct(m.tie_rate), _pct(m.error_rate),
+             _num(m.kappa), f"{m.latency_per_case_s:.2f}s", f"{m.compute_per_case_s:.2f}s", str(m.cache_hits),
+             _usd(m.saved_usd)]
             for m in summary.protocols.values()]
     return headers, rows
+
+
+def metrics_rows(summary: Summary) -> Rows:
+    """The figures each community reports (``--metrics``): per order, per class, agreement, bias."""
+    headers = ["protocol", "acc\nAB", "acc\nBA", "both\nright", "macro\nF1", "tie\nacc", "κ vs\ngold",
+               "κ\norders", "prefer\n1st", "prefer\n2nd"]
+    rows = [[m.protocol, _pct(m.accuracy_ab), _pct(m.accuracy_ba), _pct(m.correct_both), _pct(m.macro_f1),
+             _pct(m.tie_accuracy), _num(m.kappa), _num(m.kappa_orders), _pct(m.prefer_first_rate),
+             _pct(m.prefer_second_rate)]
+            for m in summary.protocols.values()]
+    return headers, rows
+
+
+def class_rows(summary: Summary) -> Rows:
+    """Per gold class: precision, recall, F1 and the confusion row (predicted A, B, tie, inconsistent, none)."""
+    headers = ["protocol", "gold", "n", "prec.", "recall", "F1", "→A", "→B", "→tie", "→incons.", "→none"]
+    rows = []
+    for m in summary.protocols.values():
+        for gold, c in m.classes.items():
+            confusion = m.confusion.get(gold, {})
+            rows.append([m.protocol, gold, str(c.support), _pct(c.precision), _pct(c.recall), _pct(c.f1),
+                         *(str(confusion.get(k, 0)) for k in ("A", "B", "tie", "inconsistent", "none"))])
+    return headers, rows
+
+
+def score_rows(summary: Summary) -> Rows:
+    """Numeric gold: MAE, correlations, pairwise accuracy from scores (tie delta in the header)."""
+    headers = ["protocol", "n", "MAE", "Pearson r", "Spearman ρ", f"pairwise acc\n(tie Δ {summary.tie_delta:g})"]
+    rows = [[m.protocol, str(m.scores.n), _num(m.scores.mae), _num(m.scores.pearson), _num(m.scores.spearman),
+             _pct(m.scores.pairwise_accuracy)]
+            for m in summary.protocols.values() if m.scores is not None]
+    return headers, rows
+
+
+def _metric_tables(summary: Summary) -> list[tuple[str, Rows]]:
+    tables = [("Metrics by convention", metrics_rows(summary))]
+    for title, rows in (("Per class (gold rows, predicted columns)", class_rows(summary)),
+                        ("Scores against numeric gold", score_rows(summary))):
+        if rows[1]:
+            tables.append((title, rows))
+    return tables
 
 
 def category_rows(summary: Summary) -> Rows:
@@ -103,23 +158,14 @@ def category_rows(summary: Summary) -> Rows:
     return ["category", *names], rows
 
 
-def _rich_table(title: str, rows: Rows) -> Table:
-    headers, body = rows
-    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
-    names = max((len(row[0]) for row in body), default=8)
-    for i, h in enumerate(headers):
-        # Figures never wrap (a figure and its interval are two lines of one cell, by design); only a
-        # long protocol name (a recorded judge's file name) folds, and short names keep their width.
-        table.add_column(Text(h), justify="left" if i == 0 else "right", overflow="fold", no_wrap=i > 0,
-                         min_width=min(names, 16) if i == 0 else None)
-    for row in body:
-        table.add_row(*map(Text, row))  # Text, not markup: a protocol may be named "x[1]"
-    return table
+def _rich_table(title: str, rows: Rows) -> FitTable:
+    # Figures never wrap nor crop: the layout is chosen for the width printed to (evals/fit.py).
+    return FitTable(title, *rows)
 
 
-def print_summary(summary: Summary, console: Console | None = None) -> None:
-    """Print the comparison tables (and the simulated-agents note) to a rich console."""
+def print_summary(summary: Summary, console: Console | None = None, *, metrics: bool = False) -> None:
+    """Print the comparison tables (and the simulated-agents note) to a rich console; ``metrics`` adds the
+    per-order, per-class and score tables."""
     console = console or Console()
     if not summary.protocols:
         console.print("no records to report")
@@ -136,7 +182,12 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     if cached:  # the providers' own prompt caching, already in the billed cost
         console.print("provider prompt caching saved " + ", ".join(f"{n} {_usd(v)}" for n, v in cached.items()),
                       highlight=False)
-    console.print(Text(DEFINITIONS, style="dim"))
+    if metrics:
+        for title, rows in _metric_tables(summary):
+            console.print(_rich_table(title, rows))
+    if frontier := frontier_text(summary):  # the accuracy-cost frontier (evals/frontier.py)
+        console.print(Text(frontier))
+    console.print(Text(footnote(summary), style="dim"))
 
 
 def _markdown_table(rows: Rows) -> str:
@@ -154,8 +205,8 @@ def _markdown_table(rows: Rows) -> str:
                       *(line(list(map(figure, row))) for row in body)])
 
 
-def to_markdown(summary: Summary) -> str:
-    """The same report as markdown (tables and notes), for a README or an issue."""
+def summary_markdown(summary: Summary) -> str:
+    """The same report as markdown (tables, every metric table, and notes), for a README or an issue."""
     title = "# Protocol comparison" + (" (simulated agents)" if summary.simulated else "")
     if not summary.protocols:
         return f"{title}\n\nNo records to report.\n"
@@ -167,7 +218,10 @@ def to_markdown(summary: Summary) -> str:
     categories = category_rows(summary)
     if categories[1]:
         parts += ["## Accuracy by category", _markdown_table(categories)]
-    parts.append(f"_{DEFINITIONS}_")
+    for title, rows in _metric_tables(summary):
+        parts += [f"## {title}", _markdown_table(rows)]
+    parts += [section for section in [frontier_markdown(summary)] if section]  # evals/frontier.py
+    parts.append(f"_{footnote(summary)}_")
     return "\n\n".join(parts) + "\n"
 
 
@@ -182,7 +236,7 @@ def _x_axis(metrics: list[ProtocolMetrics]) -> tuple[str, list[float]]:
     return "model calls per case", [m.calls_per_case for m in metrics]
 
 
-def plot(summary: Summary, path: str | Path) -> Path:
+def plot(summary: Summary, path: str | Path, caption: str | None = None) -> Path:
     """Save accuracy (with its 95% interval) against cost per protocol to ``path`` (PNG, SVG, PDF...).
 
     matplotlib is an optional extra (``pip install 'courtgraph[plot]'``); without it this raises
@@ -215,12 +269,15 @@ def plot(summary: Summary, path: str | Path) -> Path:
         ax.axhline(100 * base.accuracy, linestyle="--", linewidth=1, color="tab:orange",
                    label=f"baseline ({base.protocol})")
         ax.legend(loc="best")
+    draw_frontier(ax, summary, xs, [m.protocol for m in metrics])  # evals/frontier.py
     ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy, % (95% bootstrap interval)")
     measure = "cost" if xlabel.startswith("cost") else xlabel.split(" (")[0]
     ax.set_title(f"Accuracy against {measure}, per protocol" + (" (simulated agents)" if summary.simulated else ""))
     ax.grid(True, alpha=0.3)
     ax.margins(x=0.15, y=0.1)
+    if caption:  # what ran (provenance.provenance_caption), under the axes; the layout makes room for it
+        fig.supxlabel(caption, x=0.01, ha="left", fontsize=6.5, family="monospace")
     right = 1.15 * max(xs) or 1.0  # from (just left of) zero: the scale of cost matters, and 0 is free
     ax.set_xlim(-0.05 * right, right)
     out = Path(path)
@@ -228,7 +285,8 @@ def plot(summary: Summary, path: str | Path) -> Path:
     return out
 
 
-def load_run(run_dir: str | Path, baseline: str | None = None) -> tuple[Summary, dict[str, Any]]:
+def load_run(run_dir: str | Path, baseline: str | None = None, *, tie_rule: TieRule = "judge-says-tie",
+             tolerance: float = 0.0, tie_delta: float = 0.0) -> tuple[Summary, dict[str, Any]]:
     """The summary of a stored run and its manifest.
 
     ``baseline=None`` compares with ``single`` when the run has it; a baseline named explicitly must
@@ -242,7 +300,8 @@ def load_run(run_dir: str | Path, baseline: str | None = None) -> tuple[Summary,
         raise InputError(f"no protocol {baseline!r} in this run (it has: {have})", path=run_dir, field="baseline")
     # the run's seed, so the intervals are the ones the run printed when it finished
     seed = manifest.get("seed", (manifest.get("config") or {}).get("seed", 0))
-    return summarize(records, baseline or "single", seed=int(seed or 0), simulated=simulated), manifest
+    return summarize(records, baseline or "single", seed=int(seed or 0), tie_rule=tie_rule, tolerance=tolerance,
+                     tie_delta=tie_delta, simulated=simulated), manifest
 
 
 def _writable(path: Path, option: str) -> Path:
@@ -259,19 +318,32 @@ def _writable(path: Path, option: str) -> Path:
 
 def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: bool = False,
                markdown: str | Path | None = None, plot_to: str | Path | None = None,
-               console: Console | None = None) -> Summary:
+               console: Console | None = None, metrics: bool = False, tie_rule: str = "judge-says-tie",
+               tolerance: float = 0.0, tie_delta: float = 0.0) -> Summary:
     """What ``courtgraph report RUN`` does: print the tables (or JSON on stdout) and write the files.
+
+    ``metrics`` adds the per-order, per-class and score tables; ``tie_rule`` (``judge-says-tie`` or
+    ``mtbench``), ``tolerance`` and ``tie_delta`` are the conventions the figures are computed under.
 
     Output paths are checked before any work, so a typo fails at once with the option named. With
     ``as_json`` stdout carries only the JSON object; notes about written files go to stderr.
     """
     md_path = _writable(Path(markdown), "markdown") if markdown is not None else None
     plot_path = _writable(Path(plot_to), "plot") if plot_to is not None else None
-    summary, manifest = load_run(run_dir, baseline)
+    if tie_rule not in TIE_RULE_TEXT:
+        raise InputError(f"unknown tie rule {tie_rule!r}; rules are {', '.join(TIE_RULE_TEXT)}", field="tie-rule")
+    summary, manifest = load_run(run_dir, baseline, tie_rule=tie_rule,
+                                 tolerance=tolerance, tie_delta=tie_delta)
+    prov = read_provenance(run_dir)  # what ran, in every form of the report
     console = console or Console()
     notes = Console(stderr=True) if as_json else console
     if as_json:
-        sys.stdout.write(json.dumps(summary.to_json(), indent=2, allow_nan=False) + "\n")
+        from courtgraph.evals.robustness_report import robustness_json  # probes (issue 14)
+
+        extra = robustness_json(run_dir, baseline, int(manifest.get("seed") or 0))
+        data = summary.to_json() | {"frontier": pareto_frontier(summary).to_json()} | extra  # evals/frontier.py
+        data |= {"provenance": prov.to_json()}
+        sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
     else:
         bench_id = (manifest.get("config") or {}).get("bench")
         if isinstance(bench_id, dict):
@@ -279,18 +351,26 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
         bench = f" · bench {escape(str(bench_id))}" if bench_id else ""
         status = manifest.get("status")
         partial = (f" · [yellow]{status}: records are partial[/]"
-                   if status in ("running", "interrupted", "failed") else "")
+                   if status in ("running", "interrupted", "failed", "stopped") else "")
         console.print(f"run [bold]{escape(str(run_dir))}[/]{bench}{partial}", highlight=False, soft_wrap=True)
-        print_summary(summary, console)
+        chosen = ((manifest.get("config") or {}).get("selection") or {}).get("description")
+        if chosen:  # how the cases were chosen: a first-N slice and a stratified sample are not the same claim
+            console.print(f"cases: {escape(str(chosen))}", highlight=False, soft_wrap=True)
+        print_summary(summary, console, metrics=metrics)
+        console.print(Text("\n".join(provenance_lines(prov)), style="dim"))
     if md_path is not None:
-        md_path.write_text(to_markdown(summary), encoding="utf-8")
+        md_path.write_text(summary_markdown(summary) + "\n" + provenance_markdown(prov), encoding="utf-8")
         notes.print(f"wrote {md_path}", highlight=False)
     if plot_path is not None:
         try:
-            plot(summary, plot_path)
+            plot(summary, plot_path, caption=provenance_caption(prov))
         except ImportError as exc:
             raise InputError(str(exc), field="plot") from None
         except ValueError as exc:  # unsupported file type, or nothing to plot
             raise InputError(str(exc), path=plot_path, field="plot") from None
         notes.print(f"wrote {plot_path}", highlight=False)
+    from courtgraph.evals.robustness_report import robustness_section  # probes (issue 14)
+
+    robustness_section(run_dir, baseline=baseline, seed=int(manifest.get("seed") or 0), console=console,
+                       as_json=as_json, markdown=md_path, plot_to=plot_path)
     return summary

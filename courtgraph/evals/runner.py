@@ -1,78 +1,67 @@
 """The harness: cases × protocols × orders, into a run directory, resumable.
 
-Why it is shaped this way:
+This module puts the parts together; each lives in its own module:
 
-* One bound for the whole run, in model calls in flight (``concurrency``): a trial starts when its
-  calls fit beside those in flight, so a jury's jurors run together (:mod:`courtgraph.models.admission`).
-  Each endpoint's bound follows it unless configured apart (the manifest records both).
-* Trials are queued case by case, so an interrupted run has finished whole cases for every
-  protocol rather than a scatter of half-done ones, and the records in flight at a kill are few.
-* A record is written the moment both its trials finish, so a Ctrl-C or a SIGKILL loses only what
-  was in flight; re-running into the same directory runs only what is missing (failed records
-  included: a transient outage should not be final). With the response cache on, even the calls of
-  the lost trials are not paid twice.
-* A resumed run must be the same experiment: a different benchmark, different cases under the same
-  ids, other models, other protocol parameters, other orders, another seed or a changed prompt
-  template would mix two experiments in one table, so they are refused with a message saying which.
-* One process writes a run at a time (:meth:`RunStore.lock`): two runs into one directory would
-  judge the same records twice. A run that crashes says so in its manifest (``status: failed``).
-* Invoking graphs, choosing a case's orders and combining them happen in
-  :mod:`courtgraph.graphs.trial`, nowhere else.
+* :mod:`courtgraph.evals.plan`: what a run is asked to do (:class:`RunPlan`), checked and prepared
+  before anything is written;
+* :mod:`courtgraph.evals.resume`: where a run is written, and continuing one from its stored settings;
+* :mod:`courtgraph.evals.manifest`: the manifest, and the checks that a resumed run is the same experiment;
+* :mod:`courtgraph.evals.loop`: the loop that judges and stores each record;
+* :mod:`courtgraph.evals.progress`: what is shown while it runs, passed in as callbacks.
+
+Re-running into the same directory runs only what is missing (failed records included: a transient
+outage should not be final); with the response cache on, even the calls of trials lost to a kill are
+not paid twice. One process writes a run at a time (:meth:`RunStore.lock`): two runs into one
+directory would judge the same records twice. A run that crashes says so in its manifest
+(``status: failed``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import importlib.metadata
-import json
-import sys
-import time
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from langgraph.pregel import Pregel
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 
 from courtgraph.agents import simulated
 from courtgraph.errors import InputError
-from courtgraph.evals.benchmarks import Benchmark, load_bench
+from courtgraph.evals.budget import RunGuard, RunLimits
+from courtgraph.evals.frames import Frame, summary_html, to_pandas
+from courtgraph.evals.logs import run_log
+from courtgraph.evals.loop import judge_all
+from courtgraph.evals.manifest import begin_run
 from courtgraph.evals.metrics import Summary, summarize
+from courtgraph.evals.plan import BenchLike, CacheLike, PreparedRun, ProtocolsLike, RunPlan
+from courtgraph.evals.progress import NoDisplay, PlainWatcher, ProgressBar, RunDisplay, WatchTrial
+from courtgraph.evals.resume import open_store
+from courtgraph.evals.settings import RoleSettings
 from courtgraph.evals.store import RunStore, record_failed
-from courtgraph.graphs.registry import Roles, build_protocol
-from courtgraph.graphs.state import Graph
-from courtgraph.graphs.trial import graph_name, make_record, run_trial, trial_orders
-from courtgraph.models import ChatModel, ResponseCache, default_cache_path, use_cache
-from courtgraph.models.admission import Admission, use_admission
-from courtgraph.models.limits import endpoint_bound
-from courtgraph.prompts import PromptError, available_prompts, load_prompt
-from courtgraph.schema import ORDERS, Case, Order, Record, Trial, TrialResult, Usage
+from courtgraph.graphs.registry import Roles
+from courtgraph.models import use_cache
+from courtgraph.schema import Case, Order, Record
 
-BenchLike = Benchmark | Sequence[Case] | str
-ProtocolsLike = Sequence[str] | Mapping[str, Graph | str]
-CacheLike = str | Path | ResponseCache | None
-
-#: Packages whose versions go into every manifest (a result is only as reproducible as its stack).
-PACKAGES = ("courtgraph", "langgraph", "langchain-core", "openai", "anthropic", "pydantic")
-#: Config keys that change results: a run cannot be resumed with different values.
-RESULT_KEYS = ("bench", "roles", "orders", "seed")
+#: The run's own events (start, end, interruption); records and retries are logged where they happen.
+log = logging.getLogger("courtgraph.evals")
 
 
-@dataclass
+@dataclass(repr=False)
 class Results:
     """What a run returns: its records, their metrics, and where they are stored.
 
+    In a notebook it displays as the comparison table (``_repr_html_``); its ``repr`` is one line.
     ``records`` are read from the run directory on first use (protocol by protocol, each in case order),
-    so a run that only prints its summary never holds every transcript at once.
-    """
+    so a run that only prints its summary never holds every transcript at once."""
 
     summary: Summary
     run_dir: Path
     cases: dict[str, Case] = field(default_factory=dict)
+    selection: str | None = None  # how the cases were chosen (Selection.describe)
+    stopped: str | None = None  # why the run stopped before judging every case (a cost limit), if it did
     protocols: list[str] = field(default_factory=list)
     _records: list[Record] | None = field(default=None, repr=False)
 
@@ -98,320 +87,26 @@ class Results:
         """Print the comparison table (the same one ``courtgraph report`` prints)."""
         from courtgraph.evals.report import print_summary
 
+        if self.selection:
+            (console or Console()).print(f"cases: {escape(self.selection)}", highlight=False, soft_wrap=True)
         print_summary(self.summary, console)
 
-    def to_pandas(self) -> Any:
-        """One row per record (pandas is optional: ``pip install pandas``)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("Results.to_pandas() needs pandas: pip install pandas") from None
-        return pd.DataFrame([_row(r) for r in self.records])
+    def to_pandas(self, frame: Frame = "records") -> Any:
+        """A pandas DataFrame: one row per record (default; figures count as the report counts them),
+        per trial (``"trials"``) or per turn (``"turns"``); see :mod:`courtgraph.evals.frames`."""
+        return to_pandas(self.records, frame)
 
+    def __repr__(self) -> str:
+        protocols = list(dict.fromkeys(r.protocol for r in self.records))
+        return (f"Results(run_dir={str(self.run_dir)!r}, {len(self.records)} records, {len(self.cases)} cases, "
+                f"protocols={protocols}, {len(self.failed)} failed)")
 
-def _row(r: Record) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "case_id": r.case_id, "protocol": r.protocol, "category": r.category, "label": r.label,
-        "winner": r.verdict.winner, "status": r.verdict.status, "correct": r.correct,
-        "calls": r.usage.calls, "input_tokens": r.usage.input_tokens, "output_tokens": r.usage.output_tokens,
-        "cost_usd": r.usage.cost_usd, "saved_usd": r.usage.saved_usd, "latency_s": r.latency_s, "error": r.error,
-    }
-    for t in r.trials:
-        row[f"winner_{t.order}"] = t.case_winner
-    return row
-
-
-# -- inputs ------------------------------------------------------------------------------------------
-
-
-def _load_cases(bench: BenchLike, field_map: Mapping[str, str] | str | None,
-                label_map: Mapping[str, str] | str | None) -> tuple[list[Case], dict[str, Any]]:
-    """The benchmark's cases and its identity for the manifest."""
-    if isinstance(bench, str):
-        loaded = load_bench(bench, field_map=_as_dict(field_map), label_map=_as_dict(label_map))
-        return loaded.cases, {"spec": bench, "name": loaded.name, "source": loaded.source,
-                              "field_map": field_map, "label_map": label_map}
-    if isinstance(bench, Benchmark):
-        return list(bench.cases), {"spec": None, "name": bench.name, "source": bench.source}
-    return list(bench), {"spec": None, "name": "cases", "source": None}
-
-
-def _as_dict(mapping: Mapping[str, str] | str | None) -> dict[str, str] | str | None:
-    return dict(mapping) if isinstance(mapping, Mapping) else mapping
-
-
-def select_cases(cases: list[Case], categories: Sequence[str] | None, limit: int | None) -> list[Case]:
-    """Cases in the given categories (all when None), then the first ``limit`` of them."""
-    if categories:
-        known = {c.category for c in cases}
-        unknown = [c for c in categories if c not in known]
-        if unknown:
-            names = ", ".join(sorted(str(k) for k in known if k is not None)) or "(none)"
-            raise InputError(f"no cases in categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
-                             f"this benchmark has: {names}", field="categories")
-        cases = [c for c in cases if c.category in categories]
-    if limit is not None:
-        if limit < 1:
-            raise InputError(f"limit must be at least 1, not {limit}", field="limit")
-        cases = cases[:limit]
-    if not cases:
-        raise InputError("the benchmark has no cases", field="bench")
-    ids = [c.id for c in cases]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise InputError(f"case id {dup!r} occurs more than once", field="bench")
-    return cases
-
-
-def protocol_label(spec: str) -> str:
-    """The name records carry for a protocol spec: a registry name, or ``file:function`` for a file."""
-    if ".py:" in spec:
-        path, _, func = spec.rpartition(":")
-        return f"{Path(path).stem}:{func}"
-    return spec
-
-
-def build_protocols(protocols: ProtocolsLike, roles: Roles,
-                    params: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Graph], dict[str, Any]]:
-    """Compiled graphs by record name, and how each was made (for the manifest)."""
-    items: list[tuple[str, Graph | str]]
-    if isinstance(protocols, Mapping):
-        items = list(protocols.items())
-    elif isinstance(protocols, str):
-        items = [(protocol_label(p), p) for p in protocols.split(",") if p.strip()]
-    else:
-        items = [(protocol_label(p), p) for p in protocols]
-    if not items:
-        raise InputError("no protocols given", field="protocols")
-    names = [n for n, _ in items]
-    if len(set(names)) != len(names):
-        raise InputError(f"protocol {next(n for n in names if names.count(n) > 1)!r} is given twice",
-                         field="protocols")
-    unknown = set(params) - set(names)
-    if unknown:
-        raise InputError(f"parameters for protocols not in the run: {', '.join(sorted(unknown))}", field="params")
-    graphs: dict[str, Graph] = {}
-    described: dict[str, Any] = {}
-    for name, what in items:
-        given = dict(params.get(name, {}))
-        if isinstance(what, str):
-            spec = what.strip()
-            graphs[name] = build_protocol(spec, roles, **given)
-            described[name] = {"spec": spec, "params": given, **_file_hash(spec)}
-        elif isinstance(what, Pregel):
-            if given:
-                raise InputError(f"protocol {name!r} is a built graph: give its parameters when building it",
-                                 field="params")
-            graphs[name] = what
-            described[name] = {"graph": graph_name(what), "nodes": sorted(what.nodes)}
-        else:
-            raise InputError(f"protocol {name!r}: expected a registry name, FILE.py:FUNCTION or a compiled graph, "
-                             f"not {type(what).__name__}", field="protocols")
-    return graphs, described
-
-
-def _file_hash(spec: str) -> dict[str, str]:
-    """A custom protocol file's hash: editing it makes a different experiment."""
-    if ".py:" not in spec:
-        return {}
-    path = Path(spec.rpartition(":")[0])
-    return {"file_sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16]}
-
-
-def model_name(model: Any) -> str | None:
-    """A model (spec, ChatModel or LangChain model) as a string for the manifest."""
-    if model is None or isinstance(model, str):
-        return model
-    if isinstance(model, ChatModel):
-        return model.spec
-    return f"{type(model).__name__}:{getattr(model, 'model_name', None) or getattr(model, 'model', '?')}"
-
-
-def describe_roles(roles: Roles) -> dict[str, Any]:
-    return {"model": model_name(roles.model), "judge": model_name(roles.judge),
-            "jurors": [model_name(m) for m in roles.jurors], "debaters": [model_name(m) for m in roles.debaters],
-            "extra": {k: model_name(m) for k, m in sorted(roles.extra.items())}}
-
-
-def versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for pkg in PACKAGES:
-        try:
-            out[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
-def prompt_hashes() -> dict[str, str]:
-    """The hash of every prompt template there is (the records say which ones they used)."""
-    return {name: load_prompt(name).hash for name in available_prompts()}
-
-
-def _normal(value: Any) -> Any:
-    """JSON-normalised (tuples become lists), so a config compares equal to its stored copy. Keys keep
-    their order: the manifest's protocols are in the run's order, which readers show them in."""
-    return json.loads(json.dumps(value, default=str))
-
-
-# -- resuming ----------------------------------------------------------------------------------------
-
-
-def open_store(out: str | Path | None, *, resume: bool) -> RunStore:
-    """The run directory to write: a new one under ``runs/``, or ``out`` (an existing run is resumed)."""
-    if out is None:
-        if resume:
-            return RunStore(latest_run(), create=False)
-        out = Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
-        while out.exists():
-            out = out.with_name(out.name + "-1")
-    path = Path(out)
-    if resume:
-        return RunStore(path, create=False)
-    if path.is_dir() and any(path.iterdir()) and not (path / "run.db").is_file():
-        raise InputError("exists and is not a courtgraph run; give a new or empty --out", path=path)
-    if path.exists() and not path.is_dir():
-        raise InputError("exists and is not a directory", path=path)
-    return RunStore(path)
-
-
-def latest_run(root: Path = Path("runs")) -> Path:
-    """The most recently updated run under ``root`` (what a bare ``--resume`` continues)."""
-    runs = sorted((p.parent for p in root.glob("*/run.db")), key=lambda p: p.stat().st_mtime)
-    if not runs:
-        raise InputError(f"no run to resume under {root}/; give --out RUN_DIR", field="resume")
-    return runs[-1]
-
-
-def check_resumable(store: RunStore, config: dict[str, Any], cases: list[Case]) -> None:
-    """Refuse to add to a run whose results came from a different experiment."""
-    old = store.manifest().get("config")
-    if old is None:
-        return
-    new = _normal(config)
-    where = f"cannot resume {store.run_dir}"
-    hint = "use a new --out, or the run's original settings"
-    for key in RESULT_KEYS:
-        if key == "bench":
-            same = {k: v for k, v in old[key].items() if k != "source"} == \
-                   {k: v for k, v in new[key].items() if k != "source"}
-        else:
-            same = old.get(key) == new[key]
-        if not same:
-            raise InputError(f"{where}: its {key} was {_short(old.get(key))}, now {_short(new[key])}; {hint}")
-    for name, was in old.get("protocols", {}).items():
-        now = new["protocols"].get(name)
-        if now is not None and now != was:
-            raise InputError(f"{where}: protocol {name!r} was {_short(was)}, now {_short(now)}; {hint}")
-    stored = store.cases()
-    for case in cases:
-        if case.id in stored and stored[case.id] != case:
-            raise InputError(f"{where}: case {case.id!r} differs from the one stored in the run "
-                             f"(the benchmark file changed?); {hint}")
-    for name, hashes in store.prompt_hashes().items():
-        try:
-            current = load_prompt(name).hash
-        except PromptError:
-            current = "(missing)"
-        if hashes != {current}:
-            raise InputError(f"{where}: prompt template {name!r} changed since its records were made "
-                             f"({', '.join(sorted(hashes))} -> {current}); {hint}")
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def begin_run(store: RunStore, config: dict[str, Any], cases: list[Case],
-              command: Sequence[str] | None) -> dict[str, Any]:
-    """Check that the run can take this invocation, store its cases and write its manifest."""
-    check_resumable(store, config, cases)
-    old = store.manifest()
-    if old.get("config"):  # keep the protocols an earlier invocation ran and this one does not
-        config = {**config, "protocols": {**old["config"].get("protocols", {}), **config["protocols"]}}
-    store.put_cases(cases)
-    manifest = {"command": list(command if command is not None else sys.argv),
-                "history": [*old.get("history", []), *([old["command"]] if old.get("command") else [])],
-                "cwd": str(Path.cwd()), "config": _normal(config), "versions": versions(),
-                "prompts": prompt_hashes(), "seed": config["seed"], "status": "running"}
-    store.write_manifest(manifest)
-    return manifest
-
-
-# -- progress ---------------------------------------------------------------------------
-
-
-class RunProgress:
-    """A progress bar with the run's running totals; silent when not on a terminal."""
-
-    def __init__(self, total: int, already: int, *, enabled: bool, console: Console) -> None:
-        self.done, self.errors = already, 0
-        self.usage = Usage()
-        self.started = time.monotonic()
-        self.new = 0
-        self.console = console
-        self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
-                             console=console, disable=not (enabled and console.is_terminal), transient=False)
-        self._task = self._bar.add_task("records", total=total, completed=already, stats=self._stats())
-
-    def __enter__(self) -> RunProgress:
-        self._bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.stop()
-
-    def advance(self, record: Record) -> None:
-        self.done += 1
-        self.new += 1
-        self.errors += record_failed(record)
-        self.usage = self.usage + record.usage
-        self._bar.update(self._task, completed=self.done, stats=self._stats())
-
-    def _stats(self) -> str:
-        u = self.usage
-        cost = "cost ?" if u.cost_usd is None else f"${u.cost_usd:.4f}"
-        rate = self.new / max(time.monotonic() - self.started, 1e-9)
-        errors = f"[red]{self.errors} errors[/]" if self.errors else "0 errors"
-        return f"{errors} · {u.calls} calls · {u.tokens:,} tokens · {cost} · {rate:.1f} rec/s"
+    def _repr_html_(self) -> str:
+        failed = f", {len(self.failed)} failed" if self.failed else ""
+        return summary_html(self.summary, f"{self.run_dir}: {len(self.records)} records{failed}")
 
 
 # -- running -----------------------------------------------------------------------------------------
-
-
-async def _judge_all(plan: list[tuple[Case, str]], graphs: Mapping[str, Graph], orders: Sequence[Order], *,
-                     store: RunStore, concurrency: int, bar: RunProgress,
-                     watch: str | None) -> None:
-    """Run every (case, protocol) of the plan; each record is stored as soon as its trials finish."""
-    admission = Admission(concurrency)
-
-    async def trial(protocol: str, case: Case, order: Order) -> TrialResult:
-        graph = graphs[protocol]
-        async with admission.trial(protocol):
-            if case.id == watch:
-                from courtgraph.view.live import watch_trial
-
-                # both orders run at once, so their turns interleave: each says which order it is
-                return await watch_trial(graph, Trial(case=case, order=order), bar.console, tag_order=True)
-            return await run_trial(graph, Trial(case=case, order=order))
-
-    async def record(case: Case, protocol: str) -> None:
-        trials = await asyncio.gather(*(trial(protocol, case, o) for o in trial_orders(case, orders)))
-        done = make_record(case, protocol, list(trials))
-        store.write(done)
-        bar.advance(done)
-
-    # Created in plan order: the admission starts waiting trials first come, first served.
-    with use_admission(admission):
-        tasks = [asyncio.create_task(record(case, protocol)) for case, protocol in plan]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run_async(
@@ -420,10 +115,16 @@ async def run_async(
     *,
     roles: Roles | None = None,
     out: str | Path | None = None,
-    orders: Sequence[Order] = ORDERS,
+    orders: Sequence[Order] | None = None,
     concurrency: int = 8,
     limit: int | None = None,
     categories: Sequence[str] | None = None,
+    sample: int | None = None,
+    shuffle: bool = False,
+    cases: Sequence[str] | str | None = None,
+    stratify: bool = True,
+    settings: RoleSettings | Mapping[str, Any] | None = None,
+    limits: RunLimits | None = None,
     seed: int = 0,
     cache: CacheLike = "default",
     progress: bool = True,
@@ -434,68 +135,105 @@ async def run_async(
     resume: bool = False,
     command: Sequence[str] | None = None,
     console: Console | None = None,
+    watcher: WatchTrial | None = None,
+    display: RunDisplay | None = None,
 ) -> Results:
     """Judge every case of ``bench`` with every protocol, in both orders, into a run directory.
 
-    ``bench``: a spec (``sample``, ``judgebench:PATH``, ``jsonl:PATH`` with ``field_map`` /
-    ``label_map``...), a :class:`Benchmark` or a list of cases. ``protocols``: registry names or
-    ``FILE.py:FUNCTION`` specs (built with ``roles``; ``params`` gives per-protocol parameters by
-    name), or ``{name: compiled graph or spec}``. ``out``: the run directory (default
-    ``runs/<timestamp>``); a directory that already holds this run is resumed, running only what is
-    missing; ``resume=True`` requires that (and with ``out=None`` takes the latest run under
-    ``runs/``). ``cache``: ``"default"`` (the user's response cache), a path, or None for no cache.
-    ``watch``: a case id whose turns are printed as they happen. ``command`` is recorded in the
-    manifest (default: this process's command line).
+    The settings are those of :class:`~courtgraph.evals.plan.RunPlan` (see there). ``watch``: a case
+    id whose turns are shown as they happen, by ``watcher`` (default: one line per turn on
+    ``console``; the CLI passes the transcript view). ``display``: the progress display (default: a
+    progress bar on ``console`` when ``progress``, else nothing). A run stopped by its cost limit
+    returns with ``Results.stopped`` set; one stopped by its error budget raises
+    :class:`~courtgraph.evals.budget.RunStopped`.
     """
+    plan = RunPlan(bench, protocols, roles=roles, out=out, orders=orders, concurrency=concurrency, limit=limit,
+                   categories=categories, sample=sample, shuffle=shuffle, cases=cases, stratify=stratify,
+                   settings=settings, limits=limits, seed=seed, cache=cache, params=params, field_map=field_map,
+                   label_map=label_map, resume=resume, command=command)
+    return await run_plan(plan, progress=progress, watch=watch, console=console, watcher=watcher, display=display)
+
+
+async def run_plan(plan: RunPlan, *, progress: bool = True, watch: str | None = None, console: Console | None = None,
+                   watcher: WatchTrial | None = None, display: RunDisplay | None = None,
+                   log_level: int = logging.DEBUG) -> Results:
+    """Run a :class:`RunPlan` (what :func:`run_async` does with its arguments); see there for the rest.
+
+    The ``courtgraph`` logger's records at ``log_level`` and above (each retry, give-up and record)
+    go to ``run.log`` in the run directory (:mod:`courtgraph.evals.logs`)."""
     console = console or Console(stderr=True)
-    orders = list(orders)
-    if not orders or any(o not in ORDERS for o in orders) or len(set(orders)) != len(orders):
-        raise InputError(f"orders must be AB and/or BA, each once, not {orders}", field="orders")
-    if concurrency < 1:
-        raise InputError(f"concurrency must be at least 1, not {concurrency}", field="concurrency")
-    roles = roles or Roles()
-    all_cases, bench_id = _load_cases(bench, field_map, label_map)
-    cases = select_cases(all_cases, categories, limit)
+    prepared = plan.prepare()
+    cases = prepared.cases
+    for note in prepared.config["bench"].get("notes", []):  # e.g. gold by majority: class counts, items left out
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    for text in prepared.warnings:
+        console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
     if watch is not None and watch not in {c.id for c in cases}:
         raise InputError(f"no case {watch!r} among the cases of this run", field="watch")
-    graphs, described = build_protocols(protocols, roles, params or {})
-    cache_path = default_cache_path() if cache == "default" else cache
-    config = {
-        "bench": bench_id, "protocols": described, "roles": describe_roles(roles), "orders": orders,
-        "concurrency": concurrency, "endpoint_concurrency": endpoint_bound(concurrency),
-        "limit": limit, "categories": list(categories) if categories else None,
-        "seed": seed, "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
-    }
+    if watch is not None and watcher is None:
+        watcher = PlainWatcher(console)
+    if display is None:
+        display = ProgressBar(console) if progress else NoDisplay()
 
-    with open_store(out, resume=resume) as store:
+    with open_store(plan.out, resume=plan.resume) as store:
         store.lock()
-        manifest = begin_run(store, config, cases, command)
-        finished = store.done()
-        plan = [(c, p) for c in cases for p in graphs if (c.id, p) not in finished]
-        total = len(cases) * len(graphs)
-        if len(plan) < total:
-            console.print(f"resuming {store.run_dir}: {total - len(plan)}/{total} records already done",
-                          highlight=False, soft_wrap=True)
-        # sim: agents learn each case's truth by candidate content, never through a prompt
-        simulated.register_cases(cases, seed)
-        bar = RunProgress(total, total - len(plan), enabled=progress, console=console)
-        try:
-            with use_cache(cache_path), bar:
-                await _judge_all(plan, graphs, orders, store=store, concurrency=concurrency, bar=bar, watch=watch)
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            store.write_manifest({**manifest, "status": "interrupted"})
-            console.print(f"interrupted: {bar.done}/{total} records saved in {store.run_dir}; to finish, run the "
-                          f"same command with --out {store.run_dir} --resume", highlight=False, soft_wrap=True)
-            raise
-        except Exception as exc:  # a crash must not leave the run looking as if it were still running
-            store.write_manifest({**manifest, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
-            raise
-        store.write_manifest({**manifest, "status": "finished"})
-        # protocol by protocol, in the order given, each in case order (the report keeps that order); streamed
-        # without turns, so the summary of a big run never holds its transcripts (Results reads them on demand)
-        ids = {c.id for c in cases}
-        light = (r for p in graphs for r in store.iter_records(p, whole=False) if r.case_id in ids)
-        summary = summarize(light, seed=seed, simulated=store.simulated_protocols())
-        return Results(summary=summary, run_dir=store.run_dir, cases={c.id: c for c in cases},
-                       protocols=list(graphs))
+        manifest = begin_run(store, prepared.config, cases, plan.command)
+        with run_log(store.run_dir, manifest["run_id"], log_level):
+            return await _judge(plan, prepared, store, manifest, display, console, watch, watcher)
 
+
+async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest: dict[str, Any],
+                 display: RunDisplay, console: Console, watch: str | None, watcher: WatchTrial | None) -> Results:
+    """The run proper, its store open and locked, its manifest written, its log on."""
+    cases, graphs = prepared.cases, prepared.graphs
+    log.info("run %s: %s, protocols %s, %d cases", store.run_dir, manifest["config"]["bench"].get("name"),
+             ", ".join(graphs), len(cases))
+    finished = store.done()
+    todo = [(c, p) for c in cases for p in graphs if (c.id, p) not in finished]
+    total = len(cases) * len(graphs)
+    if len(todo) < total:
+        console.print(f"resuming {store.run_dir}: {total - len(todo)}/{total} records already done",
+                      highlight=False, soft_wrap=True)
+    written: list[Record] = []
+    if prepared.held_out:  # --calibrate-on: the cascades' thresholds, before any case is judged
+        from courtgraph.evals.calibration import calibrate_run
+
+        with use_cache(prepared.cache), simulated.simulation(plan.seed):
+            calibrations = await calibrate_run(graphs, prepared.config["protocols"], plan.roles or Roles(),
+                                               prepared.held_out, alpha=plan.alpha, delta=plan.delta)
+        manifest = {**manifest, "calibration": {n: c.to_json() for n, c in calibrations.items()}}
+        store.write_manifest(manifest)
+        for n, c in calibrations.items():
+            console.print(f"{n}: {c.guarantee()}", highlight=False, soft_wrap=True)
+    guard = RunGuard.for_run(prepared.limits, store.records())
+    try:
+        display.start(total, total - len(todo))
+        try:
+            with use_cache(prepared.cache), simulated.simulation(plan.seed), guard.active():
+                await judge_all(todo, graphs, prepared.orders, store=store, concurrency=plan.concurrency,
+                                display=display, written=written, watch=watch, watcher=watcher, guard=guard)
+        finally:
+            display.stop()
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        store.write_manifest({**manifest, "status": "interrupted"})
+        log.warning("run %s interrupted", store.run_dir)
+        saved = total - len(todo) + len(written)
+        console.print(f"interrupted: {saved}/{total} records saved in {store.run_dir}; to finish, run the "
+                      f"same command with --out {store.run_dir} --resume", highlight=False, soft_wrap=True)
+        raise
+    except Exception as exc:  # a crash must not leave the run looking as if it were still running
+        store.write_manifest({**manifest, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        log.exception("run %s crashed", store.run_dir)
+        raise
+    stopped = guard.summary()
+    store.write_manifest({**manifest, "status": "stopped", "stopped": stopped} if stopped else
+                         {**manifest, "status": "finished"})
+    log.info("run %s finished: %d records written, %d failed", store.run_dir, len(written),
+             sum(map(record_failed, written)))
+    # protocol by protocol, in the order given, each in case order (the report keeps that order); streamed
+    # without turns, so the summary of a big run never holds its transcripts (Results reads them on demand)
+    ids = {c.id for c in cases}
+    light = (r for p in graphs for r in store.iter_records(p, whole=False) if r.case_id in ids)
+    summary = summarize(light, seed=plan.seed, simulated=store.simulated_protocols())
+    return Results(summary=summary, run_dir=store.run_dir, cases={c.id: c for c in cases},
+                   selection=prepared.selection.describe(), stopped=stopped, protocols=list(graphs))

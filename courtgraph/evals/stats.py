@@ -1,4 +1,5 @@
-"""Small statistics for comparing judges: bootstrap intervals, exact McNemar, Cohen's kappa.
+"""Small statistics for comparing judges: Wilson and bootstrap intervals, exact McNemar, Cohen's kappa,
+correlations.
 
 Plain functions over lists, with the standard library only: the harness must report honest
 uncertainty without pulling numpy into a core install. Every random step takes an explicit seed so
@@ -35,6 +36,42 @@ def quantile(sorted_values: Sequence[float], q: float) -> float:
     lo = math.floor(pos)
     hi = min(lo + 1, len(sorted_values) - 1)
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+#: The interval rule for a proportion (accuracy, per category): named in every report.
+PROPORTION_INTERVAL = "wilson-cc"
+
+
+def wilson_interval(hits: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval with continuity correction for ``hits / n`` (Newcombe 1998, method 4).
+
+    The rule for every proportion the report shows, at any n: the plain Wilson interval dips to about
+    90% coverage at n = 10-20 with accuracy near 0.95, and the percentile bootstrap to 87-89%; with
+    the continuity correction the coverage stays at or above the nominal level over n >= 10 and
+    accuracy in [0.5, 0.95] (tests/test_stats.py checks it). The ends are clipped to [0, 1] and are
+    exactly 0 / 1 when no / every item is a hit.
+    """
+    if n < 1:
+        raise ValueError("an interval of an empty sample")
+    if not 0 <= hits <= n:
+        raise ValueError(f"hits {hits} outside [0, {n}]")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level {level} outside (0, 1)")
+    z = _normal_quantile(0.5 + level / 2.0)
+    p = hits / n
+    denominator = 2.0 * (n + z * z)
+    low = 0.0 if hits == 0 else (2 * n * p + z * z - 1 - z * math.sqrt(z * z - 2 - 1 / n + 4 * p * (n * (1 - p) + 1))
+                                 ) / denominator
+    high = 1.0 if hits == n else (2 * n * p + z * z + 1 + z * math.sqrt(z * z + 2 - 1 / n + 4 * p * (n * (1 - p) - 1))
+                                  ) / denominator
+    return max(0.0, low), min(1.0, high)
+
+
+def _normal_quantile(q: float) -> float:
+    """The standard normal quantile (``statistics.NormalDist`` is exact to double precision)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(q)
 
 
 def bootstrap_ci(values: Sequence[float], *, resamples: int = DEFAULT_RESAMPLES, seed: int | str = 0,
@@ -130,3 +167,38 @@ def confusion_matrix(first: Sequence[Hashable], second: Sequence[Hashable],
             raise ValueError(f"value {x if x not in index else y!r} is not one of the classes {list(classes)}")
         matrix[index[x]][index[y]] += 1
     return matrix
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Pearson's correlation coefficient; None for fewer than two pairs or a constant variable."""
+    if len(x) != len(y):
+        raise ValueError(f"samples differ in length ({len(x)} vs {len(y)})")
+    if len(x) < 2:
+        return None
+    mx, my = mean(x), mean(y)
+    sxy = math.fsum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
+    sxx = math.fsum((a - mx) ** 2 for a in x)
+    syy = math.fsum((b - my) ** 2 for b in y)
+    if sxx == 0 or syy == 0:
+        return None
+    return sxy / math.sqrt(sxx * syy)
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties sharing their average rank (what Spearman's rho needs)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return out
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Spearman's rho: Pearson's correlation of the average ranks."""
+    return pearson(ranks(x), ranks(y))

@@ -268,11 +268,12 @@ class RunStore:
         planned = list((self.manifest().get("config") or {}).get("protocols") or {})
         return [p for p in planned if p in written] + [p for p in written if p not in planned]
 
-    def prompt_hashes(self) -> dict[str, set[str]]:
+    def template_hashes_seen(self) -> dict[str, set[str]]:
         """Every prompt template the stored records used, with the hashes it had when they did."""
         out: dict[str, set[str]] = {}
-        for name, digest in self.query("SELECT DISTINCT p.key, p.value FROM records r, "
-                                       "json_each(r.data, '$.prompt_hashes') p"):
+        for name, digest in self.query(  # records written before the field was renamed call it prompt_hashes
+                "SELECT DISTINCT p.key, p.value FROM records r, json_each(COALESCE("
+                "json_extract(r.data, '$.templates_used'), json_extract(r.data, '$.prompt_hashes'))) p"):
             out.setdefault(str(name), set()).add(str(digest))
         return out
 

@@ -1,47 +1,34 @@
 """Protocol graphs: each a function returning a compiled LangGraph graph over one trial.
 
-The multi-agent protocols are imported on first use (PEP 562), which keeps ``import courtgraph``
-light and lets agent modules import :mod:`courtgraph.graphs.state` without an import cycle.
+Every name is imported on first use (PEP 562), which keeps ``import courtgraph`` light and lets agent
+modules import :mod:`courtgraph.graphs.state` without an import cycle. The exported names are listed
+once, in :data:`courtgraph._api.PUBLIC_API`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from courtgraph._lazy import lazy_exports
-from courtgraph.graphs.single import single
-from courtgraph.graphs.state import Node, TrialState
-from courtgraph.graphs.trial import judge_case, make_record, run_trial
+from courtgraph._lazy import package_exports
 
 if TYPE_CHECKING:
-    from courtgraph.graphs.cascade import cascade
-    from courtgraph.graphs.compose import Member, run_member
-    from courtgraph.graphs.consultancy import consultancy
-    from courtgraph.graphs.courtroom import courtroom
-    from courtgraph.graphs.debate import debate
-    from courtgraph.graphs.jury import jury
-    from courtgraph.graphs.panel import panel
+    from courtgraph.graphs.cascade import cascade as cascade
+    from courtgraph.graphs.compose import Member as Member
+    from courtgraph.graphs.compose import run_member as run_member
+    from courtgraph.graphs.consultancy import consultancy as consultancy
+    from courtgraph.graphs.courtroom import courtroom as courtroom
+    from courtgraph.graphs.debate import debate as debate
+    from courtgraph.graphs.jury import jury as jury
+    from courtgraph.graphs.more import more as more
+    from courtgraph.graphs.panel import panel as panel
+    from courtgraph.graphs.registry import Roles as Roles
+    from courtgraph.graphs.registry import build_protocol as build_protocol
+    from courtgraph.graphs.samre import samre as samre
+    from courtgraph.graphs.single import single as single
+    from courtgraph.graphs.state import Node as Node
+    from courtgraph.graphs.state import TrialState as TrialState
+    from courtgraph.graphs.trial import judge_case as judge_case
+    from courtgraph.graphs.trial import make_record as make_record
+    from courtgraph.graphs.trial import run_trial as run_trial
 
-_LAZY = {"cascade": "cascade", "Member": "compose", "run_member": "compose", "consultancy": "consultancy",
-         "courtroom": "courtroom", "debate": "debate", "jury": "jury", "panel": "panel"}
-
-
-__getattr__ = lazy_exports(__name__, {name: f"courtgraph.graphs.{module}" for name, module in _LAZY.items()})
-
-
-__all__ = [
-    "Member",
-    "Node",
-    "TrialState",
-    "cascade",
-    "consultancy",
-    "courtroom",
-    "debate",
-    "judge_case",
-    "jury",
-    "make_record",
-    "panel",
-    "run_member",
-    "run_trial",
-    "single",
-]
+__getattr__, __all__ = package_exports(__name__)

@@ -17,8 +17,11 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer
 
 from courtgraph.agents.tasks import gather_all
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.compose import Member, in_frame, run_member
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.graphs.trial import graph_name
@@ -55,8 +58,15 @@ def trusted(own: Verdict, other: Verdict | None, threshold: float) -> tuple[bool
 
 
 def cascade(stages: Sequence[Member | tuple[str, Member]], *, threshold: float | Sequence[float] = 0.7,
-            check_swap: bool = True, abstain: bool = False, name: str = "cascade") -> Graph:
-    """A cascade over ``stages`` (protocol graphs or models, cheapest first; ``(name, stage)`` to name one)."""
+            check_swap: bool = True, abstain: bool = False, name: str = "cascade",
+            checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
+    """A cascade over ``stages`` (protocol graphs or models, cheapest first; ``(name, stage)`` to name one).
+
+    Args:
+        threshold: confidence needed per stage (one, or one per stage).
+        check_swap: also judge the swapped order before trusting a stage.
+        abstain: abstain when even the last stage is not trusted.
+    """
     named = stage_graphs(stages)
     if not named:
         raise ValueError("a cascade needs at least one stage")
@@ -101,4 +111,4 @@ def cascade(stages: Sequence[Member | tuple[str, Member]], *, threshold: float |
         else:
             g.add_conditional_edges(label, lambda s, nxt=nxt: nxt if s.get("escalate") else END, [nxt, END])
     g.add_edge(START, named[0][0])
-    return g.compile(name=name).with_config(recursion_limit=len(named) + 3)
+    return compile_protocol(g, name=name, recursion_limit=len(named) + 3, checkpointer=checkpointer, store=store)

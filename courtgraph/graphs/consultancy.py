@@ -21,12 +21,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer
 
 from courtgraph.agents.advocate import choose_side
 from courtgraph.agents.aggregator import majority
 from courtgraph.agents.base import ModelLike, as_model
 from courtgraph.agents.consultant import Consultation
 from courtgraph.agents.tasks import gather_all
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.schema import Label, Turn
 
@@ -40,8 +43,15 @@ class ConsultancyState(TrialState, total=False):
 
 
 def consultancy(consultant: ModelLike, judge: ModelLike, *, rounds: int = 3, side: Side = "both",
-                word_limit: int | None = 200, name: str = "consultancy") -> Graph:
-    """A consultancy graph (see the module docstring for ``side``)."""
+                word_limit: int | None = 200, name: str = "consultancy",
+                checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
+    """A consultancy graph (see the module docstring for ``side``).
+
+    Args:
+        rounds: rounds, a judge question before each after the first.
+        side: the side the consultant argues; both: once per side, the verdicts combined.
+        word_limit: words per answer, truncated.
+    """
     if rounds < 1:
         raise ValueError("a consultancy needs at least one round")
     if side not in ("A", "B", "both", "open"):
@@ -89,7 +99,7 @@ def consultancy(consultant: ModelLike, judge: ModelLike, *, rounds: int = 3, sid
     g.add_conditional_edges("argue", lambda s: route(s, rounds), ["question", "judge"])
     g.add_edge("question", "argue")
     g.add_edge("judge", END)
-    return g.compile(name=name).with_config(recursion_limit=2 * rounds + 4)
+    return compile_protocol(g, name=name, recursion_limit=2 * rounds + 4, checkpointer=checkpointer, store=store)
 
 
 def route(state: ConsultancyState, rounds: int) -> Literal["question", "judge"]:

@@ -21,12 +21,15 @@ from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer
 
 from courtgraph.agents.advocate import Advocate, court_framing
-from courtgraph.agents.base import ModelLike, Speaker, as_model, context_vars, decide, transcript_text
+from courtgraph.agents.base import Facts, ModelLike, Speaker, as_model, context_vars, decide, transcript_text
 from courtgraph.agents.juror import decision_kind, verdict_vars
 from courtgraph.agents.specialist import CALL_LINE, WITNESSES, described, testify, witness_calls
 from courtgraph.agents.tasks import gather_all
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.compose import Member, as_member, run_member
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.graphs.trial import graph_name
@@ -42,13 +45,20 @@ class CourtState(TrialState, total=False):
 def courtroom(prosecutor: ModelLike, defender: ModelLike, judge: Member, *, witness: ModelLike | None = None,
               witnesses: Sequence[str] | Mapping[str, str] = tuple(WITNESSES), rebuttals: int = 1,
               word_limit: int | None = 200, scale: tuple[float, float] = (1, 10), reference: bool = False,
-              name: str = "courtroom") -> Graph:
+              name: str = "courtroom", checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """A courtroom graph. ``judge``: a model (presiding judge) or a protocol graph such as a jury.
 
     ``witness`` is the witnesses' model (default: the judge's model); ``witnesses`` names them (see
     :data:`courtgraph.agents.specialist.WITNESSES`) or maps names to their expertise, in the third person
     ("Checks the SQL against the schema."); empty means no evidence phase. ``word_limit`` applies to
     the arguments: an opening's witness call is kept after the cut.
+
+    Args:
+        witnesses: the expert witnesses called (none: no evidence phase).
+        rebuttals: rebuttal rounds.
+        word_limit: words per statement, truncated.
+        scale: pointwise scale.
+        reference: show the reference answer.
     """
     if rebuttals < 0:
         raise ValueError("rebuttals must be >= 0")
@@ -73,7 +83,12 @@ def courtroom(prosecutor: ModelLike, defender: ModelLike, judge: Member, *, witn
                       **court_framing(trial, role), "transcript": transcript_text(seen), "phase": phase,
                       "call_rule": call_rule if opening else ""}
             speaker = Advocate(model, role, role, "advocate_courtroom", word_limit)
-            out += await speaker.argue(values, round=r, phase=phase, keep=CALL_LINE if opening and experts else None)
+            facts = Facts(side="B" if role == "prosecutor" else "A") if len(trial.shown) == 2 else \
+                Facts(stance="against" if role == "prosecutor" else "for")  # A is in the dock
+            if opening and experts:
+                facts["roster"] = experts
+            out += await speaker.argue(values, round=r, phase=phase, keep=CALL_LINE if opening and experts else None,
+                                       trial=trial, facts=facts)
         return out
 
     async def opening(state: CourtState) -> dict[str, Any]:
@@ -105,7 +120,8 @@ def courtroom(prosecutor: ModelLike, defender: ModelLike, judge: Member, *, witn
         kind = decision_kind(trial)
         values = verdict_vars(trial, kind, scale, reference=reference) | court_framing(trial) | {
             "transcript": transcript_text(visible_turns(turns, "judge"))}
-        who = Speaker(agent="judge", role="judge", phase="verdict", prompt=template)
+        who = Speaker(agent="judge", role="judge", phase="verdict", prompt=template, trial=trial,
+                      facts=Facts(setting="courtroom"))
         turn = await decide(bench, template.render(**values), who, kind=kind, scale=scale)
         return {"turns": [turn], "verdict": turn.verdict}
 
@@ -119,7 +135,7 @@ def courtroom(prosecutor: ModelLike, defender: ModelLike, judge: Member, *, witn
     g.add_conditional_edges("rebuttal", lambda s: route(s, rebuttals), ["rebuttal", "closing"])
     g.add_edge("closing", "verdict")
     g.add_edge("verdict", END)
-    return g.compile(name=name).with_config(recursion_limit=rebuttals + 6)
+    return compile_protocol(g, name=name, recursion_limit=rebuttals + 6, checkpointer=checkpointer, store=store)
 
 
 def route(state: CourtState, rebuttals: int) -> Literal["rebuttal", "closing"]:

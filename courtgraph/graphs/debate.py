@@ -17,15 +17,29 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer
 
 from courtgraph.agents.advocate import Advocate, choose_side
-from courtgraph.agents.base import ModelLike, Speaker, as_model, case_vars, context_vars, decide, speak, transcript_text
+from courtgraph.agents.base import (
+    Facts,
+    ModelLike,
+    Speaker,
+    as_model,
+    case_vars,
+    context_vars,
+    decide,
+    speak,
+    transcript_text,
+)
 from courtgraph.agents.tasks import gather_all
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.prompts import load_prompt
 from courtgraph.schema import Label, Trial, Turn, flip_label, visible_turns
 
-DebateOrder = Literal["simultaneous", "sequential"]
+#: How the advocates speak in a round: at once, or B after reading A's argument.
+Speaking = Literal["simultaneous", "sequential"]
 
 
 class DebateState(TrialState, total=False):
@@ -43,9 +57,18 @@ def pair(models: ModelLike | tuple[ModelLike, ModelLike] | list[ModelLike]) -> t
 
 
 def debate(debaters: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, *, rounds: int = 3,
-           order: DebateOrder = "simultaneous", word_limit: int | None = 150, open: bool = False,
-           interactive: bool = False, name: str = "debate") -> Graph:
-    """A debate graph. ``debaters``: one model for both advocates, or (for A / protagonist, for B / antagonist)."""
+           speaking: Speaking = "simultaneous", word_limit: int | None = 150, open: bool = False,
+           interactive: bool = False, name: str = "debate",
+           checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
+    """A debate graph. ``debaters``: one model for both advocates, or (for A / protagonist, for B / antagonist).
+
+    Args:
+        rounds: argument rounds.
+        speaking: both advocates speak at once each round, or B after reading A.
+        word_limit: words per argument, truncated.
+        open: the protagonist chooses its side.
+        interactive: the judge questions both advocates from round 2.
+    """
     if rounds < 1:
         raise ValueError("a debate needs at least one round")
     first, second = (as_model(m) for m in pair(debaters))
@@ -66,9 +89,10 @@ def debate(debaters: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, 
         async def one(side: Label, seen: list[Turn]) -> list[Turn]:
             agent = Advocate(players[side], f"advocate_{side}", "advocate", "advocate_debate", word_limit)
             extra = {"side": side, "opponent": str(flip_label(side))} | context_vars(trial)
-            return await agent.argue(values(trial, seen, agent.name, r) | extra, round=r, phase="argument")
+            return await agent.argue(values(trial, seen, agent.name, r) | extra, round=r, phase="argument",
+                                     trial=trial, facts=Facts(side=side, asked=interactive and r > 1))
 
-        if order == "simultaneous":
+        if speaking == "simultaneous":
             a, b = await gather_all(one("A", turns), one("B", turns))
         else:
             a = await one("A", turns)
@@ -77,13 +101,15 @@ def debate(debaters: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, 
 
     async def question(state: DebateState) -> dict[str, Any]:
         template, r = load_prompt("judge_debate_question"), state.get("round", 0) + 1
-        who = Speaker(agent="judge", role="judge", round=r, phase="question", prompt=template)
+        who = Speaker(agent="judge", role="judge", round=r, phase="question", prompt=template, trial=state["trial"],
+                      facts=Facts(act="ask", setting="debate", addressees={"advocate_A": "A", "advocate_B": "B"}))
         turn = await speak(bench, template.render(**values(state["trial"], state.get("turns", []), "judge", r)), who)
         return {"turns": [turn]}
 
     async def verdict(state: DebateState) -> dict[str, Any]:
         template = load_prompt("judge_debate")
-        who = Speaker(agent="judge", role="judge", phase="verdict", prompt=template)
+        who = Speaker(agent="judge", role="judge", phase="verdict", prompt=template, trial=state["trial"],
+                      facts=Facts(setting="debate"))
         turn = await decide(bench, template.render(**values(state["trial"], state.get("turns", []), "judge", rounds)),
                             who)
         return {"turns": [turn], "verdict": turn.verdict}
@@ -103,7 +129,7 @@ def debate(debaters: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, 
     g.add_conditional_edges("argue", lambda s: route(s, rounds, interactive),
                             ["question", "argue", "judge"] if interactive else ["argue", "judge"])
     g.add_edge("judge", END)
-    return g.compile(name=name).with_config(recursion_limit=2 * rounds + 4)
+    return compile_protocol(g, name=name, recursion_limit=2 * rounds + 4, checkpointer=checkpointer, store=store)
 
 
 def route(state: DebateState, rounds: int, interactive: bool) -> Literal["question", "argue", "judge"]:

@@ -18,17 +18,20 @@ from typing import Any, Literal, Protocol, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
-from langgraph.types import Send
+from langgraph.store.base import BaseStore
+from langgraph.types import Checkpointer, Send
 
 from courtgraph.agents.aggregator import AGENT, Aggregator, make_aggregator
 from courtgraph.agents.base import ModelLike
 from courtgraph.agents.juror import Juror, JurorMode, Vote
 from courtgraph.agents.tasks import gather_all
+from courtgraph.graphs.build import compile_protocol
 from courtgraph.graphs.compose import GraphMember, Member, as_member
 from courtgraph.graphs.state import Graph, TrialState
 from courtgraph.schema import Trial, Turn, Verdict, visible_turns
 
-Order = Literal["simultaneous", "one-by-one"]
+#: How jurors deliberate: all read the previous round, or each also reads the revisions before it.
+Deliberation = Literal["simultaneous", "one-by-one"]
 
 
 class Voter(Protocol):
@@ -49,7 +52,8 @@ class Ballot(TypedDict):
 
 
 def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int = 0,
-                 order: Order = "simultaneous", name: str = "jury") -> Graph:
+                 deliberation: Deliberation = "simultaneous", name: str = "jury",
+                 checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """Fan out to ``voters``, optionally deliberate, aggregate. Shared by the jury and the panel."""
     names = [v.name for v in voters]
     if len(set(names)) != len(names) or not names:
@@ -83,7 +87,7 @@ def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int
                                   [seen[n] for n in names if n != j.name], round=r, final=final,
                                   audience=[j.name, AGENT] if final else names)
 
-        if order == "simultaneous" or final:  # a final vote is private: nobody reads it before voting
+        if deliberation == "simultaneous" or final:  # a final vote is private: nobody reads it before voting
             results = await gather_all(*(one(j, current) for j in jurors))
         else:
             for j in jurors:
@@ -110,7 +114,7 @@ def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int
     else:
         g.add_edge("vote", "aggregate")
     g.add_edge("aggregate", END)
-    return g.compile(name=name).with_config(recursion_limit=rounds + 4)
+    return compile_protocol(g, name=name, recursion_limit=rounds + 4, checkpointer=checkpointer, store=store)
 
 
 def latest(votes: Sequence[Verdict], names: Sequence[str]) -> dict[str, Verdict]:
@@ -128,13 +132,28 @@ def members(items: Member | Sequence[Member], n: int | None, what: str) -> list[
 
 
 def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: str | ModelLike = "majority",
-         weights: Sequence[float] | None = None, rounds: int = 0, order: Order = "simultaneous",
+         weights: Sequence[float] | None = None, rounds: int = 0, deliberation: Deliberation = "simultaneous",
          personas: Sequence[str] | None = None, mode: JurorMode = "pairwise", scale: tuple[float, float] = (1, 10),
-         tie_delta: float = 0.0, reference: bool = False, name: str = "jury") -> Graph:
+         tie_delta: float = 0.0, reference: bool = False, sequential: bool = False, wave: int = 1,
+         name: str = "jury", checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
     """A jury of ``jurors`` (models or protocol graphs; one member is repeated ``n`` times).
 
     Calls per trial without deliberation: one per juror (two for a pointwise juror on a pair), plus
     one for an LLM aggregator (none for a rule). Each deliberation round adds one call per juror.
+
+    Args:
+        n: jurors when one member is given (3 when not given).
+        aggregate: a rule (majority, strict, weighted, mean) or a model presiding.
+        weights: per-juror weights for weighted/mean (default: each juror's confidence).
+        rounds: deliberation rounds.
+        deliberation: all jurors read the previous round, or each also the revisions before it.
+        personas: one role description per juror.
+        mode: jurors give a verdict between two responses, or a score for each.
+        scale: pointwise scale.
+        tie_delta: pointwise: score gap counted as a tie.
+        reference: show the reference answer.
+        sequential: call jurors in turn and stop once the rule's verdict is decided (majority or strict).
+        wave: jurors called at a time when sequential.
     """
     items = members(jurors, n, name)
     if personas is not None and len(personas) != len(items):
@@ -145,6 +164,13 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
         voters.append(GraphMember(player, who) if isinstance(player, Pregel) else
                       Juror(player, who, persona=personas[i] if personas else "", mode=mode, scale=scale,
                             tie_delta=tie_delta, reference=reference))
+    if sequential:  # early stopping: courtgraph.graphs.sequential
+        from courtgraph.graphs.sequential import sequential_graph
+
+        if rounds or mode != "pairwise" or not isinstance(aggregate, str):
+            raise ValueError(f"{name}: sequential voting needs pairwise jurors, no deliberation and a count rule")
+        return sequential_graph(voters, aggregate, wave=wave, name=name)
     agg = make_aggregator(aggregate, weights=weights, tie_delta=tie_delta, scale=scale, reference=reference,
                           mode=mode)
-    return voting_graph(voters, agg, rounds=rounds, order=order, name=name)
+    return voting_graph(voters, agg, rounds=rounds, deliberation=deliberation, name=name,
+                        checkpointer=checkpointer, store=store)

@@ -9,7 +9,9 @@ JudgeBench's net-vote rule.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any, cast
 
 from langgraph.channels import BaseChannel, BinaryOperatorAggregate, LastValue
@@ -38,6 +40,10 @@ DEFAULT_RECURSION_LIMIT = 200
 def graph_name(graph: Graph) -> str:
     return str(getattr(graph, "name", None) or "protocol")
 
+
+#: When set (by the harness's --fail-on-error), each exception a trial turns into an error is appended
+#: here too, so that the run can stop with the real traceback rather than the one-line message.
+TRIAL_EXCEPTIONS: ContextVar[list[BaseException] | None] = ContextVar("courtgraph_trial_exceptions", default=None)
 
 #: Called with the turns of each step as it finishes (subgraphs' steps included), e.g. to show them live.
 OnTurns = Callable[[list[Turn]], None]
@@ -97,6 +103,7 @@ async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | N
     """
     cfg: dict[str, Any] = {"recursion_limit": (graph.config or {}).get("recursion_limit", DEFAULT_RECURSION_LIMIT)}
     cfg.update(config or {})
+    cfg.setdefault("configurable", {}).setdefault("thread_id", uuid.uuid4().hex)  # a checkpointer needs one
     last = dict(state)
     direct = one_node(graph) if on_turns is None and not config else None
     try:
@@ -117,8 +124,28 @@ async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | N
     except GraphRecursionError:
         return last, f"recursion limit {cfg['recursion_limit']} reached (a misrouted loop?)"
     except Exception as exc:  # a protocol failure is one error trial, not a lost run
+        if (seen := TRIAL_EXCEPTIONS.get()) is not None:
+            seen.append(exc)
         return last, f"{type(exc).__name__}: {exc}"
     return last, None
+
+
+def trial_config(graph: Graph, trial: Trial, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run config of one trial: metadata that lets traces be filtered by case, order and protocol,
+    a readable run name, and a thread id of its own (a checkpointer keeps each trial's state apart).
+
+    Keys the caller gives win; its ``metadata`` (e.g. the harness's run id) is merged in, and its
+    ``run_id`` metadata, when present, prefixes the thread id so that two runs sharing a persistent
+    checkpointer never resume each other's trials.
+    """
+    given = dict(config or {})
+    protocol = graph_name(graph)
+    metadata = {"courtgraph_case_id": trial.case.id, "courtgraph_order": trial.order,
+                "courtgraph_protocol": protocol, **(given.get("metadata") or {})}
+    run = metadata.get("courtgraph_run_id") or uuid.uuid4().hex
+    configurable = {"thread_id": f"{run}/{protocol}/{trial.case.id}/{trial.order}", **(given.get("configurable") or {})}
+    return {**given, "metadata": metadata, "configurable": configurable,
+            "run_name": given.get("run_name") or f"{protocol} {trial.case.id} {trial.order}"}
 
 
 async def run_trial(graph: Graph, trial: Trial, config: dict[str, Any] | None = None,
@@ -126,7 +153,7 @@ async def run_trial(graph: Graph, trial: Trial, config: dict[str, Any] | None = 
     """Judge one trial. Never raises for a failing protocol: the error is recorded on the result,
     with the turns (and the cost) of every step that finished before it."""
     started = time.perf_counter()
-    state, error = await invoke(graph, {"trial": trial, "turns": []}, config, on_turns)
+    state, error = await invoke(graph, {"trial": trial, "turns": []}, trial_config(graph, trial, config), on_turns)
     turns = list(state.get("turns") or [])
     if error is not None:
         error = f"{graph_name(graph)}: {error}"
@@ -137,7 +164,7 @@ async def run_trial(graph: Graph, trial: Trial, config: dict[str, Any] | None = 
                        usage=Usage.total(t.usage for t in turns), latency_s=time.perf_counter() - started)
 
 
-def prompt_hashes(trials: Iterable[TrialResult]) -> dict[str, str]:
+def templates_used(trials: Iterable[TrialResult]) -> dict[str, str]:
     """The hash of every template the trials' turns used (a changed prompt is a different experiment)."""
     used = {name: digest for tr in trials for t in tr.turns for name, digest in t.templates.items()}
     return dict(sorted(used.items()))
@@ -154,7 +181,7 @@ def make_record(case: Case, protocol: str, trials: list[TrialResult]) -> Record:
         case_id=case.id, protocol=protocol, category=case.category, label=case.label, trials=trials,
         verdict=verdict, correct=is_correct(verdict, case.label), error=errors,
         usage=Usage.total(t.usage for t in trials), latency_s=sum(t.latency_s for t in trials),
-        prompt_hashes=prompt_hashes(trials),
+        templates_used=templates_used(trials),
     )
 
 

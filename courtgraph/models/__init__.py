@@ -5,13 +5,16 @@
 * ``openai:MODEL`` or ``openai:MODEL@BASE_URL`` (any OpenAI-compatible server, e.g.
   ``openai:qwen2.5-7b@http://localhost:8000/v1``); key from ``OPENAI_API_KEY``
 * ``anthropic:MODEL`` or ``anthropic:MODEL@BASE_URL`` (base without ``/v1``); key from ``ANTHROPIC_API_KEY``
+* ``langchain:PROVIDER:MODEL[@BASE_URL]`` any LangChain integration, built with ``init_chat_model``
+  (``pip install 'courtgraph[langchain]'`` and the integration, e.g. ``langchain-google-genai``)
 * ``scripted:TEXT`` answers TEXT to every call (tests)
-* ``sim:...`` simulated agents and ``recorded:PATH`` recorded verdicts (see those modules)
+* ``sim:...`` simulated agents and ``recorded:PATH`` recorded verdicts: plug-ins their owners register
+  (``courtgraph.providers`` entry points); add your own with :func:`register_provider`
+  (see :mod:`courtgraph.models.providers`)
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from courtgraph.models.base import (
@@ -25,17 +28,8 @@ from courtgraph.models.base import (
     ModelResponse,
 )
 from courtgraph.models.cache import ResponseCache, current_cache, default_cache_path, use_cache
+from courtgraph.models.providers import PROVIDERS, register_provider, resolve_spec
 from courtgraph.models.scripted import ScriptedModel
-
-#: spec prefix -> "module:factory"; the factory takes the text after the prefix. Imported lazily so
-#: that loading courtgraph does not import every SDK.
-PROVIDERS: dict[str, str] = {
-    "openai": "courtgraph.models.openai:from_spec",
-    "anthropic": "courtgraph.models.anthropic:from_spec",
-    "scripted": "courtgraph.models.scripted:ScriptedModel",
-    "sim": "courtgraph.agents.simulated:from_spec",
-    "recorded": "courtgraph.agents.recorded:from_spec",
-}
 
 ModelLike = str | ChatModel | Any  # Any: a LangChain BaseChatModel
 
@@ -53,16 +47,7 @@ def get_model(model: ModelLike) -> ChatModel:
         if is_langchain_model(model):
             return LangChainModel(model)
         raise ConfigError(f"not a model spec or chat model: {model!r}")
-    provider, sep, rest = model.partition(":")
-    if not sep or provider not in PROVIDERS or not rest:
-        known = ", ".join(f"{p}:..." for p in PROVIDERS)
-        raise ConfigError(f"unknown model spec {model!r}: expected one of {known}")
-    module, _, attr = PROVIDERS[provider].partition(":")
-    factory = getattr(importlib.import_module(module), attr)
-    resolved = factory(rest)
-    if not isinstance(resolved, ChatModel):
-        raise ConfigError(f"{model!r}: provider {provider!r} returned {type(resolved).__name__}")
-    return resolved
+    return resolve_spec(model)
 
 
 __all__ = [
@@ -80,5 +65,6 @@ __all__ = [
     "current_cache",
     "default_cache_path",
     "get_model",
+    "register_provider",
     "use_cache",
 ]

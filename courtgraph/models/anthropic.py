@@ -9,7 +9,9 @@ tool whose input schema is the pydantic schema, forced with ``tool_choice``: the
 is the structured answer. System messages go to the ``system`` parameter (the API has no system
 role). No sampling parameters are sent: API version 2026-10-21, which the 2.x SDKs speak, rejects
 ``temperature``, ``top_p`` and ``top_k`` with a 400 (even at their defaults) and the SDK no longer
-has them, so ``params.temperature`` and ``params.seed`` are ignored here.
+has them, so ``params.temperature``, ``params.top_p`` and ``params.seed`` are ignored here. ``stop`` is
+sent as ``stop_sequences``; provider arguments (``params.extra``, the CLI's ``-M``) go into the body as
+given; ``reasoning_effort`` is refused (Anthropic's thinking settings are its own: pass them with ``-M``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from courtgraph.models.base import Completion, GenerateParams, Message
+from courtgraph.models.base import Completion, ConfigError, GenerateParams, Message
 from courtgraph.models.endpoint import EndpointModel, split_spec
 from courtgraph.models.schemas import json_schema
 
@@ -77,6 +79,13 @@ class AnthropicModel(EndpointModel):
         }
         if system:
             request["system"] = [{"type": "text", "text": system, "cache_control": EPHEMERAL}]
+        if params.stop:
+            request["stop_sequences"] = list(params.stop)
+        if params.reasoning_effort is not None:
+            raise ConfigError(f"{self.spec}: reasoning_effort is OpenAI's setting; give Anthropic's own with -M "
+                              "(e.g. -M 'thinking={\"type\": \"enabled\", \"budget_tokens\": 2048}')")
+        if params.extra:  # provider arguments (-M key=value), merged into the JSON body as given
+            request["extra_body"] = dict(params.extra)
         if schema is not None:
             request["tools"] = [answer_tool(schema)]
             request["tool_choice"] = {"type": "tool", "name": schema.__name__}

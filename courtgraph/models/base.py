@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from courtgraph.models.admission import counted_call
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
 from courtgraph.models.pricing import cache_write_premium, cost_usd, prompt_cache_saving
 from courtgraph.models.schemas import json_schema
+from courtgraph.models.tracing import traced_call
 from courtgraph.schema import Trial, Usage
 
 
@@ -31,13 +32,27 @@ class Message(TypedDict):
 
 
 class GenerateParams(BaseModel):
-    """Sampling parameters. Judges default to temperature 0 (MT-Bench, JudgeBench, Khan all do)."""
+    """Generation settings. Judges default to temperature 0 (MT-Bench, JudgeBench, Khan all do).
 
-    model_config = ConfigDict(frozen=True)
+    Each provider sends them the way its API expects (see the provider modules); ``extra`` holds
+    provider arguments sent as given (the CLI's ``-M key=value``). Unset optional fields are not sent
+    and stay out of the cache key, so adding a field never invalidates cached answers.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     temperature: float = 0.0
     max_tokens: int = 2048
     seed: int | None = None
+    top_p: float | None = None
+    reasoning_effort: str | None = None  # OpenAI reasoning models: minimal, low, medium, high
+    stop: tuple[str, ...] | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    def cache_fields(self) -> dict[str, Any]:
+        """What goes into the cache key: the first three always (as they always were), others when set."""
+        out = self.model_dump(mode="json")
+        return {k: v for k, v in out.items() if k in ("temperature", "max_tokens", "seed") or v not in (None, {})}
 
 
 IntentKind = Literal["pairwise", "score", "speak"]
@@ -52,7 +67,7 @@ class Intent:
     they do) and recorded judges (so that a verdict is found by the item's id and the order shown, not
     by matching prompt text). ``kind`` is what the caller will parse: a pairwise verdict, a score, or
     free speech (an argument, a question, testimony). ``facts`` holds role-specific structure (the
-    side argued, the scale, the witnesses that may be called...), documented where it is set.
+    side argued, the scale, the witnesses that may be called...), keys listed in ``courtgraph.agents.base.Facts``.
     """
 
     agent: str
@@ -100,6 +115,14 @@ class ModelError(Exception):
         self.retryable = retryable
 
 
+def current_budget() -> Any:
+    """The run's cost limit (:mod:`courtgraph.models.budget`), imported here late: that module
+    builds on this one."""
+    from courtgraph.models.budget import current_budget as budget
+
+    return budget()
+
+
 class ConfigError(ValueError):
     """A model that cannot be used as configured (unknown spec, missing API key): raised before work."""
 
@@ -121,6 +144,8 @@ class ChatModel(ABC):
     counts_calls: bool = True
     #: whether the provider can return schema-shaped JSON (else callers parse the text)
     structured: bool = False
+    #: whether the model reports its calls to LangChain callbacks itself (LangChain chat models do)
+    reports_own_runs: bool = False
 
     def __init__(self, spec: str, *, provider: str, model: str, base_url: str | None = None,
                  params: GenerateParams | None = None, cache: ResponseCache | None = _DEFAULT) -> None:
@@ -143,24 +168,49 @@ class ChatModel(ABC):
     async def generate(self, messages: list[Message], *, schema: type[BaseModel] | None = None,
                        params: GenerateParams | None = None, intent: Intent | None = None) -> ModelResponse:
         """One answer to ``messages``. ``intent`` says in structure what the messages say in words; it is not
-        part of the cache key, because for every model that is cached the messages alone decide the answer."""
+        part of the cache key, because for every model that is cached the messages alone decide the answer.
+
+        The call is reported as a chat-model run to whoever listens (LangSmith, ``astream_events``), unless the
+        model reports its own runs (a LangChain chat model does)."""
+        if self.reports_own_runs:
+            return await self._generate(messages, schema, params, intent)
+        async with traced_call(self, messages, structured=schema is not None,
+                               agent=intent.agent if intent else None) as trace:
+            response = await self._generate(messages, schema, params, intent)
+            await trace.end(response)
+        return response
+
+    async def _generate(self, messages: list[Message], schema: type[BaseModel] | None,
+                        params: GenerateParams | None, intent: Intent | None) -> ModelResponse:
         params = params or self.params
         cache = self.cache
         key = ""
         if cache is not None:
-            key = cache_key(self.provider, self.model, self.base_url, params.model_dump(),
+            key = cache_key(self.provider, self.model, self.base_url, params.cache_fields(),
                             messages, json_schema(schema) if schema else None)
             hit = cache.get(key)
             if hit is not None:
                 return self._from_cache(hit)
         started = time.perf_counter()
-        with counted_call():  # the run's concurrency counts calls, not trials (models/admission.py)
-            done = await self._answer(messages, schema, params, intent)
+        budget = current_budget() if self.counts_calls else None
+        held = 0.0
+        if budget is not None:  # the worst case: the prompt's tokens (~4 characters each) in, max_tokens out
+            held = budget.reserve(self.spec, self.price(sum(len(m["content"]) for m in messages) // 4 + 1,
+                                                        params.max_tokens))
+        try:
+            with counted_call():  # the run's concurrency counts calls, not trials (models/admission.py)
+                done = await self._answer(messages, schema, params, intent)
+        except BaseException:
+            if budget is not None:
+                budget.settle(held, 0.0)
+            raise
         latency = time.perf_counter() - started
         cost = self.price(done.input_tokens, done.output_tokens, done.cached_input_tokens)
         if done.cache_write_tokens and cost is not None:  # Anthropic bills cache writes above input
             premium = cache_write_premium(self.provider, self.model, done.cache_write_tokens)
             cost = None if premium is None else cost + premium
+        if budget is not None:
+            budget.settle(held, cost)
         usage = Usage(
             calls=1 if self.counts_calls else 0,
             input_tokens=done.input_tokens,

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import logging
 import os
 import threading
 from abc import abstractmethod
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 from courtgraph.models.base import _DEFAULT, ChatModel, Completion, ConfigError, GenerateParams, Message, ModelError
 from courtgraph.models.cache import ResponseCache
 from courtgraph.models.limits import env_number, get_endpoint
+from courtgraph.models.pricing import cost_usd
 from courtgraph.models.retry import (
     Failure,
     RetryPolicy,
@@ -175,10 +177,17 @@ class EndpointModel(ChatModel):
         done.retries, done.rate_limited = tries - 1, rate_limited
         return done
 
+    def price(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float | None:
+        """The official API's price, but at another base URL (a local server, a proxy) only a price set for
+        ``provider:model@URL`` (:func:`~courtgraph.models.pricing.set_price`): else unknown, never OpenAI's."""
+        model = f"{self.model}@{self.base_url}" if self.custom_url else self.model
+        return cost_usd(self.provider, model, input_tokens, output_tokens, cached_input_tokens)
+
     def _where(self) -> str:
         return f"{self.provider} at {self.base_url}"
 
     def _give_up(self, failure: Failure) -> ModelError:
+        logging.getLogger("courtgraph.models").warning("%s: gave up: %s", self.spec, failure)
         if not failure.retryable:
             return ModelError(failure.message, status=failure.status, retryable=False)
         return ModelError(f"{self._where()}: gave up after {self.retry.attempts} attempts; last: {failure.message}",

@@ -8,7 +8,9 @@ schema is made strict-compatible the way the SDK's own ``parse()`` does it: ever
 required, nullable where optional, no extra properties), so the official API guarantees the shape;
 the answer is validated by the caller, never here. On api.openai.com, ``max_completion_tokens`` is
 sent (its newer models reject ``max_tokens``) and the reasoning models (o1, o3, o4, gpt-5...) get no
-``temperature`` (they reject any but the default); other servers get ``max_tokens`` and ``temperature``.
+``temperature`` or ``top_p`` (they reject any but the default) but do get ``reasoning_effort``; other
+servers get ``max_tokens``, ``temperature`` and ``top_p``. ``seed``, ``stop`` and ``reasoning_effort``
+are sent when set; provider arguments (``GenerateParams.extra``, the CLI's ``-M``) go into the body as given.
 """
 
 from __future__ import annotations
@@ -73,10 +75,18 @@ class OpenAIModel(EndpointModel):
         request: dict[str, Any] = {"model": self.model, "messages": messages}
         if self.custom_url or not REASONING.match(self.model):
             request["temperature"] = params.temperature
+            if params.top_p is not None:
+                request["top_p"] = params.top_p
         # api.openai.com's newer models reject max_tokens; many compatible servers only know max_tokens
         request["max_tokens" if self.custom_url else "max_completion_tokens"] = params.max_tokens
         if params.seed is not None:
             request["seed"] = params.seed
+        if params.stop:
+            request["stop"] = list(params.stop)
+        if params.reasoning_effort is not None:
+            request["reasoning_effort"] = params.reasoning_effort
+        if params.extra:  # provider arguments (-M key=value), merged into the JSON body as given
+            request["extra_body"] = dict(params.extra)
         if schema is not None:
             request["response_format"] = response_format(schema, strict=self.strict)
         # The SDK's create() would walk the whole body to transform it (a no-op for these plain values) and

@@ -13,6 +13,7 @@ turns each SDK exception into a :class:`Failure` (retryable or not) and runs its
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -111,6 +112,16 @@ class _Backoff(wait_base):
         return self._exponential(retry_state)
 
 
+#: Each retry is logged here (a run's ``run.log`` collects it, see :mod:`courtgraph.evals.logs`).
+log = logging.getLogger("courtgraph.models")
+
+
+def _log_retry(retry_state: RetryCallState) -> None:
+    failure = retry_state.outcome.exception() if retry_state.outcome else None
+    wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+    log.info("retry %d after: %s (waiting %.2f s)", retry_state.attempt_number, failure, wait)
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, Failure) and exc.retryable
 
@@ -119,4 +130,4 @@ def retrying(policy: RetryPolicy) -> AsyncRetrying:
     """A fresh retry loop for one call: a retryable :class:`Failure` is tried again, up to
     ``policy.attempts`` attempts in all, waiting as :class:`_Backoff` says; the last failure is re-raised."""
     return AsyncRetrying(stop=stop_after_attempt(policy.attempts), wait=_Backoff(policy),
-                         retry=retry_if_exception(_retryable), reraise=True)
+                         retry=retry_if_exception(_retryable), reraise=True, before_sleep=_log_retry)

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -435,10 +436,24 @@ def usage_text(stub: StubServer) -> str:
 
 
 def serve(port: int, latency: float, api_key: str | None) -> None:
-    """Serve until interrupted. The server runs in its own thread; this one just waits."""
-    with StubServer(port=port, latency=latency, api_key=api_key) as stub:
-        print(usage_text(stub), flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print(f"\nstopped after {stub.requests} requests")
+    """Serve until Ctrl-C. The server runs in its own thread; this one waits for the signal.
+
+    SIGINT is blocked before the server starts and taken with ``sigwait``: raised as a KeyboardInterrupt
+    it could land anywhere (in the banner, in the server's start) and skip the clean stop. Windows has
+    no ``sigwait``: there the interrupt is caught around the wait.
+    """
+    masked = hasattr(signal, "pthread_sigmask")
+    if masked:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # the server's thread inherits the mask
+    try:
+        with StubServer(port=port, latency=latency, api_key=api_key) as stub:
+            print(usage_text(stub), flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                if masked:
+                    signal.sigwait({signal.SIGINT})
+                else:
+                    threading.Event().wait()
+            print(f"\nstopped after {stub.requests} requests", flush=True)
+    finally:
+        if masked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

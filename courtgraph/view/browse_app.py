@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Input, RichLog
 
 from courtgraph.errors import InputError
 from courtgraph.schema import Order, Record
+from courtgraph.view.probes import Twins, twin_view
 from courtgraph.view.runs import CaseRow, Run
 from courtgraph.view.table import Filters, outcome_cell, select
 from courtgraph.view.transcript import render
@@ -23,7 +24,7 @@ class BrowseApp(App[None]):
 
     TITLE = "courtgraph browse"
     CSS = """
-    #left { width: 44; }
+    #left { width: 44; max-width: 45%; }
     #cases { height: 1fr; }
     #transcript { width: 1fr; }
     #search { display: none; }
@@ -36,6 +37,7 @@ class BrowseApp(App[None]):
         Binding("slash", "search", "search"),
         Binding("n", "next_match", "next match"),
         Binding("f", "filter", "filter"),
+        Binding("t", "next_twin", "probe twin"),
         Binding("escape", "leave_input", "back", show=False),
     ]
 
@@ -53,6 +55,8 @@ class BrowseApp(App[None]):
         self.matches: list[int] = []
         self.match_index = -1
         self._records: dict[str, dict[str, Record]] = {}
+        self.twins = Twins(run.path)  # perturbed twins (courtgraph probe), shown with t
+        self.twin_index = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -61,7 +65,8 @@ class BrowseApp(App[None]):
                 yield Input(self.filter_text, placeholder="filter: debate!=single wrong:jury cat:math "
                             "inconsistent invalid", id="filter")
                 yield DataTable(id="cases", cursor_type="row", zebra_stripes=True)
-            yield RichLog(id="transcript", min_width=40, auto_scroll=False)
+            # rendered at the width it is shown at (never wider, which would cut words at 80 columns)
+            yield RichLog(id="transcript", min_width=24, auto_scroll=False)
         yield Input(placeholder="search the transcript (enter: find, n: next match, esc: close)", id="search")
         yield Footer()
 
@@ -96,7 +101,11 @@ class BrowseApp(App[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.case_id = event.row_key.value
+        self.twin_index = 0
         self.show_transcript()
+
+    def on_unmount(self) -> None:
+        self.twins.close()
 
     # -- the transcript --------------------------------------------------------------------------
 
@@ -118,7 +127,14 @@ class BrowseApp(App[None]):
             log.write(f"{self.protocol} has no record of case {self.case_id}")
             return
         case = self.run_data.case(self.case_id)
-        log.write(render(record, case, order=order, highlight=self.term or None), expand=True)
+        twins = self.twins.of(self.case_id)
+        if case is not None and 0 < self.twin_index <= len(twins):  # a perturbed twin beside its original
+            twin = twins[self.twin_index - 1]
+            pair = [(self.protocol, record, self.twins.record(twin.id, self.protocol))]
+            self.title += f" · probe {twin.metadata.get('probe')}"
+            log.write(twin_view(case, twin, pair, order=order), expand=True)
+        else:
+            log.write(render(record, case, order=order, highlight=self.term or None), expand=True)
         log.scroll_home(animate=False)
         self.find_matches()
 
@@ -139,6 +155,14 @@ class BrowseApp(App[None]):
             self.fill_table()
             self.query_one("#cases", DataTable).move_cursor(row=cursor)
             self.show_transcript()
+
+    def action_next_twin(self) -> None:
+        """The case, then its perturbed twins one by one (a run probed with courtgraph probe), then the case."""
+        count = len(self.twins.of(self.case_id)) if self.case_id else 0
+        if not count:
+            self.notify("this case has no perturbed twin (courtgraph probe RUN --probes ...)", timeout=2)
+        self.twin_index = (self.twin_index + 1) % (count + 1) if count else 0
+        self.show_transcript()
 
     def action_next_order(self) -> None:
         self.order_index = (self.order_index + 1) % len(ORDERS)

@@ -1,21 +1,25 @@
 """Reading a run directory for the viewer: the case table in one query, single records on demand.
 
-Listing 1,000 cases must take well under a second, so the table never parses records: one SQL query
-reads the store's indexed columns (winner, status, correctness) plus each trial's order and verdict
-through SQLite's ``json_extract``, which runs in C. Whole records are parsed only for the case on
+Listing 1,000 cases must take well under a second, so the table never builds whole records: one SQL
+query reads the store's columns (winner, status, correctness) and each record's JSON, which is decoded
+through :class:`RecordOutline`, the part of :class:`~courtgraph.schema.Record` the table needs, typed
+with the schema's own ``Verdict`` and ``Order`` (the turns are skipped, not built). A change to
+``Record`` is then a validation error or a failing test (``tests/test_view_run.py`` checks that the
+outline is a part of ``Record``), never a table of blanks. Whole records are parsed only for the case on
 screen. The tables are the ones :mod:`courtgraph.evals.store` writes; the viewer reads them through
 its own store and never writes, so it can watch a run that is still being written (WAL).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel, Field
+
 from courtgraph.errors import InputError
 from courtgraph.evals.store import RunStore
-from courtgraph.schema import LABELS, ORDERS, Case, Label, Record, TrialResult, Verdict
+from courtgraph.schema import Case, Label, Order, Record, Verdict, to_case_frame
 
 
 @dataclass(frozen=True)
@@ -63,20 +67,32 @@ class CaseRow:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
 
 
-#: (order, shown-frame winner) -> case-frame winner, computed once through the schema's own mapping
-#: (:attr:`TrialResult.case_winner`), so the table maps labels exactly as records do, at dict speed.
-_CASE_FRAME: dict[tuple[str, str | None], Label | None] = {
-    (o, w): TrialResult(order=o, verdict=Verdict(winner=w)).case_winner for o in ORDERS for w in (*LABELS, None)}
+class TrialOutline(BaseModel):
+    """The part of a :class:`~courtgraph.schema.TrialResult` the case table reads (not its turns)."""
 
-#: One ``json_extract`` with several paths parses each record once (one call per path would parse it
-#: once per path): each trial's order, winner and status, and the verdict's score.
-_ROWS_SQL = """
-SELECT r.case_id, r.protocol, r.winner, r.status, r.correct, r.category, r.label,
-       json_extract(r.data, '$.trials[0].order', '$.trials[0].verdict.winner', '$.trials[0].verdict.status',
-                    '$.trials[1].order', '$.trials[1].verdict.winner', '$.trials[1].verdict.status',
-                    '$.verdict.score')
-FROM records r
-"""
+    order: Order
+    verdict: Verdict
+
+    def outcome(self) -> tuple[str, str | None, str]:
+        """(order, case-frame winner or None when it does not count, status)."""
+        winner = to_case_frame(self.order, self.verdict.winner) if self.verdict.valid else None
+        return self.order, winner, self.verdict.status
+
+
+class RecordOutline(BaseModel):
+    """The part of a :class:`~courtgraph.schema.Record` the case table reads, decoded from its JSON."""
+
+    trials: list[TrialOutline] = Field(default_factory=list)
+    verdict: Verdict
+
+
+class CaseOutline(BaseModel):
+    """The part of a :class:`~courtgraph.schema.Case` the case table reads besides its columns."""
+
+    label: Label | float | str | None = None
+
+
+_ROWS_SQL = "SELECT case_id, protocol, winner, status, correct, category, label, data FROM records"
 
 
 class Run:
@@ -100,19 +116,20 @@ class Run:
         return list(self._protocols)
 
     def rows(self) -> list[CaseRow]:
-        """Every case with every protocol's outcome, in run order: two queries, no record parsed."""
-        cases = self._store.query(
-            "SELECT id, position, category, json_extract(data, '$.label') FROM cases ORDER BY position")
-        table = {cid: CaseRow(cid, pos, cat, None if lab is None else str(lab)) for cid, pos, cat, lab in cases}
-        for cid, proto, winner, status, correct, cat, label, extracted in self._store.query(_ROWS_SQL):
+        """Every case with every protocol's outcome, in run order: two queries, each record decoded only
+        as far as its :class:`RecordOutline`."""
+        table: dict[str, CaseRow] = {}
+        for cid, pos, cat, data in self._store.query("SELECT id, position, category, data FROM cases "
+                                                     "ORDER BY position"):
+            label = CaseOutline.model_validate_json(data).label
+            table[cid] = CaseRow(cid, pos, cat, None if label is None else str(label))
+        for cid, proto, winner, status, correct, cat, label, data in self._store.query(_ROWS_SQL):
             row = table.get(cid)
             if row is None:  # a record whose case was not stored: still list it, after the others
                 row = table[cid] = CaseRow(cid, len(table) + 1_000_000, cat, label)
-            o1, w1, s1, o2, w2, s2, score = json.loads(extracted)
-            orders = tuple((o, _CASE_FRAME.get((o, w)) if s == "ok" else None, s)
-                           for o, w, s in ((o1, w1, s1), (o2, w2, s2)) if o is not None)
+            outline = RecordOutline.model_validate_json(data)
             row.outcomes[proto] = Outcome(proto, winner, status, None if correct is None else bool(correct),
-                                          score, orders)
+                                          outline.verdict.score, tuple(t.outcome() for t in outline.trials[:2]))
         return sorted(table.values(), key=lambda r: r.position)
 
     def case(self, case_id: str) -> Case | None:

@@ -27,7 +27,7 @@ _WHERE = re.compile(r"^\s*([^\s=!]+)\s*(==|!=)\s*([^\s=!]+)\s*$")
 
 
 @dataclass(frozen=True)
-class Comparison:
+class AgreementFilter:
     """``left==right`` or ``left!=right`` over two protocols' verdicts (cases missing either are left out)."""
 
     left: str
@@ -35,7 +35,7 @@ class Comparison:
     right: str
 
     @classmethod
-    def parse(cls, text: str) -> Comparison:
+    def parse(cls, text: str) -> AgreementFilter:
         m = _WHERE.match(text)
         if not m:
             raise InputError(f"{text!r}: expected PROTOCOL!=PROTOCOL or PROTOCOL==PROTOCOL, e.g. debate!=single",
@@ -54,7 +54,7 @@ class Filters:
     """Which cases to list. Every filter given must hold. ``protocols`` scopes ``inconsistent`` and
     ``invalid`` (any protocol when empty); ``text`` matches part of the case id."""
 
-    where: tuple[Comparison, ...] = ()
+    where: tuple[AgreementFilter, ...] = ()
     wrong: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     inconsistent: bool = False
@@ -71,7 +71,7 @@ class Filters:
         for word in words.split():
             key, sep, value = word.partition(":")
             if "=" in word:
-                where.append(Comparison.parse(word))
+                where.append(AgreementFilter.parse(word))
             elif sep and key == "wrong":
                 wrong.append(value)
             elif sep and key in ("cat", "category"):
@@ -152,7 +152,7 @@ def case_table(rows: Sequence[CaseRow], protocols: Sequence[str]) -> RenderableT
                  for chunks, category, roomy in layouts])
 
 
-_CASE_WIDTH, _CATEGORY_WIDTH, _PROTOCOL_WIDTH, _ROOMY_WIDTH = 24, 12, 7, 12
+_CATEGORY_WIDTH, _PROTOCOL_WIDTH, _ROOMY_WIDTH = 12, 7, 12
 
 
 def _header_width(protocol: str, roomy: bool) -> int:
@@ -165,7 +165,8 @@ def _min_width(rows: Sequence[CaseRow], protocols: Sequence[str], *, category: b
     Computed rather than measured: rich measures a folding header at its full length, which would
     make every table with a long protocol name look too wide to fit.
     """
-    widths = [min(max((len(r.id) for r in rows), default=4), _CASE_WIDTH), len("gold")]
+    # the id as it renders: it never wraps (a 36-character JudgeBench UUID takes 36 columns)
+    widths = [max((len(r.id) for r in rows), default=4), len("gold")]
     widths += [_CATEGORY_WIDTH] if category else []
     for p in protocols:
         cells = (outcome_cell(r.outcomes.get(p)).cell_len for r in rows)
@@ -177,7 +178,7 @@ def _table(rows: Sequence[CaseRow], protocols: Sequence[str], *, category: bool,
     """``roomy``: headers get the width of the protocol's name (up to 12), instead of folding at 7."""
     table = Table(header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
     longest = max((len(r.id) for r in rows), default=4)
-    table.add_column("case", no_wrap=True, min_width=min(longest, _CASE_WIDTH), overflow="ellipsis")
+    table.add_column("case", no_wrap=True, min_width=longest, overflow="ellipsis")
     if category:
         table.add_column("category", no_wrap=True, max_width=_CATEGORY_WIDTH, overflow="ellipsis")
     table.add_column("gold", justify="center", no_wrap=True)

@@ -167,7 +167,7 @@ def plain(text: str, opts: ViewOptions) -> Text:
 # --- the case ---------------------------------------------------------------------------------------
 
 
-def case_panel(case: Case, opts: ViewOptions = ViewOptions()) -> Panel:
+def case_panel(case: Case, opts: ViewOptions = ViewOptions()) -> RenderableType:
     """The question, the candidates (in the case's frame, gold one marked), reference and hidden context."""
     names = ["A", "B"] if case.pairwise else ["response"]
     cands: list[RenderableType] = []
@@ -185,8 +185,23 @@ def case_panel(case: Case, opts: ViewOptions = ViewOptions()) -> Panel:
                            title_align="left", border_style="grey50"))
     title = Text.assemble(("case ", "bold"), (case.id, "bold"), f"  ·  {case.category}" if case.category else "")
     gold = f"gold: {case.label}" if case.label is not None else "no gold label"
-    return Panel(Group(*parts), title=title, title_align="left", subtitle=gold, subtitle_align="right",
-                 border_style="bold")
+    return TitledPanel(parts, title=title, subtitle=gold)
+
+
+class TitledPanel:
+    """A bold panel whose title goes inside, as its first line, when the border is too short for it: a
+    36-character case id in a narrow pane must be read whole, not cropped by the border."""
+
+    def __init__(self, parts: list[RenderableType], *, title: Text, subtitle: str) -> None:
+        self.parts, self.title, self.subtitle = parts, title, subtitle
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.title.cell_len + 6 <= options.max_width:
+            yield Panel(Group(*self.parts), title=self.title, title_align="left", subtitle=self.subtitle,
+                        subtitle_align="right", border_style="bold")
+        else:
+            yield Panel(Group(self.title, *self.parts), subtitle=self.subtitle, subtitle_align="right",
+                        border_style="bold")
 
 
 def record_header(record: Record) -> Text:

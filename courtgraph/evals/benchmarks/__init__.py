@@ -8,7 +8,9 @@ Specs (what ``courtgraph run --bench`` takes):
   ``Dataset/LLMBar/Adversarial/Neighbor``, or the whole tree); with no path, downloaded once.
 * ``jsonl:PATH``: any ``.jsonl``, ``.csv``, ``.tsv`` or ``.json`` (array) file, read through a
   field mapping and a label mapping, e.g. ``field_map="question=prompt,a=response1,b=response2,
-  label=winner"`` and ``label_map="1=A,2=B"`` (see :mod:`courtgraph.evals.benchmarks.jsonl`).
+  label=winner"`` and ``label_map="1=A,2=B"`` (see :mod:`courtgraph.evals.benchmarks.jsonl`); a field may
+  be a template (``question={instruction}\n\n{input}``) and the label ``majority(a1,a2,a3)`` or
+  ``unanimous(a1,a2,a3)`` of annotator columns (:mod:`courtgraph.evals.benchmarks.fields`).
 * ``sample``: the small set written for this project and shipped in the package (offline demo).
 
 Bad input raises :class:`courtgraph.errors.InputError` naming the file, the line and the field.
@@ -37,15 +39,19 @@ class Benchmark:
     name: str
     source: str
     cases: list[Case] = field(default_factory=list)
+    #: what loading did that a reader must know (e.g. gold by majority: the class counts, items left out)
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.cases)
 
 
 def parse_mapping(text: str, *, option: str = "map") -> dict[str, str]:
-    """``"k=v,k=v"`` to a dict (what ``--map`` and ``--label-map`` take). Spaces around items are ignored."""
+    """``"k=v,k=v"`` to a dict (what ``--map`` and ``--label-map`` take). Spaces around items are ignored;
+    a comma inside parentheses or braces does not separate (``label=majority(a1,a2,a3)``), nor one that
+    continues a template (``question={instruction}, {input}``)."""
     out: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for item in filter(None, (part.strip() for part in _top_level_split(text))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise InputError(f"{item!r} is not KEY=VALUE (e.g. question=prompt,a=response1)", field=option)
@@ -53,6 +59,27 @@ def parse_mapping(text: str, *, option: str = "map") -> dict[str, str]:
             raise InputError(f"{key.strip()!r} is given twice", field=option)
         out[key.strip()] = value.strip()
     return out
+
+
+def _top_level_split(text: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        depth += (char in "({") - (char in ")}")
+        if char == "," and depth <= 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    merged: list[str] = []
+    for part in parts:  # "question={a}, {b}": a piece with no "=" after a template continues it
+        if merged and "=" not in part and "{" in merged[-1].partition("=")[2]:
+            merged[-1] += "," + part
+        else:
+            merged.append(part)
+    return merged
 
 
 def load_bench(spec: str, *, field_map: dict[str, str] | str | None = None,
@@ -78,7 +105,8 @@ def load_bench(spec: str, *, field_map: dict[str, str] | str | None = None,
         if not rest:
             raise InputError("jsonl needs a file: jsonl:PATH (a .jsonl, .csv, .tsv or .json file)", field="bench")
         path = Path(rest).expanduser()
-        return Benchmark(path.stem, str(path), jsonl.load(path, fields, labels))
+        notes: list[str] = []
+        return Benchmark(path.stem, str(path), jsonl.load(path, fields, labels, notes), notes)
     if name == "sample" and not rest:
         return Benchmark("sample", str(sample.SAMPLE_PATH), sample.load())
     raise InputError(f"unknown benchmark {spec!r}; expected one of {', '.join(SPECS)}", field="bench")

@@ -8,7 +8,11 @@ stops the load, because a benchmark that silently drops or mislabels items gives
 Logical fields (``--map logical=column``, unmapped ones default to their own name):
 ``question``, ``a`` and ``b`` (the two responses) or ``candidates`` (a list of one or two),
 ``label``, and the optional ``id``, ``category``, ``reference``, ``context``. A dotted column name
-reaches into nested objects (``label=ground_truth.winner``, ``a=responses.0``).
+reaches into nested objects (``label=ground_truth.winner``, ``a=responses.0``). A text field may be a
+template of columns (``question={instruction}\n\n{input}``) and the label a rule over annotator
+columns (``label=majority(a1,a2,a3)``, ``unanimous(...)``): see :mod:`courtgraph.evals.benchmarks.fields`.
+Text fields accept any JSON scalar (``408``, ``true``), written as JSON writes it. A file holding one
+JSON array is read as such whatever its extension, and JSON lines otherwise (CSV/TSV by extension).
 
 Labels (``--label-map 1=A,2=B``): the mapping is applied first; otherwise ``A``, ``B``, ``tie`` and
 the JudgeBench forms ``A>B``, ``B>A``, ``A=B`` are understood (case-insensitive). A one-candidate
@@ -25,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from courtgraph.errors import InputError
+from courtgraph.evals.benchmarks import fields as mapped
+from courtgraph.evals.benchmarks.fields import MISSING, GoldRule
 from courtgraph.schema import Case, Label
 
 FIELDS = ("id", "question", "a", "b", "candidates", "label", "category", "reference", "context")
 _DEFAULT_LABELS: dict[str, Label] = {"a": "A", "b": "B", "tie": "tie", "a>b": "A", "b>a": "B", "a=b": "tie"}
-_MISSING: Any = object()
+_MISSING: Any = MISSING
 
 
 @dataclass(frozen=True)
@@ -61,19 +67,28 @@ class Row:
         return value
 
     def text(self, name: str, *, required: bool = True) -> str | None:
-        """A text field; numbers are accepted as text (an answer like ``408`` often is one)."""
+        """A text field; any JSON scalar is accepted as text (an answer like ``408`` or ``true`` often is
+        one), written as JSON writes it (``true``, ``408``, ``2.5``)."""
         value = self.get(name)
         if value is _MISSING or value is None or (value == "" and not required):
             if required:
                 raise self.error("missing" if value is _MISSING else "is null", name)
             return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.error(f"expected text, got {type(value).__name__}", name)
-        return str(value)
+        return scalar_text(value, lambda kind: self.error(f"expected text, got {kind}", name))
+
+
+def scalar_text(value: Any, error: Callable[[str], InputError]) -> str:
+    """A JSON scalar as text (booleans as ``true``/``false``); a list or object is ``error(its kind)``."""
+    if isinstance(value, bool):
+        return json.dumps(value)
+    if not isinstance(value, str | int | float):
+        raise error(type(value).__name__)
+    return str(value)
 
 
 def read_rows(path: Path) -> Iterator[Row]:
-    """The items of a ``.jsonl`` (one object per line), ``.csv``/``.tsv`` (a header row) or ``.json`` (an array)."""
+    """The items of a JSON array or a JSONL file (told apart by content, whatever the extension), or of a
+    ``.csv``/``.tsv`` file (a header row)."""
     if not path.exists():
         raise InputError("no such file", path=path)
     if path.is_dir():
@@ -83,18 +98,27 @@ def read_rows(path: Path) -> Iterator[Row]:
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path=path) from None
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        rows = _csv_rows(path, text, "\t" if suffix == ".tsv" else ",")
-    elif suffix == ".json":
+    start = text.lstrip()[:1]
+    if start == "[" and _is_json(text):  # one JSON document (an array), else JSON lines: by content
         rows = _array_rows(path, text)
-    else:
+    elif start in "{[" or suffix not in (".csv", ".tsv"):
         rows = _jsonl_rows(path, text)
+    else:
+        rows = _csv_rows(path, text, "\t" if suffix == ".tsv" else ",")
     empty = True
     for row in rows:
         empty = False
         yield row
     if empty:
         raise InputError("empty file: no cases", path=path)
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def _jsonl_rows(path: Path, text: str) -> Iterator[Row]:
@@ -186,32 +210,38 @@ Overrides = Callable[[Row], dict[str, Any]]
 
 
 def cases_from_rows(rows: Iterator[Row], field_map: dict[str, str] | None = None,
-                    label_map: dict[str, str] | None = None, *, overrides: Overrides | None = None) -> list[Case]:
-    """Cases from rows through the mapping; ``overrides(row)`` sets Case fields a loader derives itself."""
+                    label_map: dict[str, str] | None = None, *, overrides: Overrides | None = None,
+                    notes: list[str] | None = None) -> list[Case]:
+    """Cases from rows through the mapping; ``overrides(row)`` sets Case fields a loader derives itself.
+
+    A text field may be a template of columns, and the label a rule over annotator columns
+    (:mod:`courtgraph.evals.benchmarks.fields`); what such a rule did is appended to ``notes``.
+    """
     check_fields(field_map or {})
     src = {name: name for name in FIELDS} | (field_map or {})
     labels = normalize_labels(label_map or {})
     use_candidates = "a" not in (field_map or {})
+    rule = GoldRule.parse(src["label"])
     cases: list[Case] = []
     seen: dict[str, Row] = {}
     for row in rows:
         candidates = _candidates(row, src, use_candidates)
-        raw_label = row.get(src["label"])
-        if raw_label is _MISSING or raw_label is None or raw_label == "":
-            raise row.error("missing" if raw_label is _MISSING else "no label", src["label"])
-        label = parse_label(raw_label, labels, pairwise=len(candidates) == 2)
-        if label is None:
-            raise row.error(f"unknown label {raw_label!r}: expected A, B or tie, or map it "
-                            "(e.g. --label-map 1=A,2=B)", src["label"])
+        label = _label(row, src["label"], labels, rule, pairwise=len(candidates) == 2)
+        if label is None:  # no majority / unanimity: left out, and counted in the rule's note
+            continue
         metadata = row.get("metadata")
+
+        def text(name: str, required: bool = False, row: Row = row) -> str | None:
+            return mapped.text(row, src[name], name, required=required)
+
         fields: dict[str, Any] = {
-            "id": row.text(src["id"], required="id" in (field_map or {})) or str(row.line or row.index),
-            "question": row.text(src["question"]),
+            "id": text("id", required="id" in (field_map or {})) or str(row.line or row.index),
+            "question": text("question", required=True),
             "candidates": candidates,
             "label": label,
-            "category": row.text(src["category"], required=False),
-            "reference": row.text(src["reference"], required=False),
-            "context": row.text(src["context"], required=False),
+            "category": text("category"),
+            "reference": text("reference"),
+            "context": text("context"),
             "metadata": metadata if isinstance(metadata, dict) else {},
         }
         if overrides is not None:
@@ -222,26 +252,46 @@ def cases_from_rows(rows: Iterator[Row], field_map: dict[str, str] | None = None
             raise row.error(f"duplicate id {fields['id']!r} (first at {where})", src["id"])
         seen[fields["id"]] = row
         cases.append(Case(**fields))
+    if rule is not None and notes is not None:
+        notes.append(rule.note())
     return cases
+
+
+def _label(row: Row, source: str, labels: dict[str, Label], rule: GoldRule | None, *,
+           pairwise: bool) -> Label | float | str | None:
+    """The row's gold label from its column, or by the rule over annotator columns (None: left out)."""
+    if rule is not None:
+        def vote(value: Any, column: str) -> Label:
+            label = pairwise_label(value, labels)
+            if label is None:
+                raise row.error(f"unknown label {value!r}: expected A, B or tie, or map it "
+                                "(e.g. --label-map 1=A,2=B)", column)
+            return label
+
+        return rule.label(row, vote)
+    raw = row.get(source)
+    if raw is _MISSING or raw is None or raw == "":
+        raise row.error("missing" if raw is _MISSING else "no label", source)
+    label = parse_label(raw, labels, pairwise=pairwise)
+    if label is None:
+        raise row.error(f"unknown label {raw!r}: expected A, B or tie, or map it (e.g. --label-map 1=A,2=B)", source)
+    return label
 
 
 def _candidates(row: Row, src: dict[str, str], use_candidates: bool) -> list[str]:
     listed = row.get(src["candidates"]) if use_candidates else _MISSING
     if listed is _MISSING:
-        a, b = row.text(src["a"]), row.text(src["b"])
+        a, b = mapped.text(row, src["a"], "a"), mapped.text(row, src["b"], "b")
         assert a is not None and b is not None
         return [a, b]
     if not isinstance(listed, list) or not 1 <= len(listed) <= 2:
         raise row.error("expected a list of one or two responses", src["candidates"])
-    texts = []
-    for i, value in enumerate(listed):
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise row.error(f"expected text, got {type(value).__name__}", f"{src['candidates']}.{i}")
-        texts.append(str(value))
-    return texts
+    field = src["candidates"]
+    return [scalar_text(v, lambda kind, i=i: row.error(f"expected text, got {kind}", f"{field}.{i}"))  # type: ignore[misc]
+            for i, v in enumerate(listed)]
 
 
-def load(path: Path, field_map: dict[str, str] | None = None,
-         label_map: dict[str, str] | None = None) -> list[Case]:
+def load(path: Path, field_map: dict[str, str] | None = None, label_map: dict[str, str] | None = None,
+         notes: list[str] | None = None) -> list[Case]:
     """Cases from any JSONL / CSV / JSON-array file through a field and label mapping."""
-    return cases_from_rows(read_rows(path), field_map, label_map)
+    return cases_from_rows(read_rows(path), field_map, label_map, notes=notes)

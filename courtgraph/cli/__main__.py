@@ -1,0 +1,5 @@
+"""python -m courtgraph.cli"""
+
+from courtgraph.cli import main
+
+main()

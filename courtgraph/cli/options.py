@@ -1,0 +1,145 @@
+"""Options of ``courtgraph run`` for experiments: generation settings per role and a roles file.
+
+The options are declared here as annotated types (``TemperatureOption``...), so a command takes them
+with one line each, and :func:`role_settings` turns what was given into a
+:class:`~courtgraph.evals.settings.RoleSettings`. Precedence: a per-role flag over a global flag over
+the roles file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from courtgraph.errors import InputError
+
+if TYPE_CHECKING:  # imported when used: `courtgraph show` and --help must not load LangGraph
+    from courtgraph.evals.settings import RoleSettings
+
+TemperatureOption = Annotated[float | None, typer.Option(
+    "--temperature", help="Sampling temperature for every role (default 0; not sent to OpenAI reasoning "
+    "models, which reject it).")]
+MaxTokensOption = Annotated[int | None, typer.Option(
+    "--max-tokens", help="Most tokens per answer (default 2048; sent as max_completion_tokens to "
+    "api.openai.com).")]
+TopPOption = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling top_p for every role.")]
+ReasoningEffortOption = Annotated[str | None, typer.Option(
+    "--reasoning-effort", metavar="LEVEL", help="OpenAI reasoning models: minimal, low, medium or high.")]
+StopOption = Annotated[list[str] | None, typer.Option("--stop", metavar="TEXT", help="A stop sequence. "
+                                                      "Repeatable.")]
+ModelArgOption = Annotated[list[str] | None, typer.Option(
+    "--model-arg", "-M", metavar="KEY=VALUE", help="A generation setting or provider argument for every role "
+    "(sent in the request body as given, e.g. -M top_p=0.9, -M seed=1, -M logprobs=true). Repeatable.")]
+JudgeArgsOption = Annotated[list[str] | None, typer.Option(
+    "--judge-args", metavar="KEY=VALUE,...", help="Settings for the judge only, e.g. temperature=0. "
+    "Repeatable.")]
+JurorArgsOption = Annotated[list[str] | None, typer.Option(
+    "--juror-args", metavar="KEY=VALUE,...", help="Settings for the jurors only. Repeatable.")]
+DebaterArgsOption = Annotated[list[str] | None, typer.Option(
+    "--debater-args", metavar="KEY=VALUE,...", help="Settings for the debaters only, e.g. temperature=0.7. "
+    "Repeatable.")]
+RoleArgsOption = Annotated[list[str] | None, typer.Option(
+    "--role-args", metavar="ROLE:KEY=VALUE,...", help="Settings for any role (consultant, prosecutor, "
+    "defender, witness, aggregator, specialist...), e.g. consultant:temperature=0.5. Repeatable.")]
+RolesFileOption = Annotated[Path | None, typer.Option(
+    "--roles", metavar="FILE.toml", help="Models and settings per role from a TOML file (see the README); "
+    "flags override it.")]
+
+
+def role_settings(*, temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
+                  reasoning_effort: str | None = None, stop: list[str] | None = None,
+                  model_args: list[str] | None = None, judge_args: list[str] | None = None,
+                  juror_args: list[str] | None = None, debater_args: list[str] | None = None,
+                  role_args: list[str] | None = None, base: RoleSettings | None = None) -> RoleSettings:
+    """The settings the flags give, on top of ``base`` (a roles file's)."""
+    from courtgraph.evals.settings import ROLE_NAMES, RoleSettings
+    from courtgraph.models.params import parse_assignments
+
+    every: dict[str, Any] = parse_assignments(model_args, option="model-arg")
+    named = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p,
+             "reasoning_effort": reasoning_effort, "stop": stop or None}
+    every.update({k: v for k, v in named.items() if v is not None})
+    roles: dict[str, dict[str, Any]] = {}
+    for role, items in (("judge", judge_args), ("juror", juror_args), ("debater", debater_args)):
+        if items:
+            roles[role] = parse_assignments(items, option=f"{role}-args")
+    for item in role_args or []:
+        role, sep, rest = item.partition(":")
+        if not sep or role.strip() not in ROLE_NAMES:
+            raise InputError(f"{item!r}: expected ROLE:KEY=VALUE with ROLE one of {', '.join(ROLE_NAMES)}",
+                             field="role-args")
+        roles.setdefault(role.strip(), {}).update(parse_assignments([rest], option="role-args"))
+    given = RoleSettings(all=every, roles=roles)
+    return (base or RoleSettings()).merged(given)
+
+
+def roles_file(path: Path | None) -> tuple[dict[str, Any], RoleSettings]:
+    """A roles file's models (Roles arguments) and settings; nothing when no file is given."""
+    from courtgraph.evals.settings import RoleSettings, load_roles_file
+
+    if path is None:
+        return {}, RoleSettings()
+    return load_roles_file(path)
+
+
+def check_specs(given: dict[str, list[Any]]) -> None:
+    """Refuse an unknown model spec naming the option that carried it (``--judge: unknown model spec
+    'openai/gpt-4o': did you mean `openai:gpt-4o`?``), before anything is built."""
+    from courtgraph.models import PROVIDERS, ConfigError
+    from courtgraph.models.hints import spec_hint
+
+    for option, specs in given.items():
+        for spec in specs:
+            if not isinstance(spec, str):
+                continue
+            provider, sep, rest = spec.partition(":")
+            if sep and provider in PROVIDERS and rest:
+                continue
+            hint = spec_hint(spec)
+            known = ", ".join(f"{p}:..." for p in PROVIDERS)
+            raise ConfigError(f"{option}: unknown model spec {spec!r}" + (f": {hint}" if hint else "")
+                              + f" (expected one of {known})")
+
+
+CostLimitOption = Annotated[float | None, typer.Option(
+    "--cost-limit", metavar="USD", help="Stop before the run's cost (earlier invocations included) could pass "
+    "USD; finished records are kept; --resume with a higher limit goes on.")]
+AllowUnknownCostOption = Annotated[bool, typer.Option(
+    "--allow-unknown-cost", help="With --cost-limit: run models of unknown price anyway (counted as free).")]
+FailOnErrorOption = Annotated[bool, typer.Option(
+    "--fail-on-error", help="Stop at the first failed record, with its real message and traceback.")]
+MaxErrorsOption = Annotated[int | None, typer.Option(
+    "--max-errors", metavar="N", help="Stop once more than N records have failed.", min=0)]
+DryRunOption = Annotated[bool, typer.Option(
+    "--dry-run", help="Print the plan (cases, protocols, roles, orders, estimated calls and tokens per "
+    "protocol) and call nothing.")]
+
+
+def run_limits(cost_limit: float | None, allow_unknown_cost: bool, fail_on_error: bool, max_errors: int | None,
+               old: dict[str, Any] | None = None) -> Any:
+    """The run's :class:`~courtgraph.evals.budget.RunLimits`; on --resume, the old run's where none is given."""
+    from courtgraph.evals.budget import RunLimits
+
+    if fail_on_error and max_errors not in (None, 0):
+        raise InputError("give --fail-on-error or --max-errors N, not both", field="max-errors")
+    was = old or {}
+    return RunLimits(
+        cost_limit=cost_limit if cost_limit is not None else was.get("cost_limit"),
+        allow_unknown_cost=allow_unknown_cost or bool(was.get("allow_unknown_cost")),
+        max_errors=0 if fail_on_error else max_errors if max_errors is not None else was.get("max_errors"))
+
+
+#: Every environment variable courtgraph reads (shown by ``courtgraph --help``; the README has the same list).
+ENVIRONMENT = {
+    "OPENAI_API_KEY / ANTHROPIC_API_KEY": "the providers' keys (the official endpoints only)",
+    "OPENAI_BASE_URL / ANTHROPIC_BASE_URL": "the providers' base URLs, as their SDKs honour them",
+    "COURTGRAPH_CACHE": "the response cache file (default ~/.cache/courtgraph/responses.sqlite)",
+    "COURTGRAPH_MAX_CONCURRENCY": "requests in flight per endpoint (default 8)",
+    "COURTGRAPH_TIMEOUT": "seconds per HTTP request (default 60)",
+    "COURTGRAPH_PRICES": "a JSON file of prices, {\"provider:model\": \\[input, output]} USD per million tokens",
+    "COURTGRAPH_DATA": "where downloaded benchmarks are kept (default ~/.cache/courtgraph/benchmarks)",
+    "COURTGRAPH_PROMPTS": "directories searched for prompt templates before the package's (os.pathsep-separated)",
+}
+ENVIRONMENT_HELP = "Environment: " + " · ".join(f"[bold]{k}[/]: {v}" for k, v in ENVIRONMENT.items())

@@ -1,0 +1,122 @@
+"""``--dry-run``: what a run would do and how many calls it would make, before it makes any.
+
+The plan's call counts come from running the very same protocols, on the very same cases and
+orders, with every role played by a free simulated stand-in (``sim:``) that answers every request
+validly. How many calls a protocol makes is a matter of its structure (one judge; n jurors per
+round; two debaters per round and a judge), so the counts are the calls a real run makes when its
+models answer well; re-asks after unparseable answers come on top. Input tokens are counted from the
+prompts the stand-ins received (the debate transcripts of real models are longer); output tokens
+are bounded by each call's ``max_tokens`` (its role's setting).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from courtgraph.errors import InputError
+from courtgraph.evals.plan import RunPlan
+from courtgraph.evals.settings import RoleSettings
+from courtgraph.graphs.registry import Roles
+from courtgraph.models import GenerateParams
+from courtgraph.schema import ORDERS
+
+#: Turn roles that the settings know under another name.
+TURN_ROLES = {"advocate": "debater"}
+#: The stand-in of every role: free, always a valid answer, and the same prompts as the real models.
+STAND_IN = "sim:0.7"
+
+
+@dataclass
+class ProtocolPlan:
+    name: str
+    records: int
+    trials: int
+    calls: int
+    input_tokens: int
+    max_output_tokens: int
+
+
+@dataclass
+class Plan:
+    cases: int
+    selection: str
+    categories: dict[str, int]
+    orders: list[str]
+    roles: dict[str, Any]
+    protocols: list[ProtocolPlan]
+
+    def print(self, console: Console) -> None:
+        console.print(f"[bold]dry run[/]: nothing is called. {self.cases} cases ({self.selection}); orders "
+                      f"{', '.join(self.orders)}", highlight=False, soft_wrap=True)
+        if self.categories:
+            console.print("categories: " + ", ".join(f"{k} {v}" for k, v in self.categories.items()),
+                          highlight=False, soft_wrap=True)
+        given = {k: v for k, v in self.roles.items() if v}
+        console.print("roles: " + "; ".join(f"{k}={v}" for k, v in given.items()), highlight=False, soft_wrap=True)
+        table = Table(title="estimated work per protocol")
+        for column in ("protocol", "records", "trials", "calls", "calls/case", "input tokens (est.)",
+                       "output tokens (at most)"):
+            table.add_column(column, justify="left" if column == "protocol" else "right")
+        for p in self.protocols:
+            table.add_row(p.name, str(p.records), str(p.trials), str(p.calls), f"{p.calls / max(p.records, 1):.1f}",
+                          f"{p.input_tokens:,}", f"{p.max_output_tokens:,}")
+        table.add_row("total", str(sum(p.records for p in self.protocols)), str(sum(p.trials for p in self.protocols)),
+                      str(sum(p.calls for p in self.protocols)), "", f"{sum(p.input_tokens for p in self.protocols):,}",
+                      f"{sum(p.max_output_tokens for p in self.protocols):,}")
+        console.print(table)
+        console.print("calls assume every answer parses (a re-ask adds one); output tokens are bounded by "
+                      "max_tokens per call", highlight=False, soft_wrap=True)
+
+
+def stand_in_roles(roles: Roles) -> Roles:
+    """``roles`` with every model replaced by the stand-in, keeping how many jurors and debaters there are
+    (recorded judges stay: they make no calls, and a plan should say so)."""
+
+    def swap(model: Any) -> Any:
+        return model if isinstance(model, str) and model.startswith("recorded:") else STAND_IN
+
+    return replace(roles, model=STAND_IN, judge=None if roles.judge is None else swap(roles.judge),
+                   jurors=[swap(m) for m in roles.jurors], debaters=[swap(m) for m in roles.debaters],
+                   extra={k: swap(m) for k, m in roles.extra.items()})
+
+
+async def plan_run(plan: RunPlan) -> Plan:
+    """What running ``plan`` would do, from a run of the same protocols on the same cases and orders by
+    free stand-ins into a temporary directory (its ``out``, ``cache``, limits and resume are ignored:
+    a dry run writes nothing the caller keeps and spends nothing)."""
+    from courtgraph.evals.plan import describe_roles
+    from courtgraph.evals.runner import run_plan
+
+    if isinstance(plan.protocols, Mapping) and any(not isinstance(v, str) for v in plan.protocols.values()):
+        raise InputError("a dry run needs protocols by name or FILE.py:FUNCTION, not built graphs",
+                         field="protocols")
+    real = plan.roles or Roles()
+    given = RoleSettings.of(plan.settings)
+
+    def max_tokens(role: str) -> int:  # a turn's role as the settings name it (debaters speak as advocates)
+        return int(given.for_role(TURN_ROLES.get(role, role)).get("max_tokens", GenerateParams().max_tokens))
+
+    with tempfile.TemporaryDirectory(prefix="courtgraph-plan-") as tmp:
+        stand_in = replace(plan, roles=stand_in_roles(real), out=Path(tmp) / "plan", cache=None, limits=None,
+                           resume=False)
+        results = await run_plan(stand_in, progress=False, console=Console(stderr=True, quiet=True))
+    by_protocol: dict[str, ProtocolPlan] = {}
+    for r in results.records:
+        p = by_protocol.setdefault(r.protocol, ProtocolPlan(r.protocol, 0, 0, 0, 0, 0))
+        p.records += 1
+        p.trials += len(r.trials)
+        p.calls += r.usage.calls
+        p.input_tokens += r.usage.input_tokens
+        p.max_output_tokens += sum(t.usage.calls * max_tokens(t.role) for trial in r.trials for t in trial.turns)
+    categories: dict[str, int] = {}
+    for case in results.cases.values():
+        categories[str(case.category)] = categories.get(str(case.category), 0) + 1
+    return Plan(cases=len(results.cases), selection=results.selection or "", categories=categories,
+                orders=list(plan.orders or ORDERS), roles=describe_roles(real), protocols=list(by_protocol.values()))

@@ -1,0 +1,119 @@
+"""Every call of courtgraph's own providers as a LangChain chat-model run.
+
+courtgraph's providers call the SDKs directly (half the client CPU of the LangChain wrappers), so
+LangChain's callback system never hears of them: without this module a LangSmith trace of a debate
+shows graph and node runs but no LLM run, and ``astream_events`` shows no chat-model events. Here
+each call is reported through langchain-core's own callback API (the mechanism LangSmith's tracer
+and ``astream_events`` listen to), as a chat-model run with the prompt, the answer, token usage,
+latency and whether it came from the response cache. No exporter of our own: whatever handlers the
+surrounding runnable config carries (or LangSmith's tracer, when tracing is on) receive the events.
+
+It costs nothing when nobody listens: outside a LangChain/LangGraph run with tracing off, not even
+langchain-core is imported. LangChain chat models passed in by users report themselves, so the
+adapter in :mod:`courtgraph.models.langchain` is not traced twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+
+    from courtgraph.models.base import ChatModel, Message, ModelResponse
+
+#: The environment switches that turn LangSmith tracing on (langsmith reads the same ones).
+TRACING_ENV = ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING")
+
+
+def _tracing_env_on() -> bool:
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes") for name in TRACING_ENV)
+
+
+@dataclass
+class CallTrace:
+    """The open chat-model run of one call; :meth:`end` closes it with the response."""
+
+    run: AsyncCallbackManagerForLLMRun | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    async def end(self, response: ModelResponse) -> None:
+        if self.run is None:
+            return
+        from langchain_core.messages import AIMessage
+        from langchain_core.outputs import ChatGeneration, LLMResult
+
+        u = response.usage
+        inputs = u.input_tokens if not response.cached else u.saved_input_tokens
+        outputs = u.output_tokens if not response.cached else u.saved_output_tokens
+        usage = {"input_tokens": inputs, "output_tokens": outputs, "total_tokens": inputs + outputs,
+                 "input_token_details": {"cache_read": u.cached_input_tokens}}
+        meta = {"model_name": response.model, "cached": response.cached, "latency_s": response.latency_s,
+                "cost_usd": u.cost_usd, "saved_usd": u.saved_usd, "retries": u.retries, **self.extra}
+        message = AIMessage(content=response.text, usage_metadata=usage,
+                            response_metadata=meta)
+        result = LLMResult(generations=[[ChatGeneration(message=message)]],
+                           llm_output={"token_usage": usage, "model_name": response.model})
+        await self.run.on_llm_end(result)
+
+    async def fail(self, error: BaseException) -> None:
+        if self.run is not None:
+            await self.run.on_llm_error(error)
+
+
+def _listening_config() -> dict[str, Any] | None:
+    """The surrounding runnable config when someone may listen, else None (the fast path)."""
+    if "langchain_core" not in sys.modules and not _tracing_env_on():
+        return None  # no LangChain run can be around us, and nobody traces
+    from langchain_core.runnables.config import var_child_runnable_config
+
+    config = var_child_runnable_config.get()
+    if config is None and not _tracing_env_on():
+        return None
+    return dict(config or {})
+
+
+@asynccontextmanager
+async def traced_call(model: ChatModel, messages: list[Message], *, structured: bool,
+                      agent: str | None) -> AsyncIterator[CallTrace]:
+    """Report one call as a chat-model run to the callbacks of the surrounding run, if any.
+
+    The caller fills the response in with ``await trace.end(response)``; an exception escaping the
+    block is reported as the run's error and re-raised.
+    """
+    config = _listening_config()
+    if config is None:
+        yield CallTrace()
+        return
+    from langchain_core.callbacks import AsyncCallbackManager
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    metadata = {**(config.get("metadata") or {}), "ls_provider": model.provider, "ls_model_name": model.model,
+                "ls_model_type": "chat", **({"agent": agent} if agent else {})}
+    manager = AsyncCallbackManager.configure(inheritable_callbacks=config.get("callbacks"),
+                                             inheritable_tags=config.get("tags"), inheritable_metadata=metadata)
+    if not manager.handlers:
+        yield CallTrace()
+        return
+    kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+    prompt = [kinds[m["role"]](content=m["content"]) for m in messages]
+    serialized = {"lc": 1, "type": "not_implemented", "id": ["courtgraph", "models", type(model).__name__],
+                  "name": model.spec}
+    params = {**model.params.cache_fields(), "model": model.model, "base_url": model.base_url,
+              "structured": structured}
+    (run,) = await manager.on_chat_model_start(serialized, [prompt], invocation_params=params,
+                                               name=model.spec, batch_size=1)
+    trace = CallTrace(run=run)
+    try:
+        yield trace
+    except BaseException as exc:
+        await trace.fail(exc)
+        raise
+
+
+__all__ = ["TRACING_ENV", "CallTrace", "traced_call"]

@@ -1,0 +1,93 @@
+"""80 columns, the width of piped output: nothing is cropped in show, report and browse on a
+JudgeBench-like run (36-character UUID case ids, 16- and 20-character protocol names)."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from courtgraph.evals import run
+from courtgraph.evals.plan import load_cases
+from courtgraph.evals.report import report_run
+from courtgraph.graphs.registry import Roles
+from courtgraph.view.show import ShowRequest, show_run
+
+LONG = {"single-judge-gpt4o-m": "single", "jury-of-five-haiku-x": "jury", "debate-two-rounds-ab": "debate"}
+SHORT16 = {"single-judge-4o-m": "single", "jury-of-five-hai": "jury"}
+
+
+def judgebench_like(out: Path, protocols: dict[str, str]) -> list[str]:
+    cases, _ = load_cases("sample", None, None)
+    cases = [c.model_copy(update={"id": str(uuid.UUID(int=i * 7919 + 13)), "category": "livecodebench-reasoning"})
+             for i, c in enumerate(cases[:6])]
+    run(cases, protocols, roles=Roles(model="sim:0.7"), out=out, cache=None, progress=False)
+    return [c.id for c in cases]
+
+
+def at_80() -> tuple[Console, io.StringIO]:
+    sink = io.StringIO()
+    return Console(file=sink, width=80, color_system=None, legacy_windows=False), sink
+
+
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    out = tmp_path_factory.mktemp("fit") / "jb"
+    return out, judgebench_like(out, LONG)
+
+
+def test_show_table_crops_nothing(long_run: tuple[Path, list[str]]) -> None:
+    path, ids = long_run
+    console, sink = at_80()
+    show_run(ShowRequest(run=path, plain=True), console)
+    lines = sink.getvalue().splitlines()
+    assert max(len(ln) for ln in lines) <= 80
+    for case_id in ids:  # the whole id, and a verdict with its mark under every protocol
+        rows = [ln for ln in lines if case_id in ln]
+        assert rows, case_id
+        assert sum(ln.count("✓") + ln.count("✗") for ln in rows) == len(LONG)
+    header = " ".join(sink.getvalue().split())
+    for name in LONG:  # folded headers: every piece of the name is there
+        assert name[:7] in header, name
+
+
+@pytest.mark.parametrize("protocols", [SHORT16, LONG])
+def test_report_keeps_every_column(tmp_path: Path, protocols: dict[str, str]) -> None:
+    judgebench_like(tmp_path / "r", protocols)
+    console, sink = at_80()
+    report_run(tmp_path / "r", console=console)
+    text = sink.getvalue()
+    lines = text.splitlines()[1:]  # the first names the run's directory, whatever its length
+    assert max(len(ln) for ln in lines) <= 80
+    assert "cost" in text and "saved" in text and "tokens" in text
+    headline = lines[:lines.index(next(ln for ln in lines if ln.startswith("Bias and overhead")))]
+    figures = [ln for ln in headline if "%" in ln and "$" in ln]  # headline rows end with their cost
+    assert len(figures) == len(protocols) and all(ln.rstrip().endswith("$0") for ln in figures)
+    table = lines[lines.index(next(ln for ln in lines if ln.startswith("Accuracy by category"))):]
+    assert sum(ln.count("(n=6)") for ln in table) == len(protocols)  # every protocol's category cell
+
+
+async def test_browse_at_80x24_wraps_the_transcript_whole(long_run: tuple[Path, list[str]]) -> None:
+    pytest.importorskip("textual", reason="browse needs the optional textual extra")
+    from textual.widgets import RichLog
+
+    from courtgraph.view.browse_app import BrowseApp
+    from courtgraph.view.runs import Run
+
+    path, ids = long_run
+    with Run(path) as data:
+        app = BrowseApp(data)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            for protocol in LONG:
+                app.protocol = protocol
+                app.show_transcript()
+                await pilot.pause()
+                log = app.query_one("#transcript", RichLog)
+                width = log.scrollable_content_region.width
+                assert max(line.cell_length for line in log.lines) <= width  # nothing past the pane's edge
+                text = "\n".join(line.text for line in log.lines)
+                assert ids[0] in text  # the case id whole, not cut by the panel's border
