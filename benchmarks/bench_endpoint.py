@@ -11,25 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
-import sys
 import time
+
+from bench_table import start_stub  # the stub in its own process (this folder is on sys.path)
 
 from courtgraph.models import use_cache
 from courtgraph.models.anthropic import AnthropicModel
 from courtgraph.models.endpoint import EndpointModel
 from courtgraph.models.openai import OpenAIModel
-
-
-def start_stub(latency: float) -> tuple[subprocess.Popen[str], str]:
-    """The stub in a child process; returns it and its base URL (without /v1)."""
-    proc = subprocess.Popen([sys.executable, "-m", "courtgraph.testing", "--port", "0", "--latency", str(latency)],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.strip().startswith("anthropic:"):
-            return proc, line.strip().partition("@")[2]
-    raise RuntimeError("the stub did not start")
 
 
 async def run(model: EndpointModel, calls: int) -> tuple[float, float]:
@@ -51,7 +40,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--api", choices=["openai", "anthropic"], default="openai")
     args = parser.parse_args()
-    proc, base = start_stub(args.latency)
+    proc, openai_url = start_stub(args.latency)
+    base = openai_url.removesuffix("/v1")
     try:
         cls = OpenAIModel if args.api == "openai" else AnthropicModel
         model = cls("bench", base_url=f"{base}/v1" if args.api == "openai" else base,

@@ -62,6 +62,8 @@ class Usage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0  # prompt tokens the provider served from its own prefix cache
+    cache_write_tokens: int = 0  # prompt tokens written to the provider's prefix cache (Anthropic bills more)
+    prompt_cache_saved_usd: float | None = 0.0  # what provider prompt caching saved (in cost_usd already)
     cost_usd: float | None = 0.0
     cache_hits: int = 0
     saved_input_tokens: int = 0
@@ -80,6 +82,8 @@ class Usage(BaseModel):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            prompt_cache_saved_usd=money(self.prompt_cache_saved_usd, other.prompt_cache_saved_usd),
             cost_usd=money(self.cost_usd, other.cost_usd),
             cache_hits=self.cache_hits + other.cache_hits,
             saved_input_tokens=self.saved_input_tokens + other.saved_input_tokens,

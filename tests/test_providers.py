@@ -79,7 +79,8 @@ async def test_pairwise_verdict_structured(judge_stub: StubServer, api: str) -> 
         assert body["max_tokens"] == 2048 and body["temperature"] == 0
     else:
         assert body["tool_choice"] == {"type": "tool", "name": "PairwiseOutput"}
-        assert body["system"].startswith("You are an impartial judge")
+        assert body["system"][0]["text"].startswith("You are an impartial judge")
+        assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
         assert "temperature" not in body  # API 2026-10-21 rejects sampling parameters
         assert all(m["role"] != "system" for m in body["messages"])
     usage = record.usage

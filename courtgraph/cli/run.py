@@ -80,8 +80,10 @@ def run_command(
                                                  "(comma-separated, or @FILE with one id a line).")] = None,
     categories: Annotated[str | None, typer.Option("--categories", help="Only these categories, "
                                                    "comma-separated.")] = None,
-    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", help="Trials in flight at once "
-                                                    "(8).")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", help="Model calls in flight at "
+                                                    "once (8); a trial starts when its calls fit, and each endpoint "
+                                                    "allows as many (unless $COURTGRAPH_MAX_CONCURRENCY says "
+                                                    "otherwise).")] = None,
     swap: Annotated[bool | None, typer.Option("--swap/--no-swap", help="Judge both orders (default) or only "
                                               "the given one.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<timestamp>); "

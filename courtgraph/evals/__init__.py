@@ -69,13 +69,23 @@ def run(bench: BenchLike, protocols: ProtocolsLike, **kwargs: Any) -> Results:
     """
     from courtgraph.evals.runner import run_async
 
+    # The coroutine run returns None: on Python 3.11, asyncio.run's SIGINT bookkeeping formats the main task's
+    # repr when it restores the handler, and a task holding the Results would render every record (seconds,
+    # and a string the size of the run).
+    out: list[Results] = []
+
+    async def main() -> None:
+        out.append(await run_async(bench, protocols, **kwargs))
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # no loop running: the usual script
-        return asyncio.run(run_async(bench, protocols, **kwargs))
+        asyncio.run(main())
+        return out[0]
     warnings.warn("courtgraph.evals.run() was called inside a running event loop (Jupyter?): running it in a "
                   "worker thread; use `results = await courtgraph.evals.run_async(...)` instead", stacklevel=2)
     context = contextvars.copy_context()  # the caller's simulation seed, cache and run settings go along
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="courtgraph-run") as pool:
-        return pool.submit(context.run, asyncio.run, run_async(bench, protocols, **kwargs)).result()
+        pool.submit(context.run, asyncio.run, main()).result()
+    return out[0]
 

@@ -2,9 +2,9 @@
 
 Why it is shaped this way:
 
-* One bound on concurrent trials for the whole run (a semaphore), on top of the model layer's
-  per-endpoint bounds: the endpoint bound protects providers, this one protects the machine (each
-  trial is a graph run with its own tasks and memory).
+* One bound for the whole run, in model calls in flight (``concurrency``): a trial starts when its
+  calls fit beside those in flight, so a jury's jurors run together (:mod:`courtgraph.models.admission`).
+  Each endpoint's bound follows it unless configured apart (the manifest records both).
 * Trials are queued case by case, so an interrupted run has finished whole cases for every
   protocol rather than a scatter of half-done ones, and the records in flight at a kill are few.
 * A record is written the moment both its trials finish, so a Ctrl-C or a SIGKILL loses only what
@@ -27,6 +27,7 @@ from courtgraph.evals.progress import RunDisplay, WatchTrial
 from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import make_record, run_trial, trial_orders
+from courtgraph.models.admission import Admission, use_admission
 from courtgraph.models.limits import tripped
 from courtgraph.schema import Case, Order, Record, Trial, TrialResult
 
@@ -54,12 +55,13 @@ async def judge_all(todo: Sequence[tuple[Case, str]], graphs: Mapping[str, Graph
     appended to ``written`` (what an interrupted run had saved). The trials of case ``watch`` run
     through ``watcher``. ``guard`` stops the run at a cost limit (records it cut short are not
     stored) or an error budget."""
-    gate = asyncio.Semaphore(concurrency)
+    admission = Admission(concurrency)
     started = time.monotonic()
     guard = guard or RunGuard(RunLimits())
 
-    async def trial(graph: Graph, case: Case, order: Order) -> TrialResult | None:
-        async with gate:
+    async def trial(protocol: str, case: Case, order: Order) -> TrialResult | None:
+        graph = graphs[protocol]
+        async with admission.trial(protocol):
             if guard.stopped:  # the cost limit was reached while this trial waited: it never starts
                 return None
             if (down := tripped(since=started)) is not None:  # an endpoint's breaker opened: take no new work
@@ -72,7 +74,7 @@ async def judge_all(todo: Sequence[tuple[Case, str]], graphs: Mapping[str, Graph
 
     async def record(case: Case, protocol: str) -> None:
         with guard.record() as (refused, raised):
-            trials = await asyncio.gather(*(trial(graphs[protocol], case, o) for o in trial_orders(case, orders)))
+            trials = await asyncio.gather(*(trial(protocol, case, o) for o in trial_orders(case, orders)))
         judged = [t for t in trials if t is not None]
         if refused or len(judged) < len(trials):  # cut short by the cost limit: not judged, not stored
             guard.cut_short += bool(judged)
@@ -84,8 +86,9 @@ async def judge_all(todo: Sequence[tuple[Case, str]], graphs: Mapping[str, Graph
         display.advance(done)
         guard.check(done, raised)
 
-    # Created in plan order: the semaphore admits waiters first come, first served.
-    tasks = [asyncio.create_task(record(case, protocol)) for case, protocol in todo]
+    # Created in plan order: the admission starts waiting trials first come, first served.
+    with use_admission(admission):
+        tasks = [asyncio.create_task(record(case, protocol)) for case, protocol in todo]
     try:
         await asyncio.gather(*tasks)
     finally:

@@ -23,7 +23,7 @@ Each figure's definition, under the conventions in force, is in :mod:`courtgraph
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,9 +98,10 @@ class ProtocolMetrics(BaseModel):
     input_tokens_per_case: float
     output_tokens_per_case: float
     tokens_per_case: float
-    cost_usd: float | None
-    saved_usd: float | None
-    cost_per_case_usd: float | None
+    cost_usd: float | None  # billed in this run
+    saved_usd: float | None  # saved by the response cache
+    prompt_cache_saved_usd: float | None = 0.0  # saved by the providers' prompt caching (already in cost_usd)
+    cost_per_case_usd: float | None  # (billed + saved) / n: the protocol's price per case, cache or not
     cache_hits: int
     latency_per_case_s: float
     compute_per_case_s: float = 0.0
@@ -169,12 +170,13 @@ class Summary(BaseModel):
 
 def summarize(records: Iterable[Record], baseline: str = "single", *, seed: int = 0,
               resamples: int = stats.DEFAULT_RESAMPLES, tie_rule: TieRule = "judge-says-tie",
-              tolerance: float = 0.0, tie_delta: float = 0.0) -> Summary:
+              tolerance: float = 0.0, tie_delta: float = 0.0, simulated: Collection[str] | None = None) -> Summary:
     """Metrics per protocol, each compared with ``baseline`` on the cases both judged.
 
     Records are grouped by ``Record.protocol``; a baseline absent from the records just means no
     comparison (``Summary.baseline`` is None). ``tie_rule`` decides tie gold (``judge-says-tie`` or
-    ``mtbench``), ``tolerance`` numeric gold, ``tie_delta`` when two scores tie.
+    ``mtbench``), ``tolerance`` numeric gold, ``tie_delta`` when two scores tie. ``simulated`` names the
+    protocols that used simulated agents when the records come without turns (``RunStore.records(whole=False)``).
     """
     if tie_rule not in measures.TIE_RULES:
         raise ValueError(f"unknown tie rule {tie_rule!r}; rules are {', '.join(measures.TIE_RULES)}")
@@ -186,7 +188,8 @@ def summarize(records: Iterable[Record], baseline: str = "single", *, seed: int 
     base = groups.get(baseline)
     metrics = {
         name: _protocol_metrics(name, groups[name], rules,
-                                _compare(groups[name], None if name == baseline else base, baseline, rules))
+                                _compare(groups[name], None if name == baseline else base, baseline, rules),
+                                simulated=simulated)
         for name in names
     }
     return Summary(protocols=metrics, baseline=baseline if base is not None else None,
@@ -236,7 +239,8 @@ def _simulated(records: list[Record]) -> bool:
     return any((turn.model or "").startswith("sim:") for r in records for t in r.trials for turn in t.turns)
 
 
-def _protocol_metrics(name: str, records: list[Record], rules: _Rules, vs_baseline: Comparison) -> ProtocolMetrics:
+def _protocol_metrics(name: str, records: list[Record], rules: _Rules, vs_baseline: Comparison,
+                      simulated: Collection[str] | None = None) -> ProtocolMetrics:
     n = len(records)
     trials = [t for r in records for t in r.trials]
     statuses = [t.verdict.status for t in trials]
@@ -271,13 +275,13 @@ def _protocol_metrics(name: str, records: list[Record], rules: _Rules, vs_baseli
         input_tokens_per_case=(usage.input_tokens + usage.saved_input_tokens) / n,
         output_tokens_per_case=(usage.output_tokens + usage.saved_output_tokens) / n,
         tokens_per_case=(usage.tokens + usage.saved_input_tokens + usage.saved_output_tokens) / n,
-        cost_usd=usage.cost_usd, saved_usd=usage.saved_usd,
+        cost_usd=usage.cost_usd, saved_usd=usage.saved_usd, prompt_cache_saved_usd=usage.prompt_cache_saved_usd,
         cost_per_case_usd=billed_and_saved / n if billed_and_saved is not None else None,
         cache_hits=usage.cache_hits,
         latency_per_case_s=sum(max((t.latency_s for t in r.trials), default=r.latency_s) for r in records) / n,
         compute_per_case_s=sum(sum(t.latency_s for t in r.trials) if r.trials else r.latency_s
                                for r in records) / n,
-        simulated=_simulated(records), vs_baseline=vs_baseline,
+        simulated=_simulated(records) if simulated is None else name in simulated, vs_baseline=vs_baseline,
     )
 
 

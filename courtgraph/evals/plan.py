@@ -26,6 +26,7 @@ from courtgraph.graphs.registry import Roles, build_protocol
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import graph_name
 from courtgraph.models import ChatModel, ModelLike, ResponseCache, default_cache_path, get_model
+from courtgraph.models.limits import endpoint_bound
 from courtgraph.schema import ORDERS, Case, Order
 
 BenchLike = Benchmark | Sequence[Case] | str
@@ -107,7 +108,8 @@ class RunPlan:
             "bench": bench_id, "bench_sha256": bench_hash(bench_id), "models": models_of(described),
             "protocols": {name: {k: v for k, v in d.items() if k != "models"} for name, d in described.items()},
             "roles": describe_roles(roles), "orders": orders,
-            "concurrency": self.concurrency, "limit": self.limit,
+            "concurrency": self.concurrency, "endpoint_concurrency": endpoint_bound(self.concurrency),
+            "limit": self.limit,
             "categories": list(self.categories) if self.categories else None,
             "selection": selection.to_json(), "settings": settings.to_json() if settings else None,
             "limits": limits.to_json(), "seed": self.seed,

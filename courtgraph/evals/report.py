@@ -186,6 +186,10 @@ def print_summary(summary: Summary, console: Console | None = None, *, metrics: 
         console.print(_rich_table("Accuracy by category", categories))
     if quorum_note(summary):
         console.print(Text(quorum_note(summary) or "", style="yellow"))
+    cached = {n: m.prompt_cache_saved_usd for n, m in summary.protocols.items() if m.prompt_cache_saved_usd}
+    if cached:  # the providers' own prompt caching, already in the billed cost
+        console.print("provider prompt caching saved " + ", ".join(f"{n} {_usd(v)}" for n, v in cached.items()),
+                      highlight=False)
     if metrics:
         for title, rows in _metric_tables(summary):
             console.print(_rich_table(title, rows))
@@ -297,15 +301,16 @@ def load_run(run_dir: str | Path, baseline: str | None = None, *, tie_rule: TieR
     ``baseline=None`` compares with ``single`` when the run has it; a baseline named explicitly must
     be one of the run's protocols (InputError otherwise, rather than a report with no comparison).
     """
-    with RunStore(run_dir, create=False) as store:
-        records, manifest = store.records(), store.manifest()
+    with RunStore(run_dir, create=False) as store:  # without turns: a summary needs no transcript
+        records, manifest = store.records(whole=False), store.manifest()
+        simulated = store.simulated_protocols()
     if baseline is not None and baseline not in {r.protocol for r in records}:
         have = ", ".join(sorted({r.protocol for r in records})) or "none"
         raise InputError(f"no protocol {baseline!r} in this run (it has: {have})", path=run_dir, field="baseline")
     # the run's seed, so the intervals are the ones the run printed when it finished
     seed = manifest.get("seed", (manifest.get("config") or {}).get("seed", 0))
     return summarize(records, baseline or "single", seed=int(seed or 0), tie_rule=tie_rule, tolerance=tolerance,
-                     tie_delta=tie_delta), manifest
+                     tie_delta=tie_delta, simulated=simulated), manifest
 
 
 def _writable(path: Path, option: str) -> Path:

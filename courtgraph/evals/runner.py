@@ -39,8 +39,9 @@ from courtgraph.evals.metrics import Summary, summarize
 from courtgraph.evals.plan import BenchLike, CacheLike, PreparedRun, ProtocolsLike, RunPlan
 from courtgraph.evals.progress import NoDisplay, PlainWatcher, ProgressBar, RunDisplay, WatchTrial
 from courtgraph.evals.resume import open_store
+from courtgraph.evals.runlock import hold_run_lock
 from courtgraph.evals.settings import RoleSettings
-from courtgraph.evals.store import RunStore, hold_run_lock, record_failed
+from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import use_cache
 from courtgraph.models.errors import EndpointDown
@@ -54,19 +55,35 @@ log = logging.getLogger("courtgraph.evals")
 class Results:
     """What a run returns: its records, their metrics, and where they are stored.
 
-    In a notebook it displays as the comparison table (``_repr_html_``); its ``repr`` is one line."""
+    In a notebook it displays as the comparison table (``_repr_html_``); its ``repr`` is one line.
+    ``records`` are read from the run directory on first use (protocol by protocol, each in case order),
+    so a run that only prints its summary never holds every transcript at once."""
 
-    records: list[Record]
     summary: Summary
     run_dir: Path
     cases: dict[str, Case] = field(default_factory=dict)
     selection: str | None = None  # how the cases were chosen (Selection.describe)
     stopped: str | None = None  # why the run stopped before judging every case (a cost limit), if it did
+    protocols: list[str] = field(default_factory=list)
+    _records: list[Record] | None = field(default=None, repr=False)
+
+    @property
+    def records(self) -> list[Record]:
+        if self._records is None:
+            with RunStore(self.run_dir, create=False) as store:
+                self._records = [r for p in self.protocols for r in store.iter_records(p) if r.case_id in self.cases]
+        return self._records
 
     @property
     def failed(self) -> list[Record]:
         """Records that carry a failure (a crashed trial or a failed call) rather than a judgement."""
-        return [r for r in self.records if record_failed(r)]
+        if self._records is not None:
+            return [r for r in self._records if record_failed(r)]
+        with RunStore(self.run_dir, create=False) as store:
+            keys = store.query("SELECT case_id, protocol FROM records WHERE failed = 1")
+            found = [store.record(str(c), str(p)) for c, p in keys if c in self.cases and p in self.protocols]
+        order = {(p, c): i for i, (p, c) in enumerate((p, c) for p in self.protocols for c in self.cases)}
+        return sorted((r for r in found if r is not None), key=lambda r: order[r.protocol, r.case_id])
 
     def report(self, console: Console | None = None) -> None:
         """Print the comparison table (the same one ``courtgraph report`` prints)."""
@@ -228,8 +245,10 @@ async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest
                          {**manifest, "status": "finished"})
     log.info("run %s finished: %d records written, %d failed", store.run_dir, len(written),
              sum(map(record_failed, written)))
-    # protocol by protocol, in the order given, each in case order (the report keeps that order)
-    stored = {(r.case_id, r.protocol): r for r in store.records()}
-    records = [stored[c.id, p] for p in graphs for c in cases if (c.id, p) in stored]
-    return Results(records=records, summary=summarize(records, seed=plan.seed), run_dir=store.run_dir,
-                   cases={c.id: c for c in cases}, selection=prepared.selection.describe(), stopped=stopped)
+    # protocol by protocol, in the order given, each in case order (the report keeps that order); streamed
+    # without turns, so the summary of a big run never holds its transcripts (Results reads them on demand)
+    ids = {c.id for c in cases}
+    light = (r for p in graphs for r in store.iter_records(p, whole=False) if r.case_id in ids)
+    summary = summarize(light, seed=plan.seed, simulated=store.simulated_protocols())
+    return Results(summary=summary, run_dir=store.run_dir, cases={c.id: c for c in cases},
+                   selection=prepared.selection.describe(), stopped=stopped, protocols=list(graphs))

@@ -7,23 +7,37 @@ records in flight; WAL lets readers work beside the writer; the columns let the 
 without parsing every record. The record itself is kept whole as JSON, so nothing is lost to the
 columns. One process writes a run at a time (:meth:`RunStore.lock`).
 ``records.jsonl`` is an export, for tools that want a flat file.
+
+Compact records (schema version 2): the ``packed`` column holds the record's whole JSON, zlib-compressed
+(records repeat themselves: jurors quote the same candidates, every turn and verdict carries the same
+keys, so a jury's record shrinks about tenfold), and is what every reader parses: the record comes back
+byte for byte. ``data`` keeps a skeleton for SQL readers (``json_extract`` on verdicts, usage, hashes,
+as the viewer's case table does): the record without the trials' turns (their lists left empty) and
+without the verdicts' text (``rationale``, ``raw``, nested ``votes``). Cases alike: their skeleton
+keeps id, label, category and metadata, the packed JSON the question and candidates too. Version 1 runs (the whole
+record in ``data``, no ``packed`` column) stay readable, and a resumed v1 run gains the column.
+
+Group commit: inside an event loop, records written in one loop iteration are committed together
+at its end (a SIGKILL still loses only what was in flight: those records' trials had finished in
+the same instant); outside a loop each write commits at once.
 """
 
 from __future__ import annotations
 
-import fcntl
+import asyncio
 import json
 import os
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from courtgraph.errors import InputError
+from courtgraph.evals.packing import pack, pack_case, unpack, unpack_case
+from courtgraph.evals.runlock import flock, held_lock
 from courtgraph.models.faults import one_line
 from courtgraph.models.secrets import redact
 from courtgraph.schema import Case, Record
@@ -31,7 +45,12 @@ from courtgraph.schema import Case, Record
 DB_NAME = "run.db"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".lock"
-SCHEMA_VERSION = 1  # PRAGMA user_version of run.db: a run written in another format is refused
+SCHEMA_VERSION = 2  # PRAGMA user_version of run.db (1 is read, and upgraded on resume); 2: records packed
+_SIM_MODEL = b'"model":"sim:'  # how a simulated agent's turn reads in stored JSON
+#: A group commit never holds more records than this.
+MAX_PENDING = 256
+#: Run formats this courtgraph reads (others are refused with a message).
+READABLE_VERSIONS = (1, 2)
 #: A run.db up to this size is checked whole when opened (a damaged page is named at once, not mid-run).
 CHECK_BYTES = 256 * 1024 * 1024
 
@@ -40,7 +59,8 @@ CREATE TABLE IF NOT EXISTS cases (
     id TEXT PRIMARY KEY,
     position INTEGER NOT NULL,
     category TEXT,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    packed BLOB
 );
 CREATE TABLE IF NOT EXISTS records (
     case_id TEXT NOT NULL,
@@ -58,6 +78,7 @@ CREATE TABLE IF NOT EXISTS records (
     error TEXT,
     written_at TEXT NOT NULL,
     data TEXT NOT NULL,
+    packed BLOB,
     PRIMARY KEY (case_id, protocol)
 );
 CREATE INDEX IF NOT EXISTS records_protocol ON records (protocol);
@@ -111,37 +132,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_held_lock: ContextVar[Path | None] = ContextVar("courtgraph_held_run_lock", default=None)
-
-
-def _flock(run_dir: Path) -> int:
-    """The descriptor holding ``run_dir``'s writer lock; InputError when another process holds it."""
-    fd = os.open(run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise InputError(f"another courtgraph run is writing to {run_dir}") from None
-    return fd
-
-
-@contextmanager
-def hold_run_lock(run_dir: Path | None) -> Iterator[None]:
-    """Hold an existing run's writer lock for the block, so that a second writer is refused at once, before
-    the seconds of loading a benchmark and building judges, not after. :meth:`RunStore.lock` inside the
-    block (the runner's) then finds it held. ``None``, or a directory that holds no run yet: nothing to hold."""
-    if run_dir is None or not (run_dir / DB_NAME).is_file():
-        yield
-        return
-    fd = _flock(run_dir)
-    token = _held_lock.set(run_dir.resolve())
-    try:
-        yield
-    finally:
-        _held_lock.reset(token)
-        os.close(fd)
-
-
 class RunStore:
     """One run directory. ``create=False`` opens an existing run and refuses anything else."""
 
@@ -159,6 +149,7 @@ class RunStore:
             path.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._writer: int | None = None  # the descriptor holding the run's lock, once taken
+        self._pending = 0  # records written and not yet committed (group commit)
         self._db = sqlite3.connect(self.db_path, check_same_thread=False, timeout=30)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -166,7 +157,7 @@ class RunStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
             tables = int(self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
-            if tables and version != SCHEMA_VERSION:
+            if tables and version not in READABLE_VERSIONS:
                 self._db.close()
                 if version == 0:  # an SQLite file courtgraph never wrote
                     raise InputError("not a courtgraph run database (it has no run format version)",
@@ -175,9 +166,14 @@ class RunStore:
                                  "use the courtgraph that wrote it, or a new --out", path=self.db_path)
             if create:
                 self._db.executescript(_SCHEMA)
+                for table in ("records", "cases"):
+                    if not self._has_packed_column(table):  # a version 1 run being resumed
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN packed BLOB")
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self._db.commit()
             self._db.execute("SELECT 1 FROM records LIMIT 0")  # an SQLite file of something else fails here
+            self._packed_sql = "r.packed" if self._has_packed_column("records") else "NULL"
+            self._case_packed_sql = "packed" if self._has_packed_column("cases") else "NULL"
             if self.db_path.stat().st_size <= CHECK_BYTES:
                 found = self._db.execute("PRAGMA quick_check(1)").fetchone()
                 if found is None or found[0] != "ok":
@@ -194,6 +190,7 @@ class RunStore:
         self.close()
 
     def close(self) -> None:
+        self.flush()
         with self._lock:
             self._db.close()
             if self._writer is not None:
@@ -207,9 +204,9 @@ class RunStore:
         An advisory ``flock`` on ``.lock``: readers (reports, the viewer) never take it, and the kernel
         releases it when the holding process dies, so a killed run never leaves a stale lock behind.
         """
-        if _held_lock.get() == self.run_dir.resolve():
+        if held_lock() == self.run_dir.resolve():
             return  # this invocation took it before loading (hold_run_lock) and keeps it until the end
-        self._writer = _flock(self.run_dir)
+        self._writer = flock(self.run_dir)
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.run_dir)!r})"
@@ -220,38 +217,100 @@ class RunStore:
         """Store the run's cases (replacing any with the same id), keeping their order."""
         with self._lock:
             start = int(self._db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM cases").fetchone()[0])
-            rows = [(c.id, start + i, c.category, c.model_dump_json()) for i, c in enumerate(cases)]
+            rows = [(c.id, start + i, c.category, *pack_case(c)) for i, c in enumerate(cases)]
             self._db.executemany(
-                "INSERT INTO cases (id, position, category, data) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET category = excluded.category, data = excluded.data", rows)
+                "INSERT INTO cases (id, position, category, data, packed) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET category = excluded.category, data = excluded.data, "
+                "packed = excluded.packed", rows)
             self._db.commit()
 
     def cases(self) -> dict[str, Case]:
         """Every stored case by id, in the order they were first stored."""
-        rows = self.query("SELECT data FROM cases ORDER BY position")
-        return {c.id: c for c in (Case.model_validate_json(r[0]) for r in rows)}
+        rows = self.query(f"SELECT data, {self._case_packed_sql} FROM cases ORDER BY position")
+        return {c.id: c for c in (unpack_case(*r) for r in rows)}
+
+    def case(self, case_id: str) -> Case | None:
+        """One stored case."""
+        rows = self.query(f"SELECT data, {self._case_packed_sql} FROM cases WHERE id = ?", (case_id,))
+        return unpack_case(*rows[0]) if rows else None
 
     # records
 
     def write(self, record: Record) -> None:
-        """Store one record (replacing an earlier one for the same case and protocol) and commit.
+        """Store one record (replacing an earlier one for the same case and protocol);
 
         Every configured key is redacted from it first (:func:`~courtgraph.models.secrets.redact`): an
-        error body may have echoed one, and what is stored is exported and shown."""
+        error body may have echoed one, and what is stored is exported and shown. Committed at the end
+        of the current event-loop iteration (group commit), or at once outside a loop."""
         usage = record.usage
         label = record.label if record.label is None else str(record.label)
+        text = record.model_dump_json()
+        if (safe := redact(text)) != text:  # an error body echoed a configured key: stored and exported redacted
+            record = Record.model_validate_json(safe)
+        data, packed = pack(record)
         row = (record.case_id, record.protocol, record.category, label, record.verdict.winner,
                record.verdict.status, None if record.correct is None else int(record.correct),
                int(record_failed(record)), usage.calls, usage.tokens, usage.cost_usd, record.latency_s,
-               None if record.error is None else redact(record.error), now_iso(), redact(record.model_dump_json()))
+               None if record.error is None else redact(record.error), now_iso(), data, packed)
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              row)
-            self._db.commit()
+            self._pending += 1
+            first = self._pending == 1
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or self._pending >= MAX_PENDING:
+            self.flush()
+        elif first:
+            loop.call_soon(self.flush)
 
-    def records(self, protocol: str | None = None) -> list[Record]:
-        """Stored records, optionally of one protocol only, in case order."""
-        return [Record.model_validate_json(data) for data in self._record_json(protocol)]
+    def flush(self) -> None:
+        """Commit the records written since the last commit."""
+        with self._lock:
+            if self._pending:
+                self._db.commit()
+                self._pending = 0
+
+    def records(self, protocol: str | None = None, *, whole: bool = True) -> list[Record]:
+        """Stored records, optionally of one protocol only, in case order. ``whole=False`` reads only their SQL
+        skeletons: no turns (every trial's list empty) and no verdict text (rationale, raw, member votes),
+        all a summary needs, at a fraction of the memory and time (nothing is decompressed)."""
+        return list(self.iter_records(protocol, whole=whole))
+
+    def iter_records(self, protocol: str | None = None, *, whole: bool = True) -> Iterator[Record]:
+        """:meth:`records` one at a time, so a reader holds one record, not a run."""
+        for data, packed in self._rows(protocol):
+            yield unpack(data, packed, whole=whole)
+
+    def simulated_protocols(self) -> set[str]:
+        """The protocols whose stored turns include a simulated agent (a ``sim:`` model): what a summary of
+        records read without turns cannot see. Streams the rows; JSON escaping keeps quoted text in a turn's
+        content from matching."""
+        found: set[str] = set()
+        with self._lock:
+            cursor = self._db.execute(f"SELECT r.protocol, r.data, {self._packed_sql} FROM records r")
+        while True:
+            with self._lock:
+                batch = cursor.fetchmany(64)
+            if not batch:
+                return found
+            for protocol, data, packed in batch:
+                if protocol not in found and _SIM_MODEL in (zlib.decompress(packed) if packed else data.encode()):
+                    found.add(str(protocol))
+
+    def record(self, case_id: str, protocol: str) -> Record | None:
+        """One stored record, whole."""
+        rows = self.query(f"SELECT r.data, {self._packed_sql} FROM records r WHERE r.case_id = ? AND r.protocol = ?",
+                          (case_id, protocol))
+        return unpack(*rows[0]) if rows else None
+
+    def case_records(self, case_id: str) -> dict[str, Record]:
+        """Every protocol's record of one case, whole, by protocol (in the order they were written)."""
+        rows = self.query(f"SELECT r.protocol, r.data, {self._packed_sql} FROM records r WHERE r.case_id = ? "
+                          "ORDER BY r.rowid", (case_id,))
+        return {str(p): unpack(data, packed) for p, data, packed in rows}
 
     def done(self) -> set[tuple[str, str]]:
         """(case_id, protocol) of every finished record; failed ones are not finished (resume retries them)."""
@@ -278,8 +337,8 @@ class RunStore:
         out = Path(path) if path is not None else self.run_dir / "records.jsonl"
         tmp = out.with_name(out.name + ".tmp")
         with tmp.open("w", encoding="utf-8") as f:
-            for data in self._record_json(None):
-                f.write(data + "\n")
+            for data, packed in self._rows(None):
+                f.write((data if packed is None else zlib.decompress(packed).decode()) + "\n")
         os.replace(tmp, out)
         return out
 
@@ -312,9 +371,20 @@ class RunStore:
         with self._lock:
             return self._db.execute(sql, tuple(args)).fetchall()
 
-    def _record_json(self, protocol: str | None) -> Iterator[str]:
+    def _has_packed_column(self, table: str) -> bool:
+        return any(row[1] == "packed" for row in self._db.execute(f"PRAGMA table_info({table})"))
+
+    def _rows(self, protocol: str | None) -> Iterator[tuple[str, bytes | None]]:
+        """(data, packed) in case order, streamed from a cursor of its own (no list of the run)."""
         where, args = (" WHERE r.protocol = ?", [protocol]) if protocol is not None else ("", [])
-        rows = self.query("SELECT r.data FROM records r LEFT JOIN cases c ON c.id = r.case_id"
-                          f"{where} ORDER BY c.position, r.rowid", args)
-        for (data,) in rows:
-            yield str(data)
+        sql = (f"SELECT r.data, {self._packed_sql} FROM records r LEFT JOIN cases c ON c.id = r.case_id"
+               f"{where} ORDER BY c.position, r.rowid")
+        with self._lock:
+            cursor = self._db.execute(sql, tuple(args))
+        while True:
+            with self._lock:
+                batch = cursor.fetchmany(64)
+            if not batch:
+                return
+            for data, blob in batch:
+                yield str(data), blob

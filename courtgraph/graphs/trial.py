@@ -12,8 +12,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
+from langgraph.channels import BaseChannel, BinaryOperatorAggregate, LastValue
+from langgraph.constants import END, START
 from langgraph.errors import GraphRecursionError
 
 from courtgraph.graphs.state import Graph
@@ -47,6 +49,51 @@ TRIAL_EXCEPTIONS: ContextVar[list[BaseException] | None] = ContextVar("courtgrap
 OnTurns = Callable[[list[Turn]], None]
 
 
+def one_node(graph: Graph) -> Any | None:
+    """The node runnable of a graph that is only START -> node -> END, when running it directly is the same.
+
+    Such a graph (``single``) is its node applied once to the input, so the trial can skip Pregel's loop
+    (a third of a single judge's client CPU) and apply the node's update with the graph's own channels
+    (the same reducers). Only when nothing else could differ: no branches, interrupts, checkpointer,
+    retry, cache, timeout, error handler or injected arguments, and plain channels. Anything else is None,
+    and runs through Pregel as before; the graph stays a real compiled graph for users either way.
+    """
+    builder = getattr(graph, "builder", None)
+    nodes = getattr(builder, "nodes", None)
+    if builder is None or not isinstance(nodes, dict) or len(nodes) != 1:
+        return None
+    (name,) = nodes
+    spec, node = nodes[name], graph.nodes.get(name)
+    plain = (set(getattr(builder, "edges", ())) == {(START, name), (name, END)} and not builder.branches
+             and not getattr(builder, "waiting_edges", None) and graph.checkpointer is None
+             and not graph.interrupt_before_nodes and not graph.interrupt_after_nodes
+             and getattr(spec, "input_schema", None) is getattr(builder, "state_schema", None)
+             and all(getattr(spec, attr, None) in (None, False, ()) for attr in
+                     ("retry_policy", "cache_policy", "defer", "timeout", "error_handler_node", "ends"))
+             and all(isinstance(graph.channels.get(k), LastValue | BinaryOperatorAggregate)
+                     for k in graph.output_channels))
+    if not plain or node is None or node.mapper is not None or list(node.channels) != list(graph.output_channels):
+        return None
+    return node.bound if getattr(node.bound, "func_accepts", None) == {} else None
+
+
+async def _run_one_node(graph: Graph, runnable: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """What Pregel computes for a one-node graph: input writes, the node, its writes, through the channels."""
+    keys = list(graph.output_channels)
+    channels = {k: cast(BaseChannel[Any, Any, Any], graph.channels[k]).copy() for k in keys}
+    for k, value in state.items():
+        if k in channels:
+            channels[k].update([value])
+    update = await runnable.ainvoke({k: c.get() for k, c in channels.items() if c.is_available()})
+    if update is not None:
+        if not isinstance(update, dict):
+            raise TypeError(f"{graph_name(graph)}: a node must return a dict of state keys, not {update!r:.80}")
+        for k, value in update.items():
+            if k in channels:  # as in Pregel, a key that is no channel is dropped
+                channels[k].update([value])
+    return {k: c.get() for k, c in channels.items() if c.is_available()}
+
+
 async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | None = None,
                  on_turns: OnTurns | None = None) -> tuple[dict[str, Any], str | None]:
     """Run a protocol graph to its last state, and why it stopped early (None when it finished).
@@ -58,8 +105,11 @@ async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | N
     cfg.update(config or {})
     cfg.setdefault("configurable", {}).setdefault("thread_id", uuid.uuid4().hex)  # a checkpointer needs one
     last = dict(state)
+    direct = one_node(graph) if on_turns is None and not config else None
     try:
-        if on_turns is None:
+        if direct is not None:
+            last = await _run_one_node(graph, direct, state)
+        elif on_turns is None:
             async for values in graph.astream(dict(state), cfg, stream_mode="values"):  # type: ignore[call-overload]
                 last = values
         else:

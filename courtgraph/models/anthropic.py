@@ -2,7 +2,9 @@
 
 Spec: ``anthropic:MODEL`` (key from ``ANTHROPIC_API_KEY``) or ``anthropic:MODEL@BASE_URL`` with the base
 URL *without* ``/v1`` (the SDK adds ``/v1/messages``); with a base URL and no key set, a placeholder
-key is sent. ``$ANTHROPIC_BASE_URL`` is honoured as the SDK honours it. Structured output is one
+key is sent. ``$ANTHROPIC_BASE_URL`` is honoured as the SDK honours it. The system prompt and the first
+user message are prompt-cache breakpoints (:func:`cache_breakpoints`); cache reads and writes are counted
+and priced apart (:mod:`courtgraph.models.pricing`). Structured output is one
 tool whose input schema is the pydantic schema, forced with ``tool_choice``: the tool call's input
 is the structured answer. System messages go to the ``system`` parameter (the API has no system
 role). No sampling parameters are sent: API version 2026-10-21, which the 2.x SDKs speak, rejects
@@ -15,31 +17,55 @@ given; ``reasoning_effort`` is refused (Anthropic's thinking settings are its ow
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, ConfigError, GenerateParams, Message
 from courtgraph.models.endpoint import EndpointModel, parse_endpoint_spec
+from courtgraph.models.schemas import json_schema
+
+if TYPE_CHECKING:
+    import anthropic
+
+#: Anthropic's default (five-minute) prompt cache.
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def cache_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mark the first user message as a prompt-cache breakpoint (the system prompt is the other one).
+
+    Anthropic caches the prompt prefix up to each breakpoint (tools, then system, then messages): the
+    first user message holds the case (question, candidates), shared by every later round of a debate
+    and every re-ask, so those calls read it from the cache at a tenth of the input price. A prefix
+    shorter than the model's minimum (1,024 tokens for most) is simply not cached.
+    """
+    out = list(messages)
+    for i, m in enumerate(out):
+        if m["role"] == "user" and isinstance(m["content"], str):
+            out[i] = {"role": "user", "content": [{"type": "text", "text": m["content"], "cache_control": EPHEMERAL}]}
+            break
+    return out
 
 
 def answer_tool(schema: type[BaseModel]) -> dict[str, Any]:
     """The one tool the model is forced to call with ``schema``-shaped input."""
     doc = (schema.__doc__ or f"Give the answer as {schema.__name__}.").strip()
-    return {"name": schema.__name__, "description": doc, "input_schema": schema.model_json_schema()}
+    return {"name": schema.__name__, "description": doc, "input_schema": json_schema(schema)}
 
 
 class AnthropicModel(EndpointModel):
     """A Claude model behind the Anthropic Messages API (see the module docstring)."""
 
     prefix = "anthropic"
-    sdk = anthropic
+    sdk_name = "anthropic"  # imported with the first client: a run answered from the cache never loads it
     key_env = "ANTHROPIC_API_KEY"
     base_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"
 
     def _make_client(self) -> anthropic.AsyncAnthropic:
+        import anthropic
+
         return anthropic.AsyncAnthropic(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout,
                                         max_retries=0)
 
@@ -48,10 +74,11 @@ class AnthropicModel(EndpointModel):
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         request: dict[str, Any] = {
             "model": self.model, "max_tokens": params.max_tokens,
-            "messages": [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"],
+            "messages": cache_breakpoints([{"role": m["role"], "content": m["content"]}
+                                           for m in messages if m["role"] != "system"]),
         }
         if system:
-            request["system"] = system
+            request["system"] = [{"type": "text", "text": system, "cache_control": EPHEMERAL}]
         if params.stop:
             request["stop_sequences"] = list(params.stop)
         if params.reasoning_effort is not None:
@@ -71,13 +98,15 @@ class AnthropicModel(EndpointModel):
             text = text or (json.dumps(data) if data is not None else "")
         u = r.usage
         cached = u.cache_read_input_tokens or 0
+        written = u.cache_creation_input_tokens or 0
         return Completion(
             text=text,
             data=data,
             # Anthropic's input_tokens exclude cache reads and writes; ours count every prompt token
-            input_tokens=u.input_tokens + cached + (u.cache_creation_input_tokens or 0),
+            input_tokens=u.input_tokens + cached + written,
             output_tokens=u.output_tokens,
             cached_input_tokens=cached,
+            cache_write_tokens=written,
             truncated=r.stop_reason == "max_tokens",
         )
 

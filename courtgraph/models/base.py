@@ -18,11 +18,13 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from courtgraph.models.admission import counted_call
 from courtgraph.models.cache import ResponseCache, cache_key, current_cache
 from courtgraph.models.errors import ConfigError as ConfigError  # re-exported: raised and caught as base.ConfigError
 from courtgraph.models.errors import EndpointDown as EndpointDown
 from courtgraph.models.errors import ModelError as ModelError
-from courtgraph.models.pricing import cost_usd
+from courtgraph.models.pricing import cache_write_premium, cost_usd, prompt_cache_saving
+from courtgraph.models.schemas import json_schema
 from courtgraph.models.tracing import traced_call
 from courtgraph.schema import Trial, Usage
 
@@ -90,6 +92,7 @@ class Completion:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
+    cache_write_tokens: int = 0  # of input_tokens, those written to the provider's prompt cache
     retries: int = 0
     rate_limited: int = 0
     faults: dict[str, int] = field(default_factory=dict)  # failed attempts before the answer, by kind
@@ -175,7 +178,7 @@ class ChatModel(ABC):
         key = ""
         if cache is not None:
             key = cache_key(self.provider, self.model, self.base_url, params.cache_fields(),
-                            messages, schema.model_json_schema() if schema else None)
+                            messages, json_schema(schema) if schema else None)
             hit = cache.get(key)
             if hit is not None:
                 try:
@@ -189,20 +192,28 @@ class ChatModel(ABC):
             held = budget.reserve(self.spec, self.price(sum(len(m["content"]) for m in messages) // 4 + 1,
                                                         params.max_tokens))
         try:
-            done = await self._answer(messages, schema, params, intent)
+            with counted_call():  # the run's concurrency counts calls, not trials (models/admission.py)
+                done = await self._answer(messages, schema, params, intent)
         except BaseException:
             if budget is not None:
                 budget.settle(held, 0.0)
             raise
         latency = time.perf_counter() - started
+        cost = self.price(done.input_tokens, done.output_tokens, done.cached_input_tokens)
+        if done.cache_write_tokens and cost is not None:  # Anthropic bills cache writes above input
+            premium = cache_write_premium(self.provider, self.model, done.cache_write_tokens)
+            cost = None if premium is None else cost + premium
         if budget is not None:
-            budget.settle(held, self.price(done.input_tokens, done.output_tokens, done.cached_input_tokens))
+            budget.settle(held, cost)
         usage = Usage(
             calls=1 if self.counts_calls else 0,
             input_tokens=done.input_tokens,
             output_tokens=done.output_tokens,
             cached_input_tokens=done.cached_input_tokens,
-            cost_usd=self.price(done.input_tokens, done.output_tokens, done.cached_input_tokens),
+            cache_write_tokens=done.cache_write_tokens,
+            prompt_cache_saved_usd=prompt_cache_saving(self.provider, self.model, done.cached_input_tokens,
+                                                       done.cache_write_tokens),
+            cost_usd=cost,
             retries=done.retries,
             rate_limited=done.rate_limited,
             faults=dict(done.faults),

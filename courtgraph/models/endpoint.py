@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -156,7 +157,7 @@ class EndpointModel(ChatModel):
 
     structured = True
     prefix: str  # the spec prefix and provider name: openai, anthropic
-    sdk: ModuleType  # the SDK module: its APIStatusError, APITimeoutError, ... classify failures
+    sdk_name: str  # the SDK's module (imported on first use: a fully cached run never loads it)
     key_env: str  # e.g. OPENAI_API_KEY
     base_env: str  # e.g. OPENAI_BASE_URL (the SDK's own variable, honoured the same way)
     default_base_url: str
@@ -185,6 +186,11 @@ class EndpointModel(ChatModel):
             SECRETS.add(key)
         self._api_key = key
         self._clients: PerLoop[Any] = PerLoop(self._make_client)
+
+    @property
+    def sdk(self) -> ModuleType:
+        """The SDK module: its APIStatusError, APITimeoutError, ... classify failures."""
+        return importlib.import_module(self.sdk_name)
 
     def _resolve_key(self, spec: str, base_url: str | None, api_key: str | None,
                      key_env: str | None) -> tuple[str, str]:

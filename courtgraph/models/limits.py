@@ -5,7 +5,8 @@ graph run: LangGraph's ``max_concurrency`` is per run, so twenty concurrent grap
 jurors each would otherwise send 160 requests at once to one account. Every model on the same
 endpoint, in every graph and every run of the process, shares:
 
-* a concurrency bound (default 8, ``$COURTGRAPH_MAX_CONCURRENCY``, or :meth:`Endpoint.configure`);
+* a concurrency bound: ``$COURTGRAPH_MAX_CONCURRENCY`` or :meth:`Endpoint.configure` when set, else the
+  ``--concurrency`` of the run that uses it (:mod:`courtgraph.models.admission`), else 8 outside a run;
 * optional requests- and tokens-per-minute budgets;
 * adaptive backoff: a 429 halves the endpoint's effective concurrency (floor 1), once per episode,
   and it grows back after a quiet period, as Inspect's adaptive connections do;
@@ -32,6 +33,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from courtgraph.models.admission import current_admission
 from courtgraph.models.errors import ConfigError, EndpointDown
 
 DEFAULT_CONCURRENCY = 8
@@ -263,9 +265,11 @@ class Endpoint:
     consecutive failed calls; :meth:`configure` sets it per endpoint."""
 
     def __init__(self, provider: str, base_url: str, max_concurrency: int, recovery_s: float = 15.0,
-                 breaker: int = DEFAULT_BREAKER) -> None:
+                 breaker: int = DEFAULT_BREAKER, *, explicit: bool = False) -> None:
         self.provider = provider
         self.base_url = base_url
+        #: the bound was set on purpose (environment, configure): a run's concurrency does not change it
+        self.explicit = explicit
         self.breaker = Breaker(f"{provider} at {base_url}", breaker)
         self._gate = _Gate(max_concurrency, recovery_s)
         self._requests: _Window | None = None
@@ -302,6 +306,7 @@ class Endpoint:
             if max_concurrency < 1:
                 raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
             self._gate.resize(max_concurrency)
+            self.explicit = True
         if rpm is not None:
             self._requests = _Window(rpm) if rpm > 0 else None
         if tpm is not None:
@@ -317,6 +322,9 @@ class Endpoint:
         Tokens are reserved at the estimate (as providers do, counting ``max_tokens``) and settled to
         what the call reports; a call that fails without reporting counts none.
         """
+        run = current_admission()
+        if run is not None and not self.explicit and self._gate.max != run.concurrency:
+            self._gate.resize(run.concurrency)  # the bound follows the concurrency of the run using it
         epoch = await self._gate.acquire()
         try:
             if self._requests is not None:
@@ -344,7 +352,8 @@ def get_endpoint(provider: str, base_url: str, api_key: str) -> Endpoint:
         found = _registry.get(key)
         if found is None:
             limit = int(env_number("COURTGRAPH_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, integer=True))
-            found = _registry[key] = Endpoint(provider, key[1], limit, breaker=breaker_threshold())
+            found = _registry[key] = Endpoint(provider, key[1], limit, breaker=breaker_threshold(),
+                                              explicit=bool(os.environ.get("COURTGRAPH_MAX_CONCURRENCY", "").strip()))
         return found
 
 
@@ -365,6 +374,12 @@ def tripped(since: float = 0.0) -> EndpointDown | None:
     with _registry_lock:
         endpoints = list(_registry.values())
     return next((e.breaker.down() for e in endpoints if e.breaker.open and e.breaker.opened_at >= since), None)
+
+
+def endpoint_bound(concurrency: int) -> int:
+    """The bound each endpoint gets in a run of ``concurrency`` unless one was configured (the manifest
+    records it)."""
+    return int(env_number("COURTGRAPH_MAX_CONCURRENCY", concurrency, integer=True))
 
 
 def reset_endpoints() -> None:

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
-from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, GenerateParams, Message
 from courtgraph.models.endpoint import EndpointModel, parse_endpoint_spec
+from courtgraph.models.schemas import json_schema, strict_json_schema
+
+if TYPE_CHECKING:
+    import openai
 
 OFFICIAL_URL = "https://api.openai.com/v1"
 #: OpenAI's reasoning models reject any temperature but the default: none is sent to them.
@@ -33,7 +35,7 @@ REASONING = re.compile(r"^(o\d|gpt-5)")
 
 def response_format(schema: type[BaseModel], *, strict: bool = True) -> dict[str, Any]:
     """The ``response_format`` asking for ``schema``'s JSON. Strict mode needs a strict-shaped schema."""
-    shape = to_strict_json_schema(schema) if strict else schema.model_json_schema()
+    shape = strict_json_schema(schema) if strict else json_schema(schema)
     return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": shape, "strict": strict}}
 
 
@@ -57,13 +59,15 @@ class OpenAIModel(EndpointModel):
     """
 
     prefix = "openai"
-    sdk = openai
+    sdk_name = "openai"  # imported with the first client: a run answered from the cache never loads it
     key_env = "OPENAI_API_KEY"
     base_env = "OPENAI_BASE_URL"
     default_base_url = OFFICIAL_URL
     strict: bool = True
 
     def _make_client(self) -> openai.AsyncOpenAI:
+        import openai
+
         return openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
 
     async def _request(self, client: openai.AsyncOpenAI, messages: list[Message], schema: type[BaseModel] | None,
@@ -85,7 +89,11 @@ class OpenAIModel(EndpointModel):
             request["extra_body"] = dict(params.extra)
         if schema is not None:
             request["response_format"] = response_format(schema, strict=self.strict)
-        r = await client.chat.completions.create(**request)
+        # The SDK's create() would walk the whole body to transform it (a no-op for these plain values) and
+        # resolve client.chat.completions lazily on every call: post() sends the same request without that.
+        from openai.types.chat import ChatCompletion
+
+        r = await client.post("/chat/completions", body=request, cast_to=ChatCompletion)
         message = r.choices[0].message if r.choices else None
         text = (message.content or message.refusal or "") if message else ""
         usage = r.usage

@@ -135,20 +135,18 @@ class Run:
         return sorted(table.values(), key=lambda r: r.position)
 
     def case(self, case_id: str) -> Case | None:
-        rows = self._store.query("SELECT data FROM cases WHERE id = ?", (case_id,))
-        return Case.model_validate_json(rows[0][0]) if rows else None
+        return self._store.case(case_id)
 
     def record(self, case_id: str, protocol: str) -> Record | None:
-        rows = self._store.query("SELECT data FROM records WHERE case_id = ? AND protocol = ?", (case_id, protocol))
-        return Record.model_validate_json(rows[0][0]) if rows else None
+        return self._store.record(case_id, protocol)
 
     def records(self, case_id: str) -> dict[str, Record]:
         """Every protocol's record of one case, in the run's protocol order (:meth:`protocols`), so the
         first is the run's first protocol. Not in the order the rows were written: a resume rewrites a
         retried record, which would move it last."""
-        rows = dict(self._store.query("SELECT protocol, data FROM records WHERE case_id = ?", (case_id,)))
+        rows = self._store.case_records(case_id)
         ordered = [p for p in self._protocols if p in rows] + [p for p in rows if p not in self._protocols]
-        return {str(p): Record.model_validate_json(rows[p]) for p in ordered}
+        return {p: rows[p] for p in ordered}
 
     def require_case(self, case_id: str) -> Case:
         """The case, or an InputError naming the run and listing a few ids that do exist."""

@@ -1,0 +1,154 @@
+"""One measured workload per process, printed as one JSON line (used by ``bench_table.py``).
+
+Each driver runs in a fresh interpreter, so no driver warms another's imports, pools or caches:
+
+* ``bare URL CALLS C``: a bare ``AsyncOpenAI`` loop: CALLS judge calls (JudgeBench pairs, both orders)
+  with at most C in flight (a semaphore), the floor any client can reach on this machine;
+* ``courtgraph URL CALLS C [PROTOCOL] [JURORS]``: ``courtgraph.evals.run_async`` over the same pairs
+  and orders with ``--concurrency C`` as documented, no cache, a fresh run directory;
+* ``overhead PROTOCOL CASES``: ``courtgraph run`` in process with an instant model (``scripted:``):
+  framework CPU per model call;
+* ``startup URL``: seconds from interpreter start to the first request of ``courtgraph run``
+  (the stub reports when it got it).
+
+Each prints ``{"wall": s, "cpu": s, "calls": n, ...}``: wall is the timed part (the whole run for
+courtgraph, the whole loop for the bare client), cpu is this process's CPU over it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "judgebench" / "gpt-4o-2024-05-13.jsonl"
+SYSTEM = "You are an impartial judge. Compare the two responses to the question and say which is better."
+
+
+def pairs(calls: int) -> list[tuple[str, str, str]]:
+    """``calls`` (question, first, second) prompts: JudgeBench pairs in both orders, cycled."""
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    both = [(r["question"], a, b) for r in rows for a, b in ((r["response_A"], r["response_B"]),
+                                                               (r["response_B"], r["response_A"]))]
+    return [both[i % len(both)] for i in range(calls)]
+
+
+async def bare(url: str, calls: int, concurrency: int) -> dict[str, Any]:
+    import openai
+
+    client = openai.AsyncOpenAI(api_key="bench", base_url=url, max_retries=0)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(q: str, a: str, b: str) -> None:
+        async with gate:
+            user = f"[Question]\n{q}\n\n[Response A]\n{a}\n\n[Response B]\n{b}"
+            r = await client.chat.completions.create(model="judge", temperature=0, max_tokens=2048, messages=[
+                {"role": "system", "content": SYSTEM}, {"role": "user", "content": user}])
+            assert r.choices[0].message.content
+
+    work = pairs(calls)
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(one(*p) for p in work))
+    out = {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu, "calls": calls}
+    await client.close()
+    return out
+
+
+def courtgraph_run(url: str, calls: int, concurrency: int, protocol: str = "single", jurors: int = 0) -> dict[str, Any]:
+    """Throughput of a run once imported (start-up is measured on its own, by ``startup``)."""
+    import openai.types.chat  # noqa: F401  (imported before the clock, as the bare loop imports it)
+
+    import courtgraph.evals.runner
+    import courtgraph.models.openai  # noqa: F401
+    from courtgraph.evals import run
+    from courtgraph.graphs.registry import Roles
+    from courtgraph.schema import Case
+
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    width = max(jurors, 1)
+    count = max(1, calls // 2 // width)
+    cases = [Case(id=f"{r['pair_id']}-{i}", question=r["question"], candidates=[r["response_A"], r["response_B"]],
+                  label="A" if r["label"] == "A>B" else "B") for i, r in
+             enumerate(rows[j % len(rows)] for j in range(count))]
+    model = f"openai:judge@{url}"
+    roles = Roles(model=model, jurors=[model] * jurors)
+    with tempfile.TemporaryDirectory() as tmp:
+        started, cpu = time.perf_counter(), time.process_time()
+        results = run(cases, [protocol], roles=roles, out=Path(tmp) / "run", concurrency=concurrency,
+                      cache=None, progress=False)
+        wall, used = time.perf_counter() - started, time.process_time() - cpu
+        made = sum(r.usage.calls for r in results.records)  # read from the run directory: inside the with
+        latencies = [t.latency_s for r in results.records for t in r.trials]
+    return {"wall": wall, "cpu": used, "calls": made, "trial_latency": sum(latencies) / len(latencies),
+            "failed": len(results.failed)}
+
+
+def overhead(protocol: str, cases: int) -> dict[str, Any]:
+    """Framework CPU per model call through the CLI's run, with an instant (scripted) model."""
+    import courtgraph.agents.simulated
+    import courtgraph.evals.runner  # noqa: F401  (start-up is measured on its own)
+    from courtgraph.evals import run
+    from courtgraph.graphs.registry import Roles
+    from courtgraph.schema import Case
+
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    picked = [rows[i % len(rows)] for i in range(cases)]
+    items = [Case(id=f"{r['pair_id']}-{i}", question=r["question"], candidates=[r["response_A"], r["response_B"]],
+                  label="A" if r["label"] == "A>B" else "B") for i, r in enumerate(picked)]
+    instant = "scripted:Response A is right.\nConfidence: 80%\n[[A]]"  # answers at once, no text work
+    roles = Roles(model=instant, jurors=[instant] * 3)
+    with tempfile.TemporaryDirectory() as tmp:
+        # a first small run pays the one-time costs (lazy imports, first compiled graphs): not per call
+        run(items[:4], [protocol], roles=roles, out=Path(tmp) / "warm", cache=None, progress=False)
+        started, cpu = time.perf_counter(), time.process_time()
+        results = run(items, [protocol], roles=roles, out=Path(tmp) / "run", cache=None, progress=False)
+        wall, used = time.perf_counter() - started, time.process_time() - cpu
+        calls = sum(r.usage.calls for r in results.records)  # model calls (a rule aggregator makes none)
+    return {"wall": wall, "cpu": used, "calls": calls}
+
+
+def memory(protocol: str, cases: int, out: str) -> dict[str, Any]:
+    """Peak RSS of a whole run of ``cases`` cases with simulated agents (a jury of 3), and run.db's size."""
+    import resource
+
+    from courtgraph.evals import run
+    from courtgraph.graphs.registry import Roles
+    from courtgraph.schema import Case
+
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    items = [Case(id=f"{r['pair_id']}-{i}", question=r["question"], candidates=[r["response_A"], r["response_B"]],
+                  label="A" if r["label"] == "A>B" else "B", category=r["source"].split("-")[0])
+             for i, r in enumerate(rows[i % len(rows)] for i in range(cases))]
+    del rows
+    roles = Roles(model="sim:0.7", jurors=["sim:0.7", "sim:0.6", "sim:0.8"])
+    started = time.perf_counter()
+    results = run(items, [protocol], roles=roles, out=Path(out), cache=None, progress=False)
+    wall = time.perf_counter() - started
+    db = Path(out) / "run.db"
+    return {"wall": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "run_db_bytes": db.stat().st_size, "bytes_per_record": db.stat().st_size / cases,
+            "accuracy": results.summary.protocols[protocol].accuracy}
+
+
+def main(argv: list[str]) -> None:
+    kind, *rest = argv
+    if kind == "bare":
+        out = asyncio.run(bare(rest[0], int(rest[1]), int(rest[2])))
+    elif kind == "courtgraph":
+        out = courtgraph_run(rest[0], int(rest[1]), int(rest[2]), *(rest[3:4] or ["single"]),
+                             *[int(x) for x in rest[4:5]])
+    elif kind == "memory":
+        out = memory(rest[0], int(rest[1]), rest[2])
+    elif kind == "overhead":
+        out = overhead(rest[0], int(rest[1]))
+    else:
+        raise SystemExit(f"unknown driver {kind!r}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

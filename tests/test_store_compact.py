@@ -1,0 +1,96 @@
+"""Compact turns (schema 2): exact round trip, records without turns, version 1 runs still read, group commit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+from courtgraph.evals.store import RunStore
+from courtgraph.schema import Case, Record, TrialResult, Turn, Usage, Verdict
+
+V1_RECORDS = """CREATE TABLE records (case_id TEXT NOT NULL, protocol TEXT NOT NULL, category TEXT, label TEXT,
+winner TEXT, status TEXT NOT NULL, correct INTEGER, failed INTEGER NOT NULL, calls INTEGER NOT NULL,
+tokens INTEGER NOT NULL, cost_usd REAL, latency_s REAL NOT NULL, error TEXT, written_at TEXT NOT NULL,
+data TEXT NOT NULL, PRIMARY KEY (case_id, protocol));
+CREATE TABLE cases (id TEXT PRIMARY KEY, position INTEGER NOT NULL, category TEXT, data TEXT NOT NULL);
+PRAGMA user_version=1;"""
+
+
+def jury_record(i: int) -> Record:
+    """A jury-of-3 record with unicode, long and repeated text: what compression must give back exactly."""
+    trials = []
+    for order in ("AB", "BA"):
+        turns = [Turn(role="juror", agent=f"juror_{j}", content=f"Réponse {i}: « A » is right. " * 40 + "✓",
+                      model="sim:0.7", visible_to=[f"juror_{j}", "aggregator"],
+                      usage=Usage(calls=1, input_tokens=2000 + j, output_tokens=40, cost_usd=0.0012),
+                      latency_s=0.1234567 * j, verdict=Verdict(winner="A", confidence=0.75, rationale="r" * 300),
+                      prompt="juror_jury", templates={"juror_jury": "a1226f02c4b1"}) for j in range(3)]
+        trials.append(TrialResult(order=order, verdict=Verdict(winner="A" if order == "AB" else "B"), turns=turns,
+                                  usage=Usage.total(t.usage for t in turns), latency_s=0.5))
+    return Record(case_id=f"c{i}", protocol="jury", label="A", trials=trials, verdict=Verdict(winner="A"),
+                  correct=True, usage=Usage.total(t.usage for t in trials), latency_s=1.0,
+                  prompt_hashes={"juror_jury": "a1226f02c4b1"}, metadata={"note": "x"})
+
+
+def test_round_trip_is_exact_and_turns_are_small(tmp_path: Path) -> None:
+    written = [jury_record(i) for i in range(20)]
+    with RunStore(tmp_path) as store:
+        store.put_cases([Case(id=r.case_id, question="q", candidates=["a", "b"]) for r in written])
+        for r in written:
+            store.write(r)
+    with RunStore(tmp_path, create=False) as store:
+        assert store.records() == written
+        assert store.record("c3", "jury") == written[3]
+        assert store.case("c3") == Case(id="c3", question="q", candidates=["a", "b"])
+        assert store.query("SELECT data FROM cases WHERE id = 'c3'") == [('{"id":"c3","label":null,"category":null,'
+                                                                         '"metadata":{}}',)]
+        assert store.case_records("c4") == {"jury": written[4]}
+        light = store.records(whole=False)
+
+        def skeleton(v: Verdict) -> Verdict:
+            return v.model_copy(update={"rationale": Verdict().rationale, "raw": None, "votes": []})
+
+        assert light == [w.model_copy(update={
+            "verdict": skeleton(w.verdict),
+            "trials": [t.model_copy(update={"turns": [], "verdict": skeleton(t.verdict)}) for t in w.trials]})
+            for w in written]
+        lines = store.export_jsonl().read_text(encoding="utf-8").splitlines()
+        assert [Record.model_validate_json(line) for line in lines] == written
+        data, packed = store.query("SELECT data, packed FROM records WHERE case_id = 'c0'")[0]
+        assert len(data) + len(packed) < len(written[0].model_dump_json()) / 3
+        # the verdict columns stay readable in SQL, as the viewer reads them
+        assert store.query("SELECT json_extract(data, '$.trials[1].verdict.winner') FROM records LIMIT 1") == [("B",)]
+
+
+def test_a_version_1_run_is_read_and_resumed(tmp_path: Path) -> None:
+    old = jury_record(1)
+    with sqlite3.connect(tmp_path / "run.db") as db:
+        db.executescript(V1_RECORDS)
+        db.execute("INSERT INTO records VALUES (?, ?, NULL, 'A', 'A', 'ok', 1, 0, 6, 100, 0.0, 1.0, NULL, 'now', ?)",
+                   (old.case_id, old.protocol, old.model_dump_json()))
+    with RunStore(tmp_path, create=False) as store:
+        assert store.records() == [old]
+        assert store.record("c1", "jury") == old
+        assert store.cases() == {}
+    with RunStore(tmp_path) as store:  # resuming adds the column; old and new rows read alike
+        store.write(jury_record(2))
+        assert store.records() == [old, jury_record(2)]
+        assert json.loads(store.export_jsonl().read_text().splitlines()[0]) == json.loads(old.model_dump_json())
+
+
+def test_records_written_in_one_loop_iteration_are_committed_at_its_end(tmp_path: Path) -> None:
+    def committed() -> int:
+        with sqlite3.connect(tmp_path / "run.db") as other:
+            return int(other.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+
+    async def scenario(store: RunStore) -> tuple[int, int]:
+        for i in range(5):
+            store.write(jury_record(i))
+        before = committed()
+        await asyncio.sleep(0)  # the iteration ends: the group commits
+        return before, committed()
+
+    with RunStore(tmp_path) as store:
+        assert asyncio.run(scenario(store)) == (0, 5)
