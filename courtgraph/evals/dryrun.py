@@ -107,14 +107,14 @@ async def plan_run(plan: RunPlan) -> Plan:
         stand_in = replace(plan, roles=stand_in_roles(real), out=Path(tmp) / "plan", cache=None, limits=None,
                            resume=False)
         results = await run_plan(stand_in, progress=False, console=Console(stderr=True, quiet=True))
-    by_protocol: dict[str, ProtocolPlan] = {}
-    for r in results.records:
-        p = by_protocol.setdefault(r.protocol, ProtocolPlan(r.protocol, 0, 0, 0, 0, 0))
-        p.records += 1
-        p.trials += len(r.trials)
-        p.calls += r.usage.calls
-        p.input_tokens += r.usage.input_tokens
-        p.max_output_tokens += sum(t.usage.calls * max_tokens(t.role) for trial in r.trials for t in trial.turns)
+        by_protocol: dict[str, ProtocolPlan] = {}
+        for r in results.records:  # read from the run directory: before it is deleted
+            p = by_protocol.setdefault(r.protocol, ProtocolPlan(r.protocol, 0, 0, 0, 0, 0))
+            p.records += 1
+            p.trials += len(r.trials)
+            p.calls += r.usage.calls
+            p.input_tokens += r.usage.input_tokens
+            p.max_output_tokens += sum(t.usage.calls * max_tokens(t.role) for trial in r.trials for t in trial.turns)
     categories: dict[str, int] = {}
     for case in results.cases.values():
         categories[str(case.category)] = categories.get(str(case.category), 0) + 1
