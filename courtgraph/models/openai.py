@@ -86,7 +86,7 @@ class OpenAIModel(EndpointModel):
         if params.reasoning_effort is not None:
             request["reasoning_effort"] = params.reasoning_effort
         if params.extra:  # provider arguments (-M key=value), merged into the JSON body as given
-            request["extra_body"] = dict(params.extra)
+            request.update(params.extra)
         if schema is not None:
             request["response_format"] = response_format(schema, strict=self.strict)
         # The SDK's create() would walk the whole body to transform it (a no-op for these plain values) and

@@ -45,8 +45,8 @@ def highlight(before: str, after: str) -> Text:
 
 def find_twin(probes: RunStore, case_id: str, probe: str) -> Case:
     """The perturbed twin of ``case_id`` under ``probe`` (a label, or a probe name if only one label has it)."""
-    rows = probes.query("SELECT data FROM cases WHERE json_extract(data, '$.metadata.original') = ?", (case_id,))
-    twins = [Case.model_validate_json(r[0]) for r in rows]
+    rows = probes.query("SELECT id FROM cases WHERE json_extract(data, '$.metadata.original') = ?", (case_id,))
+    twins = [c for c in (probes.case(str(r[0])) for r in rows) if c is not None]  # whole cases, not skeletons
     exact = [c for c in twins if c.metadata.get("probe") == probe]
     named = [c for c in twins if str(c.metadata.get("probe", "")).split(":")[0] == probe]
     found = exact or named
@@ -131,8 +131,7 @@ class Twins:
     def record(self, twin_id: str, protocol: str) -> Record | None:
         if self._store is None:
             return None
-        rows = self._store.query("SELECT data FROM records WHERE case_id = ? AND protocol = ?", (twin_id, protocol))
-        return Record.model_validate_json(rows[0][0]) if rows else None
+        return self._store.record(twin_id, protocol)
 
     def close(self) -> None:
         if self._store is not None:
