@@ -77,10 +77,12 @@ def judge(
             record = asyncio.run(watch_case(graph, the_case, console, orders=orders))
         else:
             record = asyncio.run(judge_case(graph, the_case, orders=orders))
-    if as_json:
-        from courtgraph.models.secrets import redact
+    from courtgraph.models.secrets import redact
+    from courtgraph.schema import Record
 
-        print(redact(record.model_dump_json(indent=2)))  # an error body may have echoed a key
+    record = Record.model_validate_json(redact(record.model_dump_json()))  # an error body may have echoed a key
+    if as_json:
+        print(record.model_dump_json(indent=2))
     elif not watch:
         from courtgraph.view import print_record
 
