@@ -27,11 +27,13 @@ from pydantic import BaseModel
 
 from courtgraph.models.base import _DEFAULT, ChatModel, Completion, ConfigError, GenerateParams, Message, ModelError
 from courtgraph.models.cache import ResponseCache
+from courtgraph.models.connections import run_limits_for
 from courtgraph.models.limits import env_number, get_endpoint
 from courtgraph.models.pricing import cost_usd
 from courtgraph.models.retry import (
     Failure,
     RetryPolicy,
+    env_retries,
     retry_after_seconds,
     retrying,
     server_message,
@@ -151,7 +153,9 @@ class EndpointModel(ChatModel):
     :meth:`_request` (one HTTP call, no retries). The key comes from ``api_key`` or the provider's
     variable; a missing key is a :class:`ConfigError` at construction, unless a base URL was given,
     in which case :data:`PLACEHOLDER_KEY` is sent (local OpenAI-compatible servers don't check).
-    ``timeout`` (seconds per HTTP request) defaults to ``$COURTGRAPH_TIMEOUT`` or 60.
+    ``timeout`` (seconds per HTTP request) and ``retry`` hold for this model whatever the run says;
+    without them, the run's endpoint settings apply (:mod:`courtgraph.models.connections`), then
+    ``$COURTGRAPH_TIMEOUT`` / ``$COURTGRAPH_MAX_RETRIES``, then 60 s and 3 retries.
     ``max_concurrency``, ``rpm`` and ``tpm`` configure the shared endpoint (see :class:`Endpoint`).
     """
 
@@ -177,15 +181,52 @@ class EndpointModel(ChatModel):
         key, self.key_source = self._resolve_key(spec, base_url, api_key, key_env)
         super().__init__(spec, provider=provider, model=model, base_url=url, params=params, cache=cache)
         self.custom_url = base_url is not None or url != self.default_base_url
-        self.timeout = timeout if timeout is not None else env_number("COURTGRAPH_TIMEOUT", DEFAULT_TIMEOUT)
-        self.retry = retry or RetryPolicy()
+        self._timeout = timeout  # given here: above the run's settings (see the timeout property)
+        self._env_timeout = env_number("COURTGRAPH_TIMEOUT", DEFAULT_TIMEOUT)
+        self._retry = retry
+        self._env_retries = env_retries()
         self.endpoint = get_endpoint(provider, url, key)
         if max_concurrency is not None or rpm is not None or tpm is not None:
             self.endpoint.configure(max_concurrency=max_concurrency, rpm=rpm, tpm=tpm)
         if key != PLACEHOLDER_KEY:
             SECRETS.add(key)
         self._api_key = key
-        self._clients: PerLoop[Any] = PerLoop(self._make_client)
+        self._clients: dict[float, PerLoop[Any]] = {}  # per timeout: a client carries its own
+
+    @property
+    def timeout(self) -> float:
+        """Seconds per HTTP request: ``timeout=`` (or set here), else the current run's setting for this
+        endpoint (``--timeout``, a roles file's entry), else ``$COURTGRAPH_TIMEOUT``, else 60."""
+        if self._timeout is not None:
+            return self._timeout
+        given = run_limits_for(self.endpoint.provider, self.endpoint.base_url).timeout
+        return given if given is not None else self._env_timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self._timeout = value
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy: ``retry=`` (or set here), else the default policy with the attempts the current
+        run gives this endpoint (``--max-retries N``: N + 1 attempts) or ``$COURTGRAPH_MAX_RETRIES``."""
+        if self._retry is not None:
+            return self._retry
+        given = run_limits_for(self.endpoint.provider, self.endpoint.base_url).max_retries
+        retries = given if given is not None else self._env_retries
+        return RetryPolicy() if retries is None else RetryPolicy(attempts=retries + 1)
+
+    @retry.setter
+    def retry(self, value: RetryPolicy) -> None:
+        self._retry = value
+
+    def _client(self) -> Any:
+        """This loop's SDK client for the timeout in force (made on first use)."""
+        timeout = self.timeout
+        per_loop = self._clients.get(timeout)
+        if per_loop is None:
+            per_loop = self._clients[timeout] = PerLoop(self._make_client)
+        return per_loop.get()
 
     @property
     def sdk(self) -> ModuleType:
@@ -236,7 +277,7 @@ class EndpointModel(ChatModel):
                     breaker.check()  # an endpoint found down meanwhile: stop retrying at once
                     async with self.endpoint.slot(estimate) as slot:
                         try:
-                            done = await self._request(self._clients.get(), messages, schema, params)
+                            done = await self._request(self._client(), messages, schema, params)
                         except Exception as exc:
                             failure = self._classify(exc)
                             if failure is None:

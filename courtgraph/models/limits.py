@@ -7,7 +7,11 @@ endpoint, in every graph and every run of the process, shares:
 
 * a concurrency bound: ``$COURTGRAPH_MAX_CONCURRENCY`` or :meth:`Endpoint.configure` when set, else the
   ``--concurrency`` of the run that uses it (:mod:`courtgraph.models.admission`), else 8 outside a run;
-* optional requests- and tokens-per-minute budgets;
+* optional requests- and tokens-per-minute budgets (a sliding window of 60 s: a call waits for room,
+  never fails for want of it; tokens are reserved at the prompt's estimate plus ``max_tokens`` and
+  corrected to the usage the provider reports);
+* the current run's settings for the endpoint (``--max-connections``, ``--rpm``, ``--tpm`` and a roles
+  file's ``[endpoints."URL"]``, :mod:`courtgraph.models.connections`) over all of the above;
 * adaptive backoff: a 429 halves the endpoint's effective concurrency (floor 1), once per episode,
   and it grows back after a quiet period, as Inspect's adaptive connections do;
 * a circuit breaker (:class:`Breaker`): after ``$COURTGRAPH_BREAKER`` (default 5) consecutive failed
@@ -31,16 +35,14 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from courtgraph.models.admission import current_admission
+from courtgraph.models.breaker import BREAKER_COOLDOWN_S, DEFAULT_BREAKER, Breaker, breaker_threshold
+from courtgraph.models.connections import NO_LIMITS, EndpointLimits, current_endpoint_settings
 from courtgraph.models.errors import ConfigError, EndpointDown
 
 DEFAULT_CONCURRENCY = 8
-#: Consecutive failed calls (each after its retries) that open an endpoint's circuit breaker.
-DEFAULT_BREAKER = 5
-#: Seconds an open breaker refuses calls before letting one through to try again.
-BREAKER_COOLDOWN_S = 60.0
 
 
 def env_number(name: str, default: float, *, integer: bool = False) -> float:
@@ -55,6 +57,12 @@ def env_number(name: str, default: float, *, integer: bool = False) -> float:
     if value <= 0:
         raise ConfigError(f"${name} must be a positive {'integer' if integer else 'number'}, got {raw!r}")
     return value
+
+def env_limit(name: str) -> int | None:
+    """A whole positive number from the environment (an RPM or TPM budget), or None when unset."""
+    value = int(env_number(name, 0, integer=True))
+    return value or None
+
 
 class _Gate:
     """An adaptive concurrency bound that any event loop, in any thread, can wait on."""
@@ -203,81 +211,34 @@ class Slot:
         self.settled = True
 
 
-class Breaker:
-    """A circuit breaker: after ``threshold`` consecutive failed calls to one endpoint, calls fail at once.
-
-    A provider that is down would otherwise cost every remaining call its full retries (4 attempts
-    with backoff): minutes of 503s before a run ends. Open, the breaker raises
-    :class:`~courtgraph.models.errors.EndpointDown` for ``cooldown_s`` seconds, then lets one call
-    through (half-open): its success closes the breaker, its failure opens it again. Any success
-    resets the count. ``threshold`` 0 turns the breaker off. A run stops taking new work when it
-    opens (see :func:`tripped`).
-    """
-
-    def __init__(self, where: str, threshold: int, cooldown_s: float = BREAKER_COOLDOWN_S) -> None:
-        self.where = where
-        self.threshold = threshold
-        self.cooldown_s = cooldown_s
-        self.failures = 0
-        self.last_error = ""
-        self._opened_at: float | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def open(self) -> bool:
-        with self._lock:
-            return self._opened_at is not None and time.monotonic() - self._opened_at < self.cooldown_s
-
-    @property
-    def opened_at(self) -> float:
-        """When it last opened (``time.monotonic()``), or -inf."""
-        return float("-inf") if self._opened_at is None else self._opened_at
-
-    def down(self) -> EndpointDown:
-        return EndpointDown(self.where, self.failures, self.last_error)
-
-    def check(self) -> None:
-        """Raise :class:`EndpointDown` while open; after the cooldown one call goes through (half-open)."""
-        with self._lock:
-            if self._opened_at is None:
-                return
-            if time.monotonic() - self._opened_at < self.cooldown_s:
-                raise self.down()
-            self._opened_at = time.monotonic()  # half-open: this call tries; others still wait the cooldown
-
-    def failed(self, error: str) -> None:
-        with self._lock:
-            self.failures += 1
-            self.last_error = error
-            if self.threshold and self.failures >= self.threshold:
-                self._opened_at = time.monotonic()
-
-    def succeeded(self) -> None:
-        with self._lock:
-            self.failures = 0
-            self._opened_at = None
-
-
 class Endpoint:
     """The shared limits of one provider + base URL + key. Get one with :func:`get_endpoint`.
 
     ``breaker`` (:class:`Breaker`) opens after ``$COURTGRAPH_BREAKER`` (default :data:`DEFAULT_BREAKER`)
-    consecutive failed calls; :meth:`configure` sets it per endpoint."""
+    consecutive failed calls; :meth:`configure` sets it per endpoint. The bound and the RPM/TPM budgets
+    are, most specific first: the current run's (:mod:`courtgraph.models.connections`), what
+    :meth:`configure` or the environment set, and for the bound the run's ``--concurrency``."""
 
     def __init__(self, provider: str, base_url: str, max_concurrency: int, recovery_s: float = 15.0,
-                 breaker: int = DEFAULT_BREAKER, *, explicit: bool = False) -> None:
+                 breaker: int = DEFAULT_BREAKER, *, explicit: bool = False, rpm: int | None = None,
+                 tpm: int | None = None) -> None:
         self.provider = provider
         self.base_url = base_url
-        #: the bound was set on purpose (environment, configure): a run's concurrency does not change it
-        self.explicit = explicit
         self.breaker = Breaker(f"{provider} at {base_url}", breaker)
         self._gate = _Gate(max_concurrency, recovery_s)
-        self._requests: _Window | None = None
-        self._tokens: _Window | None = None
+        #: set on purpose (environment, configure): below a run's own settings, above its concurrency
+        self._configured = EndpointLimits(max_connections=max_concurrency if explicit else None, rpm=rpm, tpm=tpm)
+        self._requests: _Window | None = _Window(rpm) if rpm else None
+        self._tokens: _Window | None = _Window(tpm) if tpm else None
 
     def __repr__(self) -> str:
         return (f"Endpoint({self.provider} at {self.base_url}, limit={self.limit}/{self.max_concurrency}, "
                 f"in_flight={self.in_flight})")
+
+    @property
+    def explicit(self) -> bool:
+        """The bound was set on purpose (environment, configure): a run's concurrency does not change it."""
+        return self._configured.max_connections is not None
 
     @property
     def max_concurrency(self) -> int:
@@ -292,39 +253,67 @@ class Endpoint:
     def in_flight(self) -> int:
         return self._gate.in_flight
 
+    @property
+    def rpm(self) -> int | None:
+        """The requests-per-minute budget in force (None: none)."""
+        return self._requests.limit if self._requests is not None else None
+
+    @property
+    def tpm(self) -> int | None:
+        """The tokens-per-minute budget in force (None: none)."""
+        return self._tokens.limit if self._tokens is not None else None
+
     def configure(self, *, max_concurrency: int | None = None, rpm: int | None = None, tpm: int | None = None,
                   recovery_s: float | None = None, breaker: int | None = None,
                   breaker_cooldown_s: float | None = None) -> Endpoint:
-        """Set this endpoint's limits for every model that uses it (``0`` turns a budget or the breaker off)."""
+        """Set this endpoint's limits for every model that uses it (``0`` turns a budget or the breaker off).
+
+        A run's own endpoint settings (``--max-connections``, ``--rpm``...) still take precedence."""
         if breaker is not None:
             if breaker < 0:
                 raise ConfigError(f"breaker must be 0 (off) or a number of failed calls, got {breaker}")
             self.breaker.threshold = breaker
         if breaker_cooldown_s is not None:
             self.breaker.cooldown_s = breaker_cooldown_s
+        given: dict[str, int | None] = {}
         if max_concurrency is not None:
             if max_concurrency < 1:
                 raise ConfigError(f"max_concurrency must be at least 1, got {max_concurrency}")
             self._gate.resize(max_concurrency)
-            self.explicit = True
+            given["max_connections"] = max_concurrency
         if rpm is not None:
-            self._requests = _Window(rpm) if rpm > 0 else None
+            given["rpm"] = rpm if rpm > 0 else None
+            self._requests = _budget(self._requests, given["rpm"])
         if tpm is not None:
-            self._tokens = _Window(tpm) if tpm > 0 else None
+            given["tpm"] = tpm if tpm > 0 else None
+            self._tokens = _budget(self._tokens, given["tpm"])
+        if given:
+            self._configured = replace(self._configured, **given)
         if recovery_s is not None:
             self._gate.recovery_s = recovery_s
         return self
+
+    def _follow_run(self) -> None:
+        """Take the current run's bound and budgets (see the class docstring)."""
+        settings = current_endpoint_settings()
+        run_gives = settings.for_endpoint(self.provider, self.base_url) if settings is not None else NO_LIMITS
+        mine = self._configured
+        run = current_admission()
+        bound = run_gives.max_connections or mine.max_connections or (run.concurrency if run is not None else None)
+        if bound is not None and bound != self._gate.max:
+            self._gate.resize(bound)
+        self._requests = _budget(self._requests, run_gives.rpm or mine.rpm)
+        self._tokens = _budget(self._tokens, run_gives.tpm or mine.tpm)
 
     @asynccontextmanager
     async def slot(self, estimated_tokens: int = 0) -> AsyncIterator[Slot]:
         """Hold one request slot (and the RPM/TPM budget) for the duration of one HTTP request.
 
-        Tokens are reserved at the estimate (as providers do, counting ``max_tokens``) and settled to
-        what the call reports; a call that fails without reporting counts none.
+        A call waits for its slot and for room in the budgets, it never fails for want of them. Tokens
+        are reserved at the estimate (as providers do, counting ``max_tokens``) and settled to what the
+        call reports; a call that fails without reporting counts none.
         """
-        run = current_admission()
-        if run is not None and not self.explicit and self._gate.max != run.concurrency:
-            self._gate.resize(run.concurrency)  # the bound follows the concurrency of the run using it
+        self._follow_run()
         epoch = await self._gate.acquire()
         try:
             if self._requests is not None:
@@ -341,6 +330,16 @@ class Endpoint:
             self._gate.release()
 
 
+def _budget(window: _Window | None, limit: int | None) -> _Window | None:
+    """``window`` holding ``limit`` units a minute (what it counted so far kept), a new one, or None for none."""
+    if limit is None:
+        return None
+    if window is None:
+        return _Window(limit)
+    window.limit = limit
+    return window
+
+
 _registry: dict[tuple[str, str, str], Endpoint] = {}
 _registry_lock = threading.Lock()
 
@@ -352,19 +351,11 @@ def get_endpoint(provider: str, base_url: str, api_key: str) -> Endpoint:
         found = _registry.get(key)
         if found is None:
             limit = int(env_number("COURTGRAPH_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, integer=True))
-            found = _registry[key] = Endpoint(provider, key[1], limit, breaker=breaker_threshold(),
-                                              explicit=bool(os.environ.get("COURTGRAPH_MAX_CONCURRENCY", "").strip()))
+            found = _registry[key] = Endpoint(
+                provider, key[1], limit, breaker=breaker_threshold(), rpm=env_limit("COURTGRAPH_RPM"),
+                tpm=env_limit("COURTGRAPH_TPM"),
+                explicit=bool(os.environ.get("COURTGRAPH_MAX_CONCURRENCY", "").strip()))
         return found
-
-
-def breaker_threshold() -> int:
-    """``$COURTGRAPH_BREAKER``: consecutive failed calls that open a breaker (0: never), default 5."""
-    raw = os.environ.get("COURTGRAPH_BREAKER", "").strip()
-    if not raw:
-        return DEFAULT_BREAKER
-    if not raw.isdigit():
-        raise ConfigError(f"$COURTGRAPH_BREAKER must be 0 (off) or a whole number of failed calls, got {raw!r}")
-    return int(raw)
 
 
 def tripped(since: float = 0.0) -> EndpointDown | None:
@@ -386,3 +377,8 @@ def reset_endpoints() -> None:
     """Forget every endpoint and its limits (tests; a changed ``$COURTGRAPH_MAX_CONCURRENCY``)."""
     with _registry_lock:
         _registry.clear()
+
+
+__all__ = ["BREAKER_COOLDOWN_S", "DEFAULT_BREAKER", "DEFAULT_CONCURRENCY", "Breaker", "Endpoint", "Slot",
+           "breaker_threshold", "endpoint_bound", "env_limit", "env_number", "get_endpoint", "reset_endpoints",
+           "tripped"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -22,6 +23,7 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity.wait import wait_base
 
+from courtgraph.models.errors import ConfigError
 from courtgraph.models.secrets import redact
 
 
@@ -34,10 +36,20 @@ class RetryPolicy:
     ``retry_after_cap`` (a longer ask, e.g. a spent daily quota, fails at once).
     """
 
-    attempts: int = 4
+    attempts: int = 4  # the first and 3 retries (``--max-retries N`` makes it N + 1)
     backoff: float = 0.5
     max_backoff: float = 30.0
     retry_after_cap: float = 60.0
+
+
+def env_retries() -> int | None:
+    """``$COURTGRAPH_MAX_RETRIES``: retries after a call's first attempt (0: none), or None when unset."""
+    raw = os.environ.get("COURTGRAPH_MAX_RETRIES", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ConfigError(f"$COURTGRAPH_MAX_RETRIES must be 0 or a whole number of retries, got {raw!r}")
+    return int(raw)
 
 
 class Failure(Exception):
