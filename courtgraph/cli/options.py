@@ -129,13 +129,55 @@ def run_limits(cost_limit: float | None, allow_unknown_cost: bool, fail_on_error
         max_errors=0 if fail_on_error else max_errors if max_errors is not None else was.get("max_errors"))
 
 
+MaxConnectionsOption = Annotated[int | None, typer.Option(
+    "--max-connections", metavar="N", help="Calls in flight at once per endpoint (provider + base URL). "
+    "--concurrency bounds the whole run's calls, this each endpoint's: with two endpoints, -c 16 "
+    "--max-connections 4 has at most 4 at each. Default: the run's --concurrency, or "
+    "$COURTGRAPH_MAX_CONCURRENCY; a roles file's \\[endpoints.\"URL\"] overrides it per endpoint.")]
+TimeoutOption = Annotated[float | None, typer.Option(
+    "--timeout", metavar="SECONDS", help="Seconds per HTTP request before it is given up and retried "
+    "(default 60, or $COURTGRAPH_TIMEOUT).")]
+MaxRetriesOption = Annotated[int | None, typer.Option(
+    "--max-retries", metavar="N", help="Retries of a request that failed for a passing reason (429, 408, "
+    "5xx, timeout, connection, malformed body) after its first attempt (default 3, or $COURTGRAPH_MAX_RETRIES; "
+    "0: none).")]
+RpmOption = Annotated[int | None, typer.Option(
+    "--rpm", metavar="N", help="Requests per minute per endpoint (a sliding 60 s window: a call waits for room, "
+    "never fails for it). Default: none, or $COURTGRAPH_RPM.")]
+TpmOption = Annotated[int | None, typer.Option(
+    "--tpm", metavar="N", help="Tokens per minute per endpoint: a call reserves its prompt's estimate (4 "
+    "characters a token) plus --max-tokens and waits for room; the reservation is then corrected to the usage "
+    "the provider reports. Default: none, or $COURTGRAPH_TPM.")]
+
+
+def endpoint_settings(*, max_connections: int | None = None, timeout: float | None = None,
+                      max_retries: int | None = None, rpm: int | None = None, tpm: int | None = None,
+                      roles_path: Path | None = None) -> Any:
+    """The run's :class:`~courtgraph.models.connections.EndpointSettings`: the flags for every endpoint,
+    over a roles file's ``[endpoints]`` keys and under its per-endpoint tables. A bad value names its
+    option (``field 'rpm'``) or the file and field."""
+    from dataclasses import replace
+
+    from courtgraph.evals.settings import load_endpoints_file
+    from courtgraph.models.connections import EndpointLimits, EndpointSettings
+
+    flags = EndpointLimits.parse({"max_connections": max_connections, "timeout": timeout,
+                                  "max_retries": max_retries, "rpm": rpm, "tpm": tpm})
+    base = load_endpoints_file(roles_path) if roles_path is not None else EndpointSettings()
+    return replace(base, default=flags)
+
+
 #: Every environment variable courtgraph reads (shown by ``courtgraph --help``; the README has the same list).
 ENVIRONMENT = {
     "OPENAI_API_KEY / ANTHROPIC_API_KEY": "the providers' keys (the official endpoints only)",
     "OPENAI_BASE_URL / ANTHROPIC_BASE_URL": "the providers' base URLs, as their SDKs honour them",
     "COURTGRAPH_CACHE": "the response cache file (default ~/.cache/courtgraph/responses.sqlite)",
-    "COURTGRAPH_MAX_CONCURRENCY": "requests in flight per endpoint (default: the run's --concurrency)",
-    "COURTGRAPH_TIMEOUT": "seconds per HTTP request (default 60)",
+    "COURTGRAPH_MAX_CONCURRENCY": "requests in flight per endpoint (default: the run's --concurrency; "
+                                  "--max-connections overrides it)",
+    "COURTGRAPH_TIMEOUT": "seconds per HTTP request (default 60; --timeout overrides it)",
+    "COURTGRAPH_MAX_RETRIES": "retries of a failed request (default 3; --max-retries overrides it)",
+    "COURTGRAPH_RPM": "requests per minute per endpoint (default none; --rpm overrides it)",
+    "COURTGRAPH_TPM": "tokens per minute per endpoint (default none; --tpm overrides it)",
     "COURTGRAPH_BREAKER": "consecutive failed calls to one endpoint that stop a run (default 5; 0: never)",
     "COURTGRAPH_PRICES": "a JSON file of prices, {\"provider:model\": \\[input, output]} USD per million tokens",
     "COURTGRAPH_DATA": "where downloaded benchmarks are kept (default ~/.cache/courtgraph/benchmarks)",

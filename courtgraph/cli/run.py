@@ -24,16 +24,22 @@ from courtgraph.cli.options import (
     FailOnErrorOption,
     JudgeArgsOption,
     JurorArgsOption,
+    MaxConnectionsOption,
     MaxErrorsOption,
+    MaxRetriesOption,
     MaxTokensOption,
     ModelArgOption,
     ReasoningEffortOption,
     RoleArgsOption,
     RolesFileOption,
+    RpmOption,
     StopOption,
     TemperatureOption,
+    TimeoutOption,
     TopPOption,
+    TpmOption,
     check_specs,
+    endpoint_settings,
     role_settings,
     roles_file,
     run_limits,
@@ -81,9 +87,9 @@ def run_command(
     categories: Annotated[str | None, typer.Option("--categories", help="Only these categories, "
                                                    "comma-separated.")] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", help="Model calls in flight at "
-                                                    "once (8); a trial starts when its calls fit, and each endpoint "
-                                                    "allows as many (unless $COURTGRAPH_MAX_CONCURRENCY says "
-                                                    "otherwise).")] = None,
+                                                    "once in the whole run (8); a trial starts when its calls fit. "
+                                                    "Each endpoint allows as many unless --max-connections (or "
+                                                    "$COURTGRAPH_MAX_CONCURRENCY) bounds it apart.")] = None,
     swap: Annotated[bool | None, typer.Option("--swap/--no-swap", help="Judge both orders (default) or only "
                                               "the given one.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<timestamp>); "
@@ -120,6 +126,11 @@ def run_command(
     fail_on_error: FailOnErrorOption = False,
     max_errors: MaxErrorsOption = None,
     dry_run: DryRunOption = False,
+    max_connections: MaxConnectionsOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: MaxRetriesOption = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
     calibrate_on: Annotated[int | None, typer.Option("--calibrate-on", metavar="N", help="Hold out the first N "
                                                      "cases to calibrate each cascade's thresholds (Trust or "
                                                      "Escalate); they are not judged.")] = None,
@@ -169,6 +180,8 @@ def run_command(
                              reasoning_effort=reasoning_effort, stop=stop, model_args=model_args,
                              judge_args=judge_args, juror_args=juror_args, debater_args=debater_args,
                              role_args=role_args, base=file_settings)
+    endpoints = endpoint_settings(max_connections=max_connections, timeout=timeout, max_retries=max_retries,
+                                  rpm=rpm, tpm=tpm, roles_path=roles_path)
     roles = Roles(model=model or file_models.get("model"), judge=judge or file_models.get("judge"),
                   jurors=juror_specs or file_models.get("jurors", []),
                   debaters=debater_specs or file_models.get("debaters", []), extra=file_models.get("extra", {}))
@@ -185,7 +198,8 @@ def run_command(
                            limits=run_limits(cost_limit, allow_unknown_cost, fail_on_error, max_errors,
                                              stored_config(out)[1].get("limits")),
                            seed=seed, field_map=field_map, label_map=label_map, concurrency=concurrency,
-                           cache="default" if not (no_cache or cache) else cache_path, command=_command())
+                           cache="default" if not (no_cache or cache) else cache_path, command=_command(),
+                           endpoints=endpoints or None)
     else:
         if not bench:
             raise InputError("give --bench (sample, judgebench[:PATH], llmbar[:PATH] or jsonl:PATH)",
@@ -198,7 +212,7 @@ def run_command(
                        sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify, settings=settings,
                        limits=run_limits(cost_limit, allow_unknown_cost, fail_on_error, max_errors),
                        seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,
-                       command=_command(), calibrate_on=calibrate_on, alpha=alpha, delta=delta)
+                       command=_command(), calibrate_on=calibrate_on, alpha=alpha, delta=delta, endpoints=endpoints)
     if dry_run:
         from courtgraph.evals.dryrun import plan_run
 

@@ -21,11 +21,12 @@ from courtgraph.errors import InputError
 from courtgraph.evals.benchmarks import Benchmark, load_bench
 from courtgraph.evals.budget import RunLimits
 from courtgraph.evals.selection import Selection, choose_cases
-from courtgraph.evals.settings import RoleSettings, apply_settings
+from courtgraph.evals.settings import RoleSettings, apply_settings, check_endpoints_used, endpoints_in_force
 from courtgraph.graphs.registry import Roles, build_protocol
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import graph_name
 from courtgraph.models import ChatModel, ModelLike, ResponseCache, default_cache_path, get_model
+from courtgraph.models.connections import EndpointSettings
 from courtgraph.models.limits import endpoint_bound
 from courtgraph.schema import ORDERS, Case, Order
 
@@ -50,7 +51,10 @@ class RunPlan:
     ``stratify=False``), ``shuffle``, then ``limit`` (the first N); ``seed`` seeds the choice.
     ``settings``: generation settings for every role and per role (:class:`RoleSettings`, or
     ``{"temperature": 0.7, "judge": {"temperature": 0}}``). ``limits``: a cost limit and an error
-    budget (:class:`~courtgraph.evals.budget.RunLimits`).
+    budget (:class:`~courtgraph.evals.budget.RunLimits`). ``endpoints``: calls in flight, timeout,
+    retries and RPM/TPM for every endpoint and per endpoint (:class:`~courtgraph.models.connections.
+    EndpointSettings`, or ``{"rpm": 500, "http://127.0.0.1:8000/v1": {"max_connections": 4}}``); they
+    change no verdict, so a resume may change them (``notes`` then says so in the run's log).
     ``command`` is recorded in the manifest (default: this process's command line). ``calibrate_on``:
     hold out the first N cases to calibrate every ``cascade``'s thresholds (agreement >= 1 - ``alpha``
     with probability >= 1 - ``delta``; :mod:`courtgraph.evals.calibration`); they are not judged.
@@ -70,6 +74,7 @@ class RunPlan:
     stratify: bool = True
     settings: RoleSettings | Mapping[str, Any] | None = None
     limits: RunLimits | None = None
+    endpoints: EndpointSettings | Mapping[str, Any] | None = None
     seed: int = 0
     cache: CacheLike = "default"
     params: Mapping[str, Mapping[str, Any]] | None = None
@@ -80,6 +85,7 @@ class RunPlan:
     calibrate_on: int | None = None
     alpha: float = 0.15
     delta: float = 0.1
+    notes: Sequence[str] = ()  # said before the run starts, and in its log (a resume's changed endpoints)
 
     def prepare(self) -> PreparedRun:
         """Check every setting, load and choose the cases, build the protocols: raises InputError first."""
@@ -89,12 +95,15 @@ class RunPlan:
         if self.concurrency < 1:
             raise InputError(f"concurrency must be at least 1, not {self.concurrency}", field="concurrency")
         settings = RoleSettings.of(self.settings)
+        endpoints = EndpointSettings.of(self.endpoints)
+        check_endpoints_used(endpoints, self.roles or Roles())
         roles = apply_settings(self.roles or Roles(), settings)
         all_cases, bench_id = load_cases(self.bench, self.field_map, self.label_map)
         selection = Selection.build(categories=self.categories, cases=self.cases, sample=self.sample,
                                     stratify=self.stratify, shuffle=self.shuffle, limit=self.limit, seed=self.seed)
         cases, warnings = select_cases(all_cases, selection)
         warnings += [order_note] if order_note else []
+        warnings += list(self.notes)
         held_out: list[Case] = []
         if self.calibrate_on:
             if not 0 < self.calibrate_on < len(cases):
@@ -108,7 +117,10 @@ class RunPlan:
             "bench": bench_id, "bench_sha256": bench_hash(bench_id), "models": models_of(described),
             "protocols": {name: {k: v for k, v in d.items() if k != "models"} for name, d in described.items()},
             "roles": describe_roles(roles), "orders": orders,
-            "concurrency": self.concurrency, "endpoint_concurrency": endpoint_bound(self.concurrency),
+            "concurrency": self.concurrency,
+            "endpoint_concurrency": endpoints.default.max_connections or endpoint_bound(self.concurrency),
+            "endpoints": {"settings": endpoints.to_json(),
+                          "in_force": endpoints_in_force(endpoints, self.roles or Roles(), self.concurrency)},
             "limit": self.limit,
             "categories": list(self.categories) if self.categories else None,
             "selection": selection.to_json(), "settings": settings.to_json() if settings else None,
@@ -118,7 +130,7 @@ class RunPlan:
         }
         return PreparedRun(plan=self, cases=cases, graphs=graphs, orders=orders, config=config,
                            cache=cache_path, selection=selection, limits=limits, warnings=warnings,
-                           held_out=held_out)
+                           held_out=held_out, endpoints=endpoints)
 
 
     def _orders(self) -> tuple[list[Order], str | None]:
@@ -150,6 +162,7 @@ class PreparedRun:
     limits: RunLimits
     warnings: list[str]
     held_out: list[Case] = field(default_factory=list)  # calibration cases (--calibrate-on), not judged
+    endpoints: EndpointSettings = field(default_factory=EndpointSettings)  # made current while the run calls
 
 
 # -- cases -------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from courtgraph.evals.progress import NoDisplay, ProgressBar, RunDisplay
 from courtgraph.evals.resume import resume_plan
 from courtgraph.evals.store import RunStore
 from courtgraph.models import use_cache
+from courtgraph.models.connections import EndpointSettings, use_endpoint_settings
 from courtgraph.schema import Case, Record
 
 #: The folder, inside a run, holding its perturbed cases and their records.
@@ -60,7 +61,8 @@ class ProbeResults:
 async def probe_async(run_dir: str | Path, probes: str | Sequence[str], *, registry: ProbeRegistry | None = None,
                       protocols: Sequence[str] | None = None, concurrency: int = 8,
                       cache: CacheLike = RUN_CACHE, progress: bool = False, console: Console | None = None,
-                      display: RunDisplay | None = None, command: Sequence[str] | None = None) -> ProbeResults:
+                      display: RunDisplay | None = None, command: Sequence[str] | None = None,
+                      endpoints: EndpointSettings | None = None) -> ProbeResults:
     """Judge the perturbed twins of the run's cases with the run's protocols (or ``protocols``).
 
     ``probes``: names, ``name:key=value`` or ``FILE.py:FUNCTION`` (comma-separated or a list), looked
@@ -78,7 +80,7 @@ async def probe_async(run_dir: str | Path, probes: str | Sequence[str], *, regis
     if not originals:
         raise InputError("the run has no cases to probe", path=run_dir)
     plan = resume_plan(run_dir, protocols=protocols, concurrency=concurrency,
-                       cache=stored_cache if cache == RUN_CACHE else cache, command=command)
+                       cache=stored_cache if cache == RUN_CACHE else cache, command=command, endpoints=endpoints)
     prepared = plan.prepare()
     perturbed = perturb_cases(specs, originals, seed=plan.seed)
     graphs = prepared.graphs
@@ -95,7 +97,7 @@ async def probe_async(run_dir: str | Path, probes: str | Sequence[str], *, regis
         display = display or (ProgressBar(console) if progress else NoDisplay())
         display.start(len(perturbed) * len(graphs), len(perturbed) * len(graphs) - len(todo))
         try:
-            with use_cache(prepared.cache), simulated.simulation(plan.seed):
+            with use_cache(prepared.cache), simulated.simulation(plan.seed), use_endpoint_settings(prepared.endpoints):
                 await judge_all(todo, graphs, prepared.orders, store=store, concurrency=plan.concurrency,
                                 display=display, written=written)
         except BaseException as exc:

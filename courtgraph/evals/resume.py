@@ -20,6 +20,7 @@ from courtgraph.evals.plan import CacheLike, RunPlan, protocol_label
 from courtgraph.evals.settings import RoleSettings
 from courtgraph.evals.store import RunStore
 from courtgraph.graphs.registry import Roles
+from courtgraph.models.connections import EndpointSettings
 from courtgraph.schema import Order
 
 
@@ -67,12 +68,19 @@ def resume_plan(out: str | Path | None = None, *, bench: str | None = None, prot
                 settings: RoleSettings | None = None, limits: RunLimits | None = None, seed: int | None = None,
                 field_map: Mapping[str, str] | str | None = None, label_map: Mapping[str, str] | str | None = None,
                 concurrency: int | None = None, cache: CacheLike = "default",
-                command: Sequence[str] | None = None) -> RunPlan:
+                command: Sequence[str] | None = None, endpoints: EndpointSettings | None = None) -> RunPlan:
     """A plan that continues the run in ``out`` (else the latest under runs/): each setting not given
     (None or empty) is the stored one, the case choice, generation settings, limits, concurrency and
     cache choice (``--no-cache`` included) among them. The stored benchmark and protocols must be
-    specs (a run whose cases or graphs were given in Python needs them given again)."""
+    specs (a run whose cases or graphs were given in Python needs them given again). ``endpoints`` go
+    over the stored endpoint settings, field by field: they change no verdict, so they may change, and
+    the plan's ``notes`` say how."""
     run_dir, old = stored_config(out)
+    stored_endpoints = EndpointSettings.from_json((old.get("endpoints") or {}).get("settings"))
+    chosen_endpoints = stored_endpoints.merged(endpoints) if endpoints else stored_endpoints
+    notes = [] if chosen_endpoints.to_json() == stored_endpoints.to_json() else [
+        f"endpoint settings changed on resume (they change no verdict): were {_text(stored_endpoints)}, "
+        f"now {_text(chosen_endpoints)}"]
     was = old.get("bench") or {}
     if bench is None and not was.get("spec"):
         raise InputError("the run's benchmark was given in Python: give --bench", field="bench")
@@ -99,8 +107,19 @@ def resume_plan(out: str | Path | None = None, *, bench: str | None = None, prot
         sample=sample, shuffle=shuffle, cases=cases, stratify=stratify,
         settings=settings if settings else RoleSettings.from_json(old.get("settings")),
         limits=limits if limits is not None else RunLimits.from_json(old.get("limits")),
+        endpoints=chosen_endpoints, notes=notes,
         seed=seed if seed is not None else old.get("seed") or 0, cache=cache, params=params,
         field_map=field_map or was.get("field_map"), label_map=label_map or was.get("label_map"),
         resume=True, command=command, calibrate_on=old.get("calibrate_on"), alpha=old.get("alpha", 0.15),
         delta=old.get("delta", 0.1),  # a calibrated run holds out the same cases again
     )
+
+
+def _text(settings: EndpointSettings) -> str:
+    """Endpoint settings on one line: ``rpm=120, timeout=5; http://host/v1: max_connections=3``."""
+    def pairs(values: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+
+    parts = [pairs(settings.default.over(settings.file_default).to_json()) or "defaults"]
+    parts += [f"{key}: {pairs(limits.to_json())}" for key, limits in sorted(settings.endpoints.items()) if limits]
+    return "; ".join(parts)

@@ -44,6 +44,7 @@ from courtgraph.evals.settings import RoleSettings
 from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import use_cache
+from courtgraph.models.connections import use_endpoint_settings
 from courtgraph.models.errors import EndpointDown
 from courtgraph.schema import Case, Order, Record
 
@@ -188,7 +189,9 @@ async def _run_plan(plan: RunPlan, *, progress: bool, watch: str | None, console
     with open_store(plan.out, resume=plan.resume) as store:
         store.lock()
         manifest = begin_run(store, prepared.config, cases, plan.command)
-        with run_log(store.run_dir, manifest["run_id"], log_level):
+        with run_log(store.run_dir, manifest["run_id"], log_level), use_endpoint_settings(prepared.endpoints):
+            for text in prepared.warnings:  # e.g. endpoint settings changed on resume: in run.log too
+                log.warning("%s", text)
             return await _judge(plan, prepared, store, manifest, display, console, watch, watcher)
 
 

@@ -20,6 +20,16 @@ A roles file (TOML) says the same for complex set-ups::
 
     [debater]
     temperature = 0.7
+
+    [endpoints]                       # endpoint settings for every endpoint (the flags override these)
+    timeout = 120
+
+    [endpoints."http://127.0.0.1:8000/v1"]   # one endpoint (a base URL, PROVIDER@URL or PROVIDER): over the flags
+    max_connections = 4
+    rpm = 600
+
+Endpoint settings (:mod:`courtgraph.models.connections`) are read by :func:`load_endpoints_file`; a key
+that no model of the run uses is refused (:func:`check_endpoints_used`).
 """
 
 from __future__ import annotations
@@ -32,7 +42,9 @@ from typing import Any
 
 from courtgraph.errors import InputError
 from courtgraph.graphs.registry import Roles
-from courtgraph.models.base import GenerateParams
+from courtgraph.models.base import ChatModel, GenerateParams
+from courtgraph.models.connections import SETTINGS, EndpointLimits, EndpointSettings, endpoint_key, in_force
+from courtgraph.models.limits import Endpoint
 from courtgraph.models.params import bind_settings, with_settings
 
 #: Roles the built-in protocols have; a setting for another name is a typo.
@@ -121,16 +133,17 @@ def load_roles_file(path: str | Path) -> tuple[dict[str, Any], RoleSettings]:
     """A roles file (module docstring): the models it names (``model``, ``judge``, ``jurors``,
     ``debaters``, ``extra``: :class:`Roles` arguments) and its settings."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read the roles file: {exc.strerror or exc}", path=path, field="roles") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", path=path, field="roles") from None
+    data = _read_toml(path)
     models: dict[str, Any] = {}
     every: dict[str, Any] = {}
     per_role: dict[str, dict[str, Any]] = {}
     for key, value in data.items():
+        if key in SETTINGS:
+            raise InputError(f"{key} is an endpoint setting: give it in an [endpoints] table (every endpoint) or "
+                             f'[endpoints."URL"] (one endpoint), or as --{key.replace("_", "-")}', path=path,
+                             field=key)
+        if key == "endpoints":
+            continue  # load_endpoints_file
         if key == "model":
             models["model"] = _spec(value, path, key)
         elif isinstance(value, dict):
@@ -151,6 +164,10 @@ def load_roles_file(path: str | Path) -> tuple[dict[str, Any], RoleSettings]:
                     models["judge"] = spec
                 else:
                     models.setdefault("extra", {})[key] = spec
+            if misplaced := sorted(set(table) & set(SETTINGS)):
+                raise InputError(f"{misplaced[0]} is an endpoint setting, not a role's: give it in an "
+                                 '[endpoints."URL"] table for the endpoint of that model', path=path,
+                                 field=f"{key}.{misplaced[0]}")
             per_role[key] = table
         else:
             every[key] = value
@@ -164,3 +181,69 @@ def _spec(value: Any, path: Path, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"expected a model spec string, not {value!r}", path=path, field=where)
     return value.strip()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read the roles file: {exc.strerror or exc}", path=path, field="roles") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", path=path, field="roles") from None
+
+
+def load_endpoints_file(path: str | Path) -> EndpointSettings:
+    """A roles file's ``[endpoints]`` table (module docstring): its own keys for every endpoint (below the
+    flags), its sub-tables per endpoint (above them). A bad value names the file and the field."""
+    path = Path(path)
+    table = _read_toml(path).get("endpoints", {})
+    if not isinstance(table, dict):
+        raise InputError("expected a table: [endpoints]", path=path, field="endpoints")
+    every = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    try:
+        per = {k.strip(): EndpointLimits.parse(v, where=f'endpoints."{k}"') for k, v in table.items()
+               if isinstance(v, dict)}
+        return EndpointSettings(file_default=EndpointLimits.parse(every, where="endpoints"), endpoints=per,
+                                source=str(path))
+    except InputError as exc:
+        raise InputError(exc.message, path=path, field=exc.field) from None
+
+
+def check_endpoints_used(settings: EndpointSettings, roles: Roles) -> None:
+    """Refuse endpoint keys that no model of the run uses (a typo in a URL would silently set nothing)."""
+    if not settings.endpoints:
+        return
+    used = endpoints_of(roles)
+    unused = settings.unused(used)
+    if unused:
+        named = ", ".join(f"{p}@{u}" for p, u in used) or "none (no model of this run calls an endpoint)"
+        raise InputError(f"no model of this run uses this endpoint; the run's endpoints are: {named}",
+                         path=settings.source, field=f'endpoints."{unused[0]}"')
+
+
+def endpoints_in_force(settings: EndpointSettings, roles: Roles, concurrency: int) -> dict[str, Any]:
+    """Per endpoint the roles call (``PROVIDER@URL``), the settings it gets (the manifest records them)."""
+    return {endpoint_key(e.provider, e.base_url): in_force(e.provider, e.base_url, settings, e.configured,
+                                                           concurrency) for e in _endpoints(roles)}
+
+
+def endpoints_of(roles: Roles) -> list[tuple[str, str]]:
+    """The (provider, base URL) of every endpoint the roles' models call, in order, once each."""
+    return [(e.provider, e.base_url) for e in _endpoints(roles)]
+
+
+def _endpoints(roles: Roles) -> list[Endpoint]:
+    from courtgraph.models import get_model
+
+    found: dict[tuple[str, str], Endpoint] = {}
+    for model in [roles.model, roles.judge, *roles.jurors, *roles.debaters, *roles.extra.values()]:
+        if model is None:
+            continue
+        try:
+            chat = model if isinstance(model, ChatModel) else get_model(model)
+        except Exception:  # a model that cannot be built fails where it is built, with its own message
+            continue
+        endpoint = getattr(chat, "endpoint", None)
+        if isinstance(endpoint, Endpoint):
+            found.setdefault((endpoint.provider, endpoint.base_url), endpoint)
+    return list(found.values())

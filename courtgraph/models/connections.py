@@ -23,6 +23,7 @@ matches wins, field by field over the settings for every endpoint.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from courtgraph.errors import InputError
+from courtgraph.models.errors import ConfigError
+from courtgraph.models.retry import env_retries
 
 #: Each setting: (the CLI option, the environment variable, whole number?, least value).
 SETTINGS: Mapping[str, tuple[str, str, bool, float]] = {
@@ -41,6 +44,20 @@ SETTINGS: Mapping[str, tuple[str, str, bool, float]] = {
 }
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 3
+
+
+def env_number(name: str, default: float, *, integer: bool = False) -> float:
+    """A positive number from the environment, or ``default``; a bad value is a ConfigError."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"${name} must be a positive {'integer' if integer else 'number'}, got {raw!r}")
+    return value
 
 
 def check_value(name: str, value: Any, *, where: str) -> int | float:
@@ -229,3 +246,20 @@ def run_limits_for(provider: str, base_url: str) -> EndpointLimits:
     """What the current run sets for this endpoint (nothing outside a run)."""
     settings = _current.get()
     return settings.for_endpoint(provider, base_url) if settings is not None else NO_LIMITS
+
+
+def in_force(provider: str, base_url: str, settings: EndpointSettings | None, configured: EndpointLimits,
+             concurrency: int) -> dict[str, Any]:
+    """What one endpoint gets in a run (the manifest's ``config.endpoints.in_force``): each setting after
+    the precedence of the module docstring, ``configured`` being what Python or the environment set on the
+    endpoint. LangChain models keep their own timeout and retries (None here)."""
+    given = settings.for_endpoint(provider, base_url) if settings is not None else NO_LIMITS
+    own = provider.startswith("langchain:")
+    retries = given.max_retries if given.max_retries is not None else env_retries()
+    return {
+        "provider": provider, "base_url": base_url,
+        "max_connections": given.max_connections or configured.max_connections or concurrency,
+        "timeout": None if own else given.timeout or env_number("COURTGRAPH_TIMEOUT", DEFAULT_TIMEOUT),
+        "max_retries": None if own else DEFAULT_RETRIES if retries is None else retries,
+        "rpm": given.rpm or configured.rpm, "tpm": given.tpm or configured.tpm,
+    }

@@ -39,24 +39,11 @@ from dataclasses import dataclass, replace
 
 from courtgraph.models.admission import current_admission
 from courtgraph.models.breaker import BREAKER_COOLDOWN_S, DEFAULT_BREAKER, Breaker, breaker_threshold
-from courtgraph.models.connections import NO_LIMITS, EndpointLimits, current_endpoint_settings
+from courtgraph.models.connections import NO_LIMITS, EndpointLimits, current_endpoint_settings, env_number
 from courtgraph.models.errors import ConfigError, EndpointDown
 
 DEFAULT_CONCURRENCY = 8
 
-
-def env_number(name: str, default: float, *, integer: bool = False) -> float:
-    """A positive number from the environment, or ``default``; a bad value is a ConfigError."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"${name} must be a positive {'integer' if integer else 'number'}, got {raw!r}")
-    return value
 
 def env_limit(name: str) -> int | None:
     """A whole positive number from the environment (an RPM or TPM budget), or None when unset."""
@@ -239,6 +226,11 @@ class Endpoint:
     def explicit(self) -> bool:
         """The bound was set on purpose (environment, configure): a run's concurrency does not change it."""
         return self._configured.max_connections is not None
+
+    @property
+    def configured(self) -> EndpointLimits:
+        """What :meth:`configure` or the environment set (a run's own settings go above it)."""
+        return self._configured
 
     @property
     def max_concurrency(self) -> int:
