@@ -11,13 +11,19 @@ import typer
 from courtgraph.cli.app import console
 from courtgraph.cli.inputs import cache_choice, load_case_file
 from courtgraph.cli.options import (
+    MaxConnectionsOption,
+    MaxRetriesOption,
     MaxTokensOption,
     ModelArgOption,
     ReasoningEffortOption,
+    RpmOption,
     StopOption,
     TemperatureOption,
+    TimeoutOption,
     TopPOption,
+    TpmOption,
     check_specs,
+    endpoint_settings,
     role_settings,
 )
 from courtgraph.errors import InputError
@@ -47,6 +53,11 @@ def judge(
     reasoning_effort: ReasoningEffortOption = None,
     stop: StopOption = None,
     model_args: ModelArgOption = None,
+    max_connections: MaxConnectionsOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: MaxRetriesOption = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
 ) -> None:
     """Judge one pair of responses (or grade one) with a single judge and print the transcript.
 
@@ -55,6 +66,7 @@ def judge(
     from courtgraph.evals.store import record_failed
     from courtgraph.graphs import judge_case, single
     from courtgraph.models import use_cache
+    from courtgraph.models.connections import use_endpoint_settings
     from courtgraph.models.params import bind_settings
 
     check_specs({"--model": [model]})
@@ -70,7 +82,9 @@ def judge(
     graph = single(bind_settings(model, settings.all), mode="pairwise" if the_case.pairwise else "pointwise",
                    reference=the_case.reference is not None)
     orders: tuple[Order, ...] = ("AB", "BA") if swap else ("AB",)
-    with use_cache(cache_choice(no_cache, cache)):
+    endpoints = endpoint_settings(max_connections=max_connections, timeout=timeout, max_retries=max_retries,
+                                  rpm=rpm, tpm=tpm)
+    with use_cache(cache_choice(no_cache, cache)), use_endpoint_settings(endpoints):
         if watch and not as_json:
             from courtgraph.view.live import watch_case
 

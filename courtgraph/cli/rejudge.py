@@ -9,6 +9,14 @@ from typing import Annotated
 import typer
 
 from courtgraph.cli.app import console
+from courtgraph.cli.options import (
+    MaxConnectionsOption,
+    MaxRetriesOption,
+    RpmOption,
+    TimeoutOption,
+    TpmOption,
+    endpoint_settings,
+)
 from courtgraph.errors import InputError
 
 
@@ -21,6 +29,11 @@ def rejudge(
                                                   "majority, strict, weighted, or a model.")] = None,
     as_name: Annotated[str | None, typer.Option("--as", metavar="NAME", help="The new records' protocol name "
                                                 "(default PROTOCOL@JUDGE).")] = None,
+    max_connections: MaxConnectionsOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: MaxRetriesOption = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
 ) -> None:
     """Re-run only the deciding step of stored proceedings, over the stored turns, into new records of the run;
     the advocates are not called again. Prints the new protocol against the original (exact McNemar).
@@ -33,7 +46,12 @@ def rejudge(
 
     if judge is None and aggregate is None:
         raise InputError("give --judge (a debate or courtroom) or --aggregate (a jury or panel)", field="judge")
-    done = asyncio.run(rejudge_run(run, protocol, judge=judge, aggregate=aggregate, as_name=as_name))
+    from courtgraph.models.connections import use_endpoint_settings
+
+    endpoints = endpoint_settings(max_connections=max_connections, timeout=timeout, max_retries=max_retries,
+                                  rpm=rpm, tpm=tpm)
+    with use_endpoint_settings(endpoints):
+        done = asyncio.run(rejudge_run(run, protocol, judge=judge, aggregate=aggregate, as_name=as_name))
     console.print(done.summary(), highlight=False, soft_wrap=True)
     # with the original as the baseline, the report's McNemar column compares the two on the same cases
     console.print(f"both side by side: courtgraph report {run} --baseline {protocol}", highlight=False)

@@ -37,12 +37,14 @@ class Provenance:
     versions: dict[str, str | None]
     command: list[str] = field(default_factory=list)
     error: str | None = None
+    #: per endpoint (``PROVIDER@URL``): the calls in flight, timeout, retries and RPM/TPM it was given
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"run_dir": self.run_dir, "run_id": self.run_id, "created": self.created, "status": self.status,
                 "records": self.records, "bench": self.bench, "selection": self.selection,
                 "protocols": self.protocols, "templates": self.templates, "versions": self.versions,
-                "command": self.command, "error": self.error}
+                "command": self.command, "error": self.error, "endpoints": self.endpoints}
 
     @property
     def date(self) -> str:
@@ -79,7 +81,8 @@ def provenance_from(manifest: dict[str, Any], *, run_dir: str, records: int = 0,
                       status=manifest.get("status"), records=records, bench=bench, selection=selection,
                       protocols=protocols, templates=templates_used if templates_used else
                       dict(manifest.get("prompts") or {}), versions=dict(manifest.get("versions") or {}),
-                      command=list(manifest.get("command") or []), error=manifest.get("error"))
+                      command=list(manifest.get("command") or []), error=manifest.get("error"),
+                      endpoints=dict((config.get("endpoints") or {}).get("in_force") or {}))
 
 
 def _from_roles(roles: dict[str, Any]) -> dict[str, Any]:
@@ -163,6 +166,17 @@ def templates_text(p: Provenance) -> str:
     return ", ".join(f"{k} {v}" for k, v in p.templates.items()) or "none"
 
 
+def endpoint_text(settings: dict[str, Any]) -> str:
+    """``max_connections 3 · timeout 60 s · max_retries 3 · rpm 120 · tpm none``."""
+    def shown(name: str, value: Any) -> str:
+        if value is None:
+            return "the model's own" if name in ("timeout", "max_retries") else "none"
+        return f"{value:g} s" if name == "timeout" else str(value)
+
+    return " · ".join(f"{k} {shown(k, settings.get(k))}" for k in ("max_connections", "timeout", "max_retries",
+                                                                   "rpm", "tpm"))
+
+
 def provenance_lines(p: Provenance) -> list[str]:
     """The provenance as plain text lines (the terminal report and ``courtgraph info``)."""
     lines = [run_text(p), f"bench {bench_text(p)}"]
@@ -170,6 +184,7 @@ def provenance_lines(p: Provenance) -> list[str]:
         spec = f" ({proto['spec']})" if proto.get("spec") and proto["spec"] != name else ""
         lines.append(f"protocol {name}{spec}: {params_text(proto.get('params') or {})}")
         lines += [f"  {line}" for line in role_lines(proto.get("models") or {})]
+    lines += [f"endpoint {key}: {endpoint_text(settings)}" for key, settings in p.endpoints.items()]
     lines += [f"templates: {templates_text(p)}", f"versions: {versions_text(p)}"]
     return lines
 

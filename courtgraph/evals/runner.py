@@ -44,7 +44,7 @@ from courtgraph.evals.settings import RoleSettings
 from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import use_cache
-from courtgraph.models.connections import use_endpoint_settings
+from courtgraph.models.connections import EndpointSettings, use_endpoint_settings
 from courtgraph.models.errors import EndpointDown
 from courtgraph.schema import Case, Order, Record
 
@@ -131,6 +131,7 @@ async def run_async(
     seed: int = 0,
     cache: CacheLike = "default",
     progress: bool = True,
+    endpoints: EndpointSettings | Mapping[str, Any] | None = None,
     watch: str | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     field_map: Mapping[str, str] | str | None = None,
@@ -153,7 +154,7 @@ async def run_async(
     plan = RunPlan(bench, protocols, roles=roles, out=out, orders=orders, concurrency=concurrency, limit=limit,
                    categories=categories, sample=sample, shuffle=shuffle, cases=cases, stratify=stratify,
                    settings=settings, limits=limits, seed=seed, cache=cache, params=params, field_map=field_map,
-                   label_map=label_map, resume=resume, command=command)
+                   label_map=label_map, resume=resume, command=command, endpoints=endpoints)
     return await run_plan(plan, progress=progress, watch=watch, console=console, watcher=watcher, display=display)
 
 
