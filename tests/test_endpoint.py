@@ -11,7 +11,7 @@ import pytest
 
 from courtgraph.models import ConfigError
 from courtgraph.models.endpoint import PerLoop
-from courtgraph.models.limits import Endpoint, _Window, get_endpoint, reset_endpoints
+from courtgraph.models.limits import Endpoint, _Bucket, get_endpoint, reset_endpoints
 from courtgraph.models.retry import retry_after_seconds
 
 
@@ -115,39 +115,52 @@ async def test_floor_is_one() -> None:
     assert endpoint.limit == 1
 
 
-def test_window_waits_for_old_uses_to_expire() -> None:
+def test_bucket_paces_uses_at_the_rate_and_settles_estimates() -> None:
     clock = [0.0]
-    window = _Window(100, period=60, clock=lambda: clock[0])
-    first, _ = window.try_take(70)
-    assert first is not None
-    clock[0] = 10
-    assert window.try_take(20)[0] is not None
-    assert window.try_take(20) == (None, 50.0)  # the first use leaves the window at t=60
-    window.settle(first, 10)  # it used 10, not the estimated 70
-    assert window.try_take(20)[0] is not None
-    clock[0] = 200
-    assert window.try_take(500)[0] is not None  # larger than the budget: goes alone in an empty window
+    bucket = _Bucket(600, clock=lambda: clock[0])  # 10 a second, holding one second's worth
+    assert bucket.capacity == 10
+    for _ in range(10):
+        assert bucket.try_take(1)[0] is not None
+    use, delay = bucket.try_take(1)
+    assert use is None and delay == pytest.approx(0.1)  # one unit refills in 1/10 s
+    clock[0] = 0.5
+    assert [bucket.try_take(1)[0] is not None for _ in range(6)] == [True] * 5 + [False]
+    clock[0] = 10.0  # a long pause refills no more than the bucket holds
+    assert sum(bucket.try_take(1)[0] is not None for _ in range(20)) == 10
+
+
+def test_bucket_lets_an_oversized_use_go_alone_in_debt() -> None:
+    clock = [0.0]
+    bucket = _Bucket(60, clock=lambda: clock[0])  # 1 a second, holding 1
+    big, _ = bucket.try_take(30)
+    assert big is not None  # larger than the bucket: it goes once the bucket is full
+    use, delay = bucket.try_take(1)
+    assert use is None and delay == pytest.approx(30.0)  # the debt is paid at the rate: 30 units a minute on average
+    bucket.settle(big, 10)  # it used 10, not the estimated 30: 20 refunded, 9 still owed
+    assert bucket.try_take(1)[1] == pytest.approx(10.0)
+    bucket.settle(big, 0)  # and a call that reported nothing owes nothing
+    assert bucket.try_take(1)[0] is not None
 
 
 async def test_rpm_budget_is_applied_per_request() -> None:
-    endpoint = Endpoint("p", "u", 8).configure(rpm=2)
-    for _ in range(2):
-        async with endpoint.slot():
-            pass
+    endpoint = Endpoint("p", "u", 8).configure(rpm=2)  # one request, then one every 30 s
+    async with endpoint.slot():
+        pass
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(endpoint.slot().__aenter__(), 0.05)
-    assert endpoint.in_flight == 0
+    assert endpoint.in_flight == 0 and endpoint.rpm == 2
 
 
 async def test_tpm_settles_estimates_to_usage() -> None:
-    endpoint = Endpoint("p", "u", 8).configure(tpm=1000)
+    endpoint = Endpoint("p", "u", 8).configure(tpm=60)  # one token a second
     async with endpoint.slot(900) as slot:
-        slot.used(100)
-    async with endpoint.slot(900):  # fits only because the first call was settled to what it used
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(endpoint.slot(100).__aenter__(), 0.05)  # 100 + 900 + 100 > 1000
-    async with endpoint.slot(900):
-        pass  # a call that reported no usage (a failure) counts none
+        slot.used(0)
+    async with endpoint.slot(1):  # fits only because the first call was settled to what it used
+        pass
+    async with endpoint.slot(900) as slot:
+        slot.used(900)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(endpoint.slot(1).__aenter__(), 0.05)  # 900 tokens owed: 15 minutes
     assert endpoint.in_flight == 0
 
 

@@ -7,9 +7,9 @@ endpoint, in every graph and every run of the process, shares:
 
 * a concurrency bound: ``$COURTGRAPH_MAX_CONCURRENCY`` or :meth:`Endpoint.configure` when set, else the
   ``--concurrency`` of the run that uses it (:mod:`courtgraph.models.admission`), else 8 outside a run;
-* optional requests- and tokens-per-minute budgets (a sliding window of 60 s: a call waits for room,
-  never fails for want of it; tokens are reserved at the prompt's estimate plus ``max_tokens`` and
-  corrected to the usage the provider reports);
+* optional requests- and tokens-per-minute budgets (a token bucket refilled at the rate, holding one
+  second's worth, so calls are paced evenly; a call waits for room, never fails for want of it; tokens
+  are reserved at the prompt's estimate plus ``max_tokens`` and corrected to the usage reported);
 * the current run's settings for the endpoint (``--max-connections``, ``--rpm``, ``--tpm`` and a roles
   file's ``[endpoints."URL"]``, :mod:`courtgraph.models.connections`) over all of the above;
 * adaptive backoff: a 429 halves the endpoint's effective concurrency (floor 1), once per episode,
@@ -137,35 +137,43 @@ class _Use:
     amount: int
 
 
-class _Window:
-    """At most ``limit`` units (requests or tokens) in any ``period`` seconds (a sliding window)."""
+class _Bucket:
+    """At most ``limit`` units (requests or tokens) a minute, paced: a token bucket.
 
-    def __init__(self, limit: int, period: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.period = period
+    It refills at ``limit / 60`` units a second and holds at most ``burst_s`` seconds' worth (at least
+    one unit), so requests are spaced evenly rather than sent in a burst that a provider, which
+    enforces its minute limit over shorter periods, would answer with 429s. A use waits until the
+    bucket holds it (or, for a use larger than the bucket, until the bucket is full) and may leave
+    the bucket in debt, so the long-run rate never passes ``limit``. :meth:`settle` refunds or charges
+    the difference between an estimate and what was used.
+    """
+
+    def __init__(self, limit: int, *, burst_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._uses: deque[_Use] = deque()
-        self._used = 0
+        self.burst_s = burst_s
+        self.limit = limit
+        self._level = self.capacity
+        self._at = clock()
+
+    @property
+    def capacity(self) -> float:
+        return max(self.limit * self.burst_s / 60.0, 1.0)
+
+    def _refill(self, now: float) -> None:
+        self._level = min(self.capacity, self._level + (now - self._at) * self.limit / 60.0)
+        self._at = now
 
     def try_take(self, amount: int) -> tuple[_Use | None, float]:
-        """Take ``amount`` now if it fits (a use), else the seconds until it may fit."""
+        """Take ``amount`` now if the bucket holds it (a use), else the seconds until it will."""
         with self._lock:
             now = self._clock()
-            while self._uses and self._uses[0].at <= now - self.period:
-                self._used -= self._uses.popleft().amount
-            if self._used + amount <= self.limit or not self._uses:  # an oversized use goes alone
-                use = _Use(now, amount)
-                self._uses.append(use)
-                self._used += amount
-                return use, 0.0
-            excess, freed = self._used + amount - self.limit, 0
-            for old in self._uses:
-                freed += old.amount
-                if freed >= excess:
-                    return None, max(old.at + self.period - now, 0.001)
-            # more than the whole budget: wait for the window to empty, then it goes alone
-            return None, max(self._uses[-1].at + self.period - now, 0.001)
+            self._refill(now)
+            need = min(float(amount), self.capacity)
+            if self._level + 1e-9 >= need:
+                self._level -= amount
+                return _Use(now, amount), 0.0
+            return None, max((need - self._level) * 60.0 / self.limit, 0.001)
 
     async def take(self, amount: int) -> _Use:
         while True:
@@ -177,15 +185,15 @@ class _Window:
     def settle(self, use: _Use, amount: int) -> None:
         """Replace an estimate with what the call really used."""
         with self._lock:
-            if use in self._uses:
-                self._used += amount - use.amount
+            self._refill(self._clock())
+            self._level = min(self.capacity, self._level + use.amount - amount)
             use.amount = amount
 
 
 class Slot:
     """One granted request: report a 429 (:meth:`rate_limited`) and the tokens used (:meth:`used`)."""
 
-    def __init__(self, gate: _Gate, epoch: int, tokens: _Window | None, use: _Use | None) -> None:
+    def __init__(self, gate: _Gate, epoch: int, tokens: _Bucket | None, use: _Use | None) -> None:
         self._gate, self._epoch, self._tokens, self._use = gate, epoch, tokens, use
         self.settled = False
 
@@ -215,8 +223,8 @@ class Endpoint:
         self._gate = _Gate(max_concurrency, recovery_s)
         #: set on purpose (environment, configure): below a run's own settings, above its concurrency
         self._configured = EndpointLimits(max_connections=max_concurrency if explicit else None, rpm=rpm, tpm=tpm)
-        self._requests: _Window | None = _Window(rpm) if rpm else None
-        self._tokens: _Window | None = _Window(tpm) if tpm else None
+        self._requests: _Bucket | None = _Bucket(rpm) if rpm else None
+        self._tokens: _Bucket | None = _Bucket(tpm) if tpm else None
 
     def __repr__(self) -> str:
         return (f"Endpoint({self.provider} at {self.base_url}, limit={self.limit}/{self.max_concurrency}, "
@@ -322,14 +330,14 @@ class Endpoint:
             self._gate.release()
 
 
-def _budget(window: _Window | None, limit: int | None) -> _Window | None:
-    """``window`` holding ``limit`` units a minute (what it counted so far kept), a new one, or None for none."""
+def _budget(bucket: _Bucket | None, limit: int | None) -> _Bucket | None:
+    """``bucket`` refilled at ``limit`` units a minute (its level kept), a new one, or None for no budget."""
     if limit is None:
         return None
-    if window is None:
-        return _Window(limit)
-    window.limit = limit
-    return window
+    if bucket is None:
+        return _Bucket(limit)
+    bucket.limit = limit
+    return bucket
 
 
 _registry: dict[tuple[str, str, str], Endpoint] = {}
