@@ -53,6 +53,13 @@ def run_args(*extra: str) -> Callable[[Path], list[str]]:
     return setup
 
 
+def roles_file(text: str, *extra: str) -> Callable[[Path], list[str]]:
+    def setup(tmp: Path) -> list[str]:
+        (tmp / "roles.toml").write_text(text, encoding="utf-8")
+        return [*run_args("--roles", str(tmp / "roles.toml"), *extra)(tmp)]
+    return setup
+
+
 def spec(option: str, value: str) -> Case:
     def setup(tmp: Path) -> list[str]:
         return ["run", "-b", "sample", "-p", "single,jury,debate", "-m", "sim:0.7", option, value,
@@ -200,6 +207,28 @@ CORPUS: list[Case] = [
     Case("--param unknown name", run_args("-p", "debate", "--param", "debate.round=2"), "field 'params'"),
     Case("--param bad value", run_args("-p", "debate", "--param", "debate.rounds=0"), "field 'params'"),
     Case("--concurrency 0", run_args("-c", "0"), "field 'concurrency'"),
+    Case("--rpm 0", run_args("--rpm", "0"), "field 'rpm'"),
+    Case("--tpm 0", run_args("--tpm", "0"), "field 'tpm'"),
+    Case("--timeout -1", run_args("--timeout", "-1"), "field 'timeout'"),
+    Case("--timeout 0", run_args("--timeout", "0"), "field 'timeout'"),
+    Case("--max-retries -1", run_args("--max-retries", "-1"), "field 'max-retries'"),
+    Case("--max-connections 0", run_args("--max-connections", "0"), "field 'max-connections'"),
+    Case("judge: --rpm 0", lambda tmp: ["judge", "-m", "sim:0.7", "-q", "q", "--a", "x", "--b", "y", "--rpm", "0"],
+         "field 'rpm'"),
+    Case("roles file: endpoint rpm not a number", roles_file('[endpoints."http://127.0.0.1:9/v1"]\nrpm = "fast"\n'),
+         'roles.toml: field \'endpoints."http://127.0.0.1:9/v1".rpm\''),
+    Case("roles file: endpoint timeout negative", roles_file('[endpoints]\ntimeout = -3\n'),
+         "roles.toml: field 'endpoints.timeout'"),
+    Case("roles file: unknown endpoint setting", roles_file('[endpoints."http://127.0.0.1:9/v1"]\nspeed = 3\n'),
+         'roles.toml: field \'endpoints."http://127.0.0.1:9/v1".speed\''),
+    Case("roles file: endpoint no role uses", roles_file('[endpoints."http://127.0.0.1:9/v1"]\nrpm = 5\n'),
+         'roles.toml: field \'endpoints."http://127.0.0.1:9/v1"\''),
+    Case("roles file: endpoint key not a URL", roles_file('[endpoints."ftp://host/v1"]\nrpm = 5\n'),
+         'roles.toml: field \'endpoints."ftp://host/v1"\''),
+    Case("roles file: endpoint setting at the top", roles_file("max_connections = 4\n"),
+         "roles.toml: field 'max_connections'"),
+    Case("roles file: endpoint setting in a role", roles_file("[judge]\ntimeout = 5\n"),
+         "roles.toml: field 'judge.timeout'"),
     Case("--watch unknown case", run_args("--watch", "nope"), "field 'watch'"),
     Case("--no-cache with --cache", lambda tmp: run_args("--no-cache", "--cache", str(tmp / "c.sqlite"))(tmp),
          "field 'cache'"),

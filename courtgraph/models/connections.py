@@ -79,7 +79,7 @@ def check_value(name: str, value: Any, *, where: str) -> int | float:
     ok = number is not None and (number >= least if whole else number > least)
     if not ok:
         wanted = (f"a whole number of at least {least:g}" if whole else "a number of seconds above 0")
-        raise InputError(f"{where} must be {wanted}, not {value!r}", field=where)
+        raise InputError(f"expected {wanted}, not {value!r}", field=where)
     assert number is not None
     return number
 
@@ -125,6 +125,8 @@ NO_LIMITS = EndpointLimits()
 def parse_key(key: str) -> tuple[str | None, str | None]:
     """An endpoint key as (provider or None, base URL or None); see the module docstring."""
     key = key.strip()
+    if "://" in key and not key.startswith(("http://", "https://")) and "@http" not in key:
+        raise InputError(f"expected an http(s):// base URL, not {key!r}", field=f'endpoints."{key}"')
     if key.startswith(("http://", "https://")):
         return None, key.rstrip("/")
     provider, sep, url = key.partition("@")
