@@ -5,6 +5,7 @@ endpoint from a roles file, below them the environment; recorded in the manifest
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -216,3 +217,33 @@ def test_bad_values_name_their_option(values: dict[str, Any], field: str) -> Non
     with pytest.raises(InputError) as bad:
         EndpointLimits.parse(values)
     assert bad.value.field == field
+
+
+# -- every environment variable documented ------------------------------------------------------------
+
+
+def environment_variables() -> set[str]:
+    """The variables the package reads, found in its source: every COURTGRAPH_*, every name read through
+    os.environ by a literal, and the tracing switches."""
+    from courtgraph.models.tracing import TRACING_ENV
+
+    package = Path(__file__).resolve().parents[1] / "courtgraph"
+    source = "".join(p.read_text(encoding="utf-8") for p in package.rglob("*.py"))
+    found = set(re.findall(r"COURTGRAPH_[A-Z_]+", source))
+    found |= set(re.findall(r"os\.environ(?:\.get)?[(\[]\s*\"([A-Z][A-Z0-9_]*)\"", source))
+    return found | set(TRACING_ENV)
+
+
+def test_every_environment_variable_is_in_run_help_and_the_readme(capsys: pytest.CaptureFixture[str]) -> None:
+    names = environment_variables()
+    assert {"COURTGRAPH_TIMEOUT", "COURTGRAPH_MAX_CONCURRENCY", "COURTGRAPH_MAX_RETRIES", "COURTGRAPH_RPM",
+            "COURTGRAPH_TPM", "COURTGRAPH_CACHE", "XDG_CACHE_HOME", "LANGSMITH_TRACING"} <= names
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    environment = readme[readme.index("## Environment"):]
+    for args in (("run", "--help"), ("--help",)):
+        code, out, _ = cli(capsys, *args)
+        text = "".join(out.replace("│", " ").split())  # rich wraps the epilog: compare without spaces
+        assert code == 0
+        missing = sorted(n for n in names if n not in text)
+        assert not missing, (args, missing)
+    assert not sorted(n for n in names if f"`{n}`" not in environment)

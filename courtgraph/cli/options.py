@@ -167,7 +167,9 @@ def endpoint_settings(*, max_connections: int | None = None, timeout: float | No
     return replace(base, default=flags)
 
 
-#: Every environment variable courtgraph reads (shown by ``courtgraph --help``; the README has the same list).
+#: Every environment variable courtgraph reads (shown by ``courtgraph --help`` and ``courtgraph run --help``; the
+#: README has the same list; tests/test_endpoint_settings.py finds them in the source and checks both).
+#: Precedence for the endpoint settings: a roles file's [endpoints."URL"] entry > the flag > the variable > default.
 ENVIRONMENT = {
     "OPENAI_API_KEY / ANTHROPIC_API_KEY": "the providers' keys (the official endpoints only)",
     "OPENAI_BASE_URL / ANTHROPIC_BASE_URL": "the providers' base URLs, as their SDKs honour them",
@@ -182,5 +184,8 @@ ENVIRONMENT = {
     "COURTGRAPH_PRICES": "a JSON file of prices, {\"provider:model\": \\[input, output]} USD per million tokens",
     "COURTGRAPH_DATA": "where downloaded benchmarks are kept (default ~/.cache/courtgraph/benchmarks)",
     "COURTGRAPH_PROMPTS": "directories searched for prompt templates before the package's (os.pathsep-separated)",
+    "XDG_CACHE_HOME": "the base of the default cache and benchmark folders (default ~/.cache)",
+    "LANGSMITH_TRACING / LANGSMITH_TRACING_V2 / LANGCHAIN_TRACING_V2 / LANGCHAIN_TRACING": "1 or true: every model "
+    "call is a LangSmith chat-model run (LangSmith's own variables)",
 }
 ENVIRONMENT_HELP = "Environment: " + " · ".join(f"[bold]{k}[/]: {v}" for k, v in ENVIRONMENT.items())

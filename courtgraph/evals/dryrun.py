@@ -93,6 +93,8 @@ async def plan_run(plan: RunPlan) -> Plan:
     a dry run writes nothing the caller keeps and spends nothing)."""
     from courtgraph.evals.plan import describe_roles
     from courtgraph.evals.runner import run_plan
+    from courtgraph.evals.settings import check_endpoints_used
+    from courtgraph.models.connections import EndpointSettings
 
     if isinstance(plan.protocols, Mapping) and any(not isinstance(v, str) for v in plan.protocols.values()):
         raise InputError("a dry run needs protocols by name or FILE.py:FUNCTION, not built graphs",
@@ -104,8 +106,9 @@ async def plan_run(plan: RunPlan) -> Plan:
         return int(given.for_role(TURN_ROLES.get(role, role)).get("max_tokens", GenerateParams().max_tokens))
 
     with tempfile.TemporaryDirectory(prefix="courtgraph-plan-") as tmp:
+        check_endpoints_used(EndpointSettings.of(plan.endpoints), real)  # the stand-ins call no endpoint
         stand_in = replace(plan, roles=stand_in_roles(real), out=Path(tmp) / "plan", cache=None, limits=None,
-                           resume=False)
+                           resume=False, endpoints=None)
         results = await run_plan(stand_in, progress=False, console=Console(stderr=True, quiet=True))
         by_protocol: dict[str, ProtocolPlan] = {}
         for r in results.records:  # read from the run directory: before it is deleted
