@@ -142,12 +142,12 @@ MaxRetriesOption = Annotated[int | None, typer.Option(
     "5xx, timeout, connection, malformed body) after its first attempt (default 3, or $COURTGRAPH_MAX_RETRIES; "
     "0: none).")]
 RpmOption = Annotated[int | None, typer.Option(
-    "--rpm", metavar="N", help="Requests per minute per endpoint (a sliding 60 s window: a call waits for room, "
-    "never fails for it). Default: none, or $COURTGRAPH_RPM.")]
+    "--rpm", metavar="N", help="Requests per minute per endpoint, paced evenly (a token bucket holding one "
+    "second's worth): a call waits for room, never fails for it. Default: none, or $COURTGRAPH_RPM.")]
 TpmOption = Annotated[int | None, typer.Option(
-    "--tpm", metavar="N", help="Tokens per minute per endpoint: a call reserves its prompt's estimate (4 "
-    "characters a token) plus --max-tokens and waits for room; the reservation is then corrected to the usage "
-    "the provider reports. Default: none, or $COURTGRAPH_TPM.")]
+    "--tpm", metavar="N", help="Tokens per minute per endpoint, paced like --rpm: a call reserves its prompt's "
+    "estimate (4 characters a token) plus --max-tokens and waits for room; the reservation is then corrected "
+    "to the usage the provider reports. Default: none, or $COURTGRAPH_TPM.")]
 
 
 def endpoint_settings(*, max_connections: int | None = None, timeout: float | None = None,
