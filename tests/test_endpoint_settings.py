@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from courtgraph.cli import main
 from courtgraph.errors import InputError
@@ -247,3 +249,22 @@ def test_every_environment_variable_is_in_run_help_and_the_readme(capsys: pytest
         missing = sorted(n for n in names if n not in text)
         assert not missing, (args, missing)
     assert not sorted(n for n in names if f"`{n}`" not in environment)
+
+
+@given(name=st.sampled_from(["max_connections", "timeout", "max_retries", "rpm", "tpm"]),
+       value=st.one_of(st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+                       st.booleans(), st.none(), st.lists(st.integers(), max_size=2)))
+def test_any_value_is_a_valid_setting_or_an_input_error(name: str, value: Any) -> None:
+    try:
+        parsed = getattr(EndpointLimits.parse({name: value}), name)
+    except InputError as exc:
+        assert exc.field == name.replace("_", "-")
+        return
+    if value is None:
+        assert parsed is None
+        return
+    assert isinstance(parsed, int | float) and not isinstance(parsed, bool) and parsed == parsed
+    assert parsed != float("inf")
+    assert parsed > 0 if name == "timeout" else parsed >= (0 if name == "max_retries" else 1)
+    if name != "timeout":
+        assert isinstance(parsed, int)
