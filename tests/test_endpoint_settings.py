@@ -268,3 +268,20 @@ def test_any_value_is_a_valid_setting_or_an_input_error(name: str, value: Any) -
     assert parsed > 0 if name == "timeout" else parsed >= (0 if name == "max_retries" else 1)
     if name != "timeout":
         assert isinstance(parsed, int)
+
+
+def test_python_runs_take_endpoint_settings(tmp_path: Path) -> None:
+    from courtgraph import Roles
+    from courtgraph.evals import run
+
+    with StubServer() as stub:
+        model = f"openai:m@{stub.openai_url}"
+        results = run("sample", ["single"], out=tmp_path / "r", roles=Roles(model=model), limit=1, progress=False,
+                      endpoints={"max_retries": 1, stub.openai_url: {"max_connections": 2}})
+        assert not results.failed
+        with pytest.raises(InputError, match="no model of this run uses this endpoint"):
+            run("sample", ["single"], out=tmp_path / "bad", roles=Roles(model=model), limit=1, progress=False,
+                endpoints={"http://127.0.0.1:9/v1": {"rpm": 5}})
+    in_force = config(tmp_path / "r")["endpoints"]["in_force"][f"openai@{stub.openai_url}"]
+    assert (in_force["max_connections"], in_force["max_retries"]) == (2, 1)
+    assert not (tmp_path / "bad").exists()
