@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from courtgraph.models.base import _DEFAULT, ChatModel, Completion, ConfigError, GenerateParams, Message, ModelError
 from courtgraph.models.cache import ResponseCache
-from courtgraph.models.connections import run_limits_for
+from courtgraph.models.connections import DEFAULT_TIMEOUT, run_limits_for
 from courtgraph.models.limits import env_number, get_endpoint
 from courtgraph.models.pricing import cost_usd
 from courtgraph.models.retry import (
@@ -42,7 +42,6 @@ from courtgraph.models.retry import (
 from courtgraph.models.secrets import SECRETS
 from courtgraph.schema import Usage
 
-DEFAULT_TIMEOUT = 60.0
 #: Statuses that fault one request (too long, malformed), not the endpoint: they never open its breaker.
 CASE_ERRORS = frozenset({400, 413, 422})
 #: Sent when a spec names a base URL and no key is set: local servers (vLLM, Ollama) don't check it.
