@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -317,12 +321,13 @@ async def test_listing_deleting_and_a_broken_responder() -> None:
     with StubServer(responder, batch_delay=0) as stub:
         oai, ant = openai_client(stub), anthropic_client(stub)
         created = await submit(oai, {"ok": chat_body(1), "bad": {**chat_body(1), "messages": [
-            {"role": "user", "content": "boom"}]}})
+            {"role": "user", "content": "boom"}]}, "streams": chat_body(2, stream=True)})
         batch = await settle(oai, created.id)
         output, errors = await lines(oai, batch.output_file_id), await lines(oai, batch.error_file_id)
         assert output["ok"]["response"]["body"]["choices"][0]["message"]["content"] == "fine [[B]]"
         assert errors["bad"]["response"]["status_code"] == 500
         assert "responder exploded" in errors["bad"]["response"]["body"]["error"]["message"]
+        assert errors["streams"]["response"]["status_code"] == 400
         assert [b.id async for b in oai.batches.list()] == [created.id]
         assert (await oai.files.delete(batch.output_file_id or "")).deleted
         with pytest.raises(openai.NotFoundError):
@@ -349,3 +354,26 @@ def test_batch_fault_and_delay_are_checked() -> None:
     with pytest.raises(SystemExit) as exit_info:
         stub_main(["--batch-delay", "-1"])
     assert exit_info.value.code == 2
+
+
+def test_bad_batch_delay_exits_2_naming_the_option() -> None:
+    out = subprocess.run([sys.executable, "-m", "courtgraph", "stub", "--batch-delay", "-1"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2 and "field 'batch-delay'" in out.stderr and "Traceback" not in out.stderr
+
+
+async def test_the_stub_command_serves_batches_with_its_batch_delay() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "courtgraph", "stub", "--port", "0", "--batch-delay", "0"],
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None
+        url = next(line.split()[-1] for line in proc.stdout if line.strip().startswith("openai:"))
+        client = openai.AsyncOpenAI(base_url=url.split("@", 1)[1], api_key="k", max_retries=0)
+        created = await submit(client, {"a": chat_body(1)})
+        batch = await client.batches.retrieve(created.id)  # --batch-delay 0: ended at the first look
+        assert batch.status == "completed" and set(await lines(client, batch.output_file_id)) == {"a"}
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert "stopped after 4 requests" in out  # upload, create, retrieve, content

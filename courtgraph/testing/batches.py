@@ -372,6 +372,8 @@ class BatchDesk:
     def _run(self, custom_id: str, request: StubRequest) -> Result:
         """One request answered as the sync endpoint answers it: same responder, reply and usage."""
         server = self.server
+        if request.body.get("stream"):
+            return Result(custom_id, "errored", status=400, message="a batch request cannot stream: send stream=false")
         try:
             answer = server.responder(request)
         except Exception as exc:  # a broken responder is the test's bug: show it, as the sync path does
