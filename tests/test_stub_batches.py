@@ -345,6 +345,24 @@ async def test_listing_deleting_and_a_broken_responder() -> None:
     assert len(stub.batches) == 2  # deleted batches still count
 
 
+async def test_an_http_fault_hits_the_next_batch_call_and_the_sdk_retry_recovers(slow: StubServer) -> None:
+    created = await submit(openai_client(slow), {"a": chat_body(1)})
+    slow.batches.fault("http", status=429, retry_after=0.01)
+    slow.batches.fault("http", status=503)
+    with pytest.raises(openai.RateLimitError):
+        await openai_client(slow).batches.retrieve(created.id)
+    with pytest.raises(anthropic.InternalServerError):
+        await anthropic_client(slow).messages.batches.retrieve("msgbatch_any")
+    assert (await openai_client(slow).batches.retrieve(created.id)).status == "in_progress"
+    slow.batches.fault("http", times=2, status=429, retry_after=0.01)
+    retrying = openai.AsyncOpenAI(base_url=slow.openai_url, api_key="k", max_retries=2)
+    assert (await retrying.batches.retrieve(created.id)).id == created.id  # two 429s, then the batch
+    assert slow.requests_by_path[f"/v1/batches/{created.id}"] == 5
+    slow.batches.fault("http")
+    slow.batches.clear_faults()
+    assert (await openai_client(slow).batches.retrieve(created.id)).status == "in_progress"
+
+
 def test_batch_fault_and_delay_are_checked() -> None:
     stub = StubServer()
     with pytest.raises(ValueError, match="unknown batch fault 'explode'"):

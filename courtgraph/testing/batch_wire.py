@@ -29,10 +29,30 @@ DAY = 24 * 3600
 class BatchApiError(Exception):
     """An HTTP error answer of the batch endpoints (status and message), in the caller's API's shape."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
+
+
+@dataclass
+class Route:
+    """One request to a batch endpoint: method, path parts after ``/v1``, headers and raw body."""
+
+    method: str
+    parts: list[str]
+    headers: dict[str, str]
+    raw: bytes
+
+    def json(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.raw or b"{}")
+        except ValueError:
+            raise BatchApiError(400, "the request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise BatchApiError(400, "the request body must be a JSON object")
+        return body
 
 
 @dataclass

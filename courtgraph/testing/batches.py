@@ -29,7 +29,7 @@ request_id, body}, error}``) and ``error_file_id`` when any request failed. An A
 next look ends the batch, every request cancelled (OpenAI error code ``batch_cancelled``).
 
 **Faults**, queued with ``stub.batches.fault(kind, times=1, **opts)`` and taken by the next batches
-created (either API), in order:
+created (either API), in order (``stub.batches.clear_faults()`` forgets them):
 
 - ``"expire"``, ``done=0``: the first ``done`` requests are answered, the rest expire. OpenAI: status
   ``expired``, the unrun requests in the error file (``response: null``, ``error.code == "batch_expired"``)
@@ -42,6 +42,10 @@ created (either API), in order:
   batch is created (``validating``) and its next look says ``failed`` with ``errors.data[0].code ==
   code``, no output file; Anthropic has no failed batch: the create is refused with HTTP ``status``
   and no batch is made (``stub.batches.rejected`` counts these).
+
+- ``"http"``, ``status=503``, ``retry_after=None``: not a batch's fault but a flaky endpoint: the next
+  call to any batch endpoint (upload, create, poll, results) answers that HTTP error, with
+  ``Retry-After`` when given (the SDKs retry 429 and 5xx themselves unless ``max_retries=0``).
 
 An OpenAI input file that the real API would refuse (a line that is not JSON, a missing or repeated
 ``custom_id``, another url than ``/v1/chat/completions``, two models) also fails its batch, with one
@@ -65,7 +69,6 @@ import re
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from courtgraph.testing.batch_wire import (
@@ -73,6 +76,7 @@ from courtgraph.testing.batch_wire import (
     BatchApiError,
     BatchFault,
     Result,
+    Route,
     StubBatch,
     StubFile,
     anthropic_batch,
@@ -94,27 +98,10 @@ if TYPE_CHECKING:
 BATCH_PATHS: tuple[str, ...] = ("/v1/files", "/v1/batches", "/v1/messages/batches")
 
 #: The batch fault kinds of :meth:`BatchDesk.fault`.
-BATCH_FAULTS: tuple[str, ...] = ("expire", "partial", "fail")
+BATCH_FAULTS: tuple[str, ...] = ("expire", "partial", "fail", "http")
 
 _SYNC_PATHS = ("/v1/chat/completions", "/v1/messages")
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # Anthropic's rule for a custom_id
-
-
-@dataclass
-class _Route:
-    method: str
-    parts: list[str]
-    headers: dict[str, str]
-    raw: bytes
-
-    def json(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self.raw or b"{}")
-        except ValueError:
-            raise BatchApiError(400, "the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise BatchApiError(400, "the request body must be a JSON object")
-        return body
 
 
 class BatchDesk:
@@ -130,6 +117,7 @@ class BatchDesk:
         self._by_id: dict[str, StubBatch] = {}
         self._files: dict[str, StubFile] = {}
         self._faults: deque[BatchFault] = deque()
+        self._http_faults: deque[BatchFault] = deque()  # kind "http": taken by the next batch endpoint call
         self._ids = itertools.count(1)
 
     # -- what tests use ---------------------------------------------------------------------------
@@ -138,10 +126,12 @@ class BatchDesk:
         """Make the next ``times`` batches created fail as ``kind`` says (module docstring), after any queued."""
         if kind not in BATCH_FAULTS:
             raise ValueError(f"unknown batch fault {kind!r}: expected one of {', '.join(BATCH_FAULTS)}")
-        self._faults.extend(BatchFault(kind, dict(opts)) for _ in range(times))
+        queue = self._http_faults if kind == "http" else self._faults
+        queue.extend(BatchFault(kind, dict(opts)) for _ in range(times))
 
     def clear_faults(self) -> None:
         self._faults.clear()
+        self._http_faults.clear()
 
     def __len__(self) -> int:
         return len(self._batches)
@@ -175,17 +165,28 @@ class BatchDesk:
 
     # -- routing ----------------------------------------------------------------------------------
 
-    async def answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, bytes]:
-        """The status and body answering one request to a path under :data:`BATCH_PATHS`."""
+    async def answer(self, method: str, path: str, headers: dict[str, str],
+                     raw: bytes) -> tuple[int, bytes, dict[str, str]]:
+        """The status, body and headers answering one request to a path under :data:`BATCH_PATHS`."""
         route = path.split("?")[0].rstrip("/")
         api: Api = "anthropic" if route.startswith("/v1/messages/") else "openai"
         try:
+            self._http_fault()
             self._check_key(headers)
-            status, body = self._dispatch(_Route(method, route.split("/")[2:], headers, raw))
+            status, body = self._dispatch(Route(method, route.split("/")[2:], headers, raw))
         except BatchApiError as exc:
             error = openai_error_body if api == "openai" else anthropic_error_body
-            return exc.status, json.dumps(error(exc.status, exc.message)).encode()
-        return status, body if isinstance(body, bytes) else json.dumps(body).encode()
+            return exc.status, json.dumps(error(exc.status, exc.message)).encode(), exc.headers
+        return status, body if isinstance(body, bytes) else json.dumps(body).encode(), {}
+
+    def _http_fault(self) -> None:
+        """Answer with the next queued ``http`` fault's status (429 with ``retry_after`` as Retry-After)."""
+        if not self._http_faults:
+            return
+        opts = self._http_faults.popleft().opts
+        status, retry_after = int(opts.get("status", 503)), opts.get("retry_after")
+        raise BatchApiError(status, f"injected {status} fault (batch endpoint)",
+                            {} if retry_after is None else {"Retry-After": f"{retry_after:g}"})
 
     def _check_key(self, headers: dict[str, str]) -> None:
         server = self.server
@@ -193,7 +194,7 @@ class BatchDesk:
         if server.api_key is not None and presented != server.api_key:
             raise BatchApiError(401, f"invalid api key: {presented}" if server.echo_key else "invalid api key")
 
-    def _dispatch(self, r: _Route) -> tuple[int, dict[str, Any] | bytes]:
+    def _dispatch(self, r: Route) -> tuple[int, dict[str, Any] | bytes]:
         match (r.method, r.parts):
             case ("POST", ["files"]):
                 return 200, self._upload(r)
@@ -247,7 +248,7 @@ class BatchDesk:
             raise BatchApiError(404, f"No such File object: {file_id}")
         return self._files[file_id]
 
-    def _upload(self, r: _Route) -> dict[str, Any]:
+    def _upload(self, r: Route) -> dict[str, Any]:
         fields = multipart_fields(r.headers.get("content-type", ""), r.raw)
         if "file" not in fields:
             raise BatchApiError(400, "Missing required parameter: 'file'.")
@@ -266,7 +267,7 @@ class BatchDesk:
         self._by_id[batch.id] = batch
         return batch
 
-    def _create_openai(self, r: _Route) -> StubBatch:
+    def _create_openai(self, r: Route) -> StubBatch:
         body = r.json()
         input_file_id = str(body.get("input_file_id") or "")
         if body.get("endpoint") != OPENAI_ENDPOINT:
@@ -287,7 +288,7 @@ class BatchDesk:
             "openai", f"batch_stub{next(self._ids)}", [str(line["custom_id"]) for line in lines], requests,
             time.time(), time.monotonic(), fault, input_file_id, body.get("metadata"), errors or None))
 
-    def _create_anthropic(self, r: _Route) -> StubBatch:
+    def _create_anthropic(self, r: Route) -> StubBatch:
         entries = r.json().get("requests")
         if not isinstance(entries, list) or not entries:
             raise BatchApiError(400, "requests: a non-empty list of {custom_id, params} is required")
