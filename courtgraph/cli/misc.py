@@ -22,6 +22,8 @@ def stub(
     = "429,500,503,stall,drop,malformed_json,garbage",
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the fault draws (same seed, same faults "
                                              "for the same requests in the same order).")] = None,
+    batch_delay: Annotated[float, typer.Option("--batch-delay", help="Seconds from a batch's creation to its end "
+                                               "(OpenAI and Anthropic batch APIs).")] = 0.2,
 ) -> None:
     """Serve a loopback OpenAI- and Anthropic-compatible stub server until Ctrl-C: no LLM, no network.
 
@@ -43,10 +45,12 @@ def stub(
         kinds = parse_faults(faults)
     except ValueError as exc:
         raise InputError(str(exc), field="faults") from None
+    if batch_delay < 0:
+        raise InputError(f"must be at least 0, got {batch_delay:g}", field="batch-delay")
     if not 1 <= port <= 65535 and port != 0:
         raise InputError(f"must be 0 (any free port) or 1 to 65535, got {port}", field="port")
     try:
-        serve(port, latency, api_key, fault_rate=fault_rate, faults=kinds, seed=seed)
+        serve(port, latency, api_key, fault_rate=fault_rate, faults=kinds, seed=seed, batch_delay=batch_delay)
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", field="port") from None
 

@@ -3,6 +3,7 @@
 Mocking the SDKs would test our idea of them; a server on 127.0.0.1 tests what they actually do with
 timeouts, retries, status codes and malformed bodies. The server speaks just enough of both APIs:
 ``POST /v1/chat/completions`` (OpenAI) and ``POST /v1/messages`` (Anthropic), non-streaming, HTTP/1.1
+(and both batch APIs: :mod:`courtgraph.testing.batches`, ``stub.batches``)
 with keep-alive. It runs in a background thread with its own event loop, so synchronous tests,
 async tests (each with their own loop) and subprocesses can all use it.
 
@@ -35,6 +36,7 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
+from courtgraph.testing.batches import BATCH_PATHS, BatchDesk
 from courtgraph.testing.wire import (
     ERROR_TYPES,
     FAULTS,
@@ -90,7 +92,7 @@ class StubServer:
     def __init__(self, responder: Responder | None = None, latency: float = 0.0, api_key: str | None = None,
                  port: int = 0, *, cached_tokens: int = 0, echo_key: bool = False, fault_rate: float = 0.0,
                  faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None,
-                 stall_seconds: float = 3600.0) -> None:
+                 stall_seconds: float = 3600.0, batch_delay: float = 0.2) -> None:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be between 0 and 1, got {fault_rate:g}")
         unknown = [k for k in faults if k not in FAULTS]
@@ -114,6 +116,7 @@ class StubServer:
         self.max_in_flight = 0
         self.log: list[StubRequest] = []
         self._faults: deque[_Fault] = deque()
+        self.batches = BatchDesk(self, batch_delay)  # the batch APIs and their counters: testing/batches.py
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
@@ -268,6 +271,8 @@ class StubServer:
     async def _answer(self, method: str, path: str, headers: dict[str, str], raw: bytes,
                       reader: asyncio.StreamReader) -> _Reply | None:
         """The reply to one request, or None to close the connection without answering."""
+        if path.startswith(BATCH_PATHS):
+            return _Reply(*await self.batches.answer(method, path, headers, raw))
         api: Api = "anthropic" if path.rstrip("/").endswith("/messages") else "openai"
         if path.split("?")[0].rstrip("/") not in ("/v1/chat/completions", "/v1/messages"):
             return self._error(api, 404, f"the stub serves POST /v1/chat/completions and /v1/messages, not {path}")
@@ -367,7 +372,7 @@ def usage_text(stub: StubServer) -> str:
 
 
 def serve(port: int, latency: float, api_key: str | None, *, fault_rate: float = 0.0,
-          faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None) -> None:
+          faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None, batch_delay: float = 0.2) -> None:
     """Serve until Ctrl-C. The server runs in its own thread; this one waits for the signal.
 
     SIGINT is blocked before the server starts and taken with ``sigwait``: raised as a KeyboardInterrupt
@@ -379,7 +384,7 @@ def serve(port: int, latency: float, api_key: str | None, *, fault_rate: float =
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # the server's thread inherits the mask
     try:
         with StubServer(port=port, latency=latency, api_key=api_key, fault_rate=fault_rate, faults=faults,
-                        seed=seed) as stub:
+                        seed=seed, batch_delay=batch_delay) as stub:
             print(usage_text(stub), flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 if masked:
