@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.text import Text
+
 from courtgraph.evals.store import RunStore
 
 #: Shown for what an older manifest did not record.
@@ -203,3 +206,10 @@ def provenance_caption(p: Provenance, width: int = 110) -> str:
     for name, proto in p.protocols.items():
         lines.append(f"{name}: " + "; ".join(role_lines(proto.get("models") or {})))
     return "\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in lines)
+
+
+def print_provenance(run: Provenance | str | Path, console: Console | None = None) -> None:
+    """What ran, under the tables: ``courtgraph report`` and the end of ``courtgraph run``
+    (:meth:`Results.report`) print the same lines, so a pasted table always carries its models."""
+    prov = run if isinstance(run, Provenance) else read_provenance(run)
+    (console or Console()).print(Text("\n".join(provenance_lines(prov)), style="dim"))

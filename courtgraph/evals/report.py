@@ -23,7 +23,12 @@ from courtgraph.evals.fit import FitTable
 from courtgraph.evals.frontier import draw_frontier, frontier_markdown, frontier_text, pareto_frontier
 from courtgraph.evals.measures import TieRule
 from courtgraph.evals.metrics import ProtocolMetrics, Summary, summarize
-from courtgraph.evals.provenance import provenance_caption, provenance_lines, provenance_markdown, read_provenance
+from courtgraph.evals.provenance import (
+    print_provenance,
+    provenance_caption,
+    provenance_markdown,
+    read_provenance,
+)
 from courtgraph.evals.store import RunStore
 
 SIMULATED_NOTE = ("Simulated agents: these numbers come from virtual judges of known competence (sim: models), "
@@ -373,7 +378,7 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
         print_summary(summary, console, metrics=metrics)
         if troubles[1]:
             console.print(_rich_table("Trouble: retries, rate limits and faults by kind", troubles))
-        console.print(Text("\n".join(provenance_lines(prov)), style="dim"))
+        print_provenance(prov, console)
     if md_path is not None:
         trouble_md = f"\n## Trouble: retries, rate limits and faults by kind\n\n{_markdown_table(troubles)}\n"
         md_path.write_text(summary_markdown(summary) + (trouble_md if troubles[1] else "") + "\n"

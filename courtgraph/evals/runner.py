@@ -87,11 +87,13 @@ class Results:
 
     def report(self, console: Console | None = None) -> None:
         """Print the comparison table (the same one ``courtgraph report`` prints)."""
+        from courtgraph.evals.provenance import print_provenance
         from courtgraph.evals.report import print_summary
 
         if self.selection:
             (console or Console()).print(f"cases: {escape(self.selection)}", highlight=False, soft_wrap=True)
         print_summary(self.summary, console)
+        print_provenance(self.run_dir, console)  # what ran: models, base URLs, settings, bench, versions
 
     def to_pandas(self, frame: Frame = "records") -> Any:
         """A pandas DataFrame: one row per record (default; figures count as the report counts them),
