@@ -91,3 +91,43 @@ async def test_browse_at_80x24_wraps_the_transcript_whole(long_run: tuple[Path, 
                 assert max(line.cell_length for line in log.lines) <= width  # nothing past the pane's edge
                 text = "\n".join(line.text for line in log.lines)
                 assert ids[0] in text  # the case id whole, not cut by the panel's border
+
+
+def case_column(app: object, table: object) -> str:
+    """The case column of the case list as drawn, its lines joined: a wrapped id reads whole again."""
+    from textual.widgets import DataTable
+
+    assert isinstance(table, DataTable)
+    width = table.ordered_columns[0].get_render_width(table)
+    lines = [table.render_line(y).text for y in range(table.size.height)]
+    return "".join(line[:width].strip() for line in lines[1:])  # below the header
+
+
+@pytest.mark.parametrize("size", [(80, 24), (81, 30), (100, 24), (160, 40)])
+async def test_browse_case_list_shows_every_id_whole(long_run: tuple[Path, list[str]], size: tuple[int, int]) -> None:
+    """36-character UUIDs in the case list at 80 columns and wider: wrapped in their row, never cut."""
+    pytest.importorskip("textual", reason="browse needs the optional textual extra")
+    from textual.widgets import DataTable
+
+    from courtgraph.view.browse_app import BrowseApp
+    from courtgraph.view.runs import Run
+
+    path, ids = long_run
+    with Run(path) as data:
+        app = BrowseApp(data)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            table = app.query_one("#cases", DataTable)
+            drawn = sum(c.get_render_width(table) for c in table.ordered_columns)
+            assert drawn <= table.scrollable_content_region.width  # no column past the pane's edge
+            for protocol in LONG:  # every protocol's verdicts, with the ids still whole
+                text = case_column(app, table)
+                for case_id in ids:
+                    assert case_id in text, (protocol, case_id)
+                await pilot.press("p")
+                await pilot.pause()
+            await pilot.resize_terminal(120, 30)  # laid out again for the new width
+            await pilot.pause()
+            await pilot.pause()
+            text = case_column(app, table)
+            assert all(case_id in text for case_id in ids)
