@@ -131,3 +131,25 @@ async def test_browse_case_list_shows_every_id_whole(long_run: tuple[Path, list[
             await pilot.pause()
             text = case_column(app, table)
             assert all(case_id in text for case_id in ids)
+
+
+def test_runs_list_keeps_models_whole_at_80() -> None:
+    """``courtgraph runs``: a run per block, the benchmark by its file name and each model spec (with its
+    base URL) whole on its line at 80 columns, not folded a few characters per line in a narrow column."""
+    from courtgraph.view.runlist import print_runs
+
+    url = "http://127.0.0.1:18762/v1"
+    rows = [{"run": f"runs/{name}", "date": "2026-12-03 10:42", "bench": "judgebench:/work/shared/data/judgebench/"
+             "gpt-4o-2024-05-13.jsonl", "protocols": ["single", "a_very_long_protocol"], "status": "finished",
+             "records": 100, "cost_usd": cost, "models": [f"openai:{name}@{url}", "sim:0.7"]}
+            for name, cost in (("gpt-4o", None), ("claude-3-5-sonnet-20241022", 0.0123))]
+    console, sink = at_80()
+    print_runs(rows, console)
+    lines = [ln.rstrip() for ln in sink.getvalue().splitlines()]
+    assert max(len(ln) for ln in lines) <= 80
+    assert lines[0] == "runs/gpt-4o · 2026-12-03 10:42 · finished · 100 records · cost ?"
+    assert lines[1] == "  bench judgebench:gpt-4o-2024-05-13.jsonl · protocols single,"  # wraps between words
+    assert lines[2] == "  a_very_long_protocol"
+    assert lines[3] == f"  models openai:gpt-4o@{url}, sim:0.7"
+    assert f"  models openai:claude-3-5-sonnet-20241022@{url}, sim:0.7" in lines
+    assert "$0.0123" in " ".join(lines[4:6])
