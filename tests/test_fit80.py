@@ -20,10 +20,10 @@ LONG = {"single-judge-gpt4o-m": "single", "jury-of-five-haiku-x": "jury", "debat
 SHORT16 = {"single-judge-4o-m": "single", "jury-of-five-hai": "jury"}
 
 
-def judgebench_like(out: Path, protocols: dict[str, str]) -> list[str]:
+def judgebench_like(out: Path, protocols: dict[str, str], n: int = 6) -> list[str]:
     cases, _ = load_cases("sample", None, None)
     cases = [c.model_copy(update={"id": str(uuid.UUID(int=i * 7919 + 13)), "category": "livecodebench-reasoning"})
-             for i, c in enumerate(cases[:6])]
+             for i, c in enumerate(cases[:n])]
     run(cases, protocols, roles=Roles(model="sim:0.7"), out=out, cache=None, progress=False)
     return [c.id for c in cases]
 
@@ -153,3 +153,25 @@ def test_runs_list_keeps_models_whole_at_80() -> None:
     assert lines[3] == f"  models openai:gpt-4o@{url}, sim:0.7"
     assert f"  models openai:claude-3-5-sonnet-20241022@{url}, sim:0.7" in lines
     assert "$0.0123" in " ".join(lines[4:6])
+
+
+async def test_browse_case_list_with_a_scrollbar_takes_two_lines_per_id(tmp_path: Path) -> None:
+    """More cases than the pane holds (a scrollbar): at 80x24 each UUID still wraps whole onto two lines."""
+    pytest.importorskip("textual", reason="browse needs the optional textual extra")
+    from textual.widgets import DataTable
+
+    from courtgraph.view.browse_app import BrowseApp
+    from courtgraph.view.runs import Run
+
+    ids = judgebench_like(tmp_path / "many", {"a_very_long_protocol": "single"}, n=14)
+    with Run(tmp_path / "many") as data:
+        app = BrowseApp(data)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            table = app.query_one("#cases", DataTable)
+            assert table.virtual_size.height > table.size.height  # it scrolls
+            drawn = sum(c.get_render_width(table) for c in table.ordered_columns)
+            assert drawn <= table.scrollable_content_region.width
+            assert {row.height for row in table.rows.values()} == {2}
+            visible = case_column(app, table)
+            assert ids[0] in visible and ids[4] in visible

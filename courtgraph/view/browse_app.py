@@ -21,8 +21,9 @@ ORDERS: list[Order | None] = [None, "AB", "BA"]
 #: The case pane's width in cells and its largest share of the screen in percent (CSS ``#left`` below).
 LEFT_WIDTH = 44
 LEFT_SHARE = 45
-#: What the case table takes besides its cells: one cell of padding each side of 3 columns, a scrollbar.
-TABLE_CHROME = 3 * 2 + 2
+#: What the case table takes besides its cells: one cell of padding each side of 3 columns, and a
+#: one-cell scrollbar (so that at 80 columns a 36-character id takes two lines of its row, not three).
+TABLE_CHROME = 3 * 2 + 1
 
 
 class BrowseApp(App[None]):
@@ -31,7 +32,7 @@ class BrowseApp(App[None]):
     TITLE = "courtgraph browse"
     CSS = f"""
     #left {{ width: {LEFT_WIDTH}; max-width: {LEFT_SHARE}%; }}
-    #cases {{ height: 1fr; }}
+    #cases {{ height: 1fr; scrollbar-size-vertical: 1; }}
     #transcript {{ width: 1fr; }}
     #search {{ display: none; }}
     #search.shown {{ display: block; }}
@@ -41,9 +42,9 @@ class BrowseApp(App[None]):
         Binding("p", "next_protocol", "protocol"),
         Binding("o", "next_order", "order"),
         Binding("slash", "search", "search"),
-        Binding("n", "next_match", "next match"),
+        Binding("n", "next_match", "next"),
         Binding("f", "filter", "filter"),
-        Binding("t", "next_twin", "probe twin"),
+        Binding("t", "next_twin", "twin"),
         Binding("escape", "leave_input", "back", show=False),
     ]
 
