@@ -155,7 +155,12 @@ def test_runs_list_keeps_models_whole_at_80() -> None:
     assert "$0.0123" in " ".join(lines[4:6])
 
 
-async def test_browse_case_list_with_a_scrollbar_takes_two_lines_per_id(tmp_path: Path) -> None:
+@pytest.fixture
+def many_cases_run(tmp_path: Path) -> tuple[Path, list[str]]:
+    return tmp_path / "many", judgebench_like(tmp_path / "many", {"a_very_long_protocol": "single"}, n=14)
+
+
+async def test_browse_case_list_with_a_scrollbar_takes_two_lines_per_id(many_cases_run: tuple[Path, list[str]]) -> None:
     """More cases than the pane holds (a scrollbar): at 80x24 each UUID still wraps whole onto two lines."""
     pytest.importorskip("textual", reason="browse needs the optional textual extra")
     from textual.widgets import DataTable
@@ -163,8 +168,8 @@ async def test_browse_case_list_with_a_scrollbar_takes_two_lines_per_id(tmp_path
     from courtgraph.view.browse_app import BrowseApp
     from courtgraph.view.runs import Run
 
-    ids = judgebench_like(tmp_path / "many", {"a_very_long_protocol": "single"}, n=14)
-    with Run(tmp_path / "many") as data:
+    path, ids = many_cases_run
+    with Run(path) as data:
         app = BrowseApp(data)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
