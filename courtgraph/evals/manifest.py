@@ -13,7 +13,7 @@ import importlib.metadata
 import json
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,17 @@ def _check_base_urls(then: dict[str, Any], now: dict[str, Any], where: str, hint
                 raise InputError(f"{where}: {protocol} {role} was called at {was['base_url'] or 'the default URL'}, "
                                  f"now at {is_now['base_url'] or 'the default URL'} (spec @URL, "
                                  f"$OPENAI_BASE_URL or $ANTHROPIC_BASE_URL); {hint}")
+
+
+def default_baseline(config: Mapping[str, Any], protocols: Iterable[str]) -> str:
+    """What the Δ column compares with when no ``--baseline`` is given, among the protocols ``names``:
+    ``single`` when there is one, else a single judge under another name (``fast=single``), else the
+    first protocol. (Only ``single`` left a run whose single judge was renamed with no comparison.)"""
+    names = list(dict.fromkeys(protocols))
+    if "single" in names or not names:
+        return "single"
+    specs = {name: (described or {}).get("spec") for name, described in (config.get("protocols") or {}).items()}
+    return next((name for name in names if specs.get(name) == "single"), names[0])
 
 
 def _short(value: Any) -> str:
