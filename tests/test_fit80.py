@@ -180,3 +180,23 @@ async def test_browse_case_list_with_a_scrollbar_takes_two_lines_per_id(many_cas
             assert {row.height for row in table.rows.values()} == {2}
             visible = case_column(app, table)
             assert ids[0] in visible and ids[4] in visible
+
+
+def test_provenance_wraps_with_a_hanging_indent() -> None:
+    """What ran, at 80 columns: every word kept, and a wrapped line indented under its own start."""
+    from courtgraph.evals.provenance import print_provenance, provenance_from, provenance_lines
+
+    url = "http://127.0.0.1:18761/v1"
+    model = {"spec": f"openai:gpt-4o-mini@{url}", "base_url": url, "settings": {"temperature": 0, "max_tokens": 2048}}
+    manifest = {"config": {"bench": {"spec": "judgebench:/work/shared/data/judgebench/gpt-4o-2024-05-13.jsonl"},
+                           "protocols": {"a_very_long_protocol": {"spec": "single", "params": {}}},
+                           "models": {"a_very_long_protocol": {"judge": model, "juror 1, juror 2": model}}},
+                "status": "finished"}
+    prov = provenance_from(manifest, run_dir="runs/x")
+    console, sink = at_80()
+    print_provenance(prov, console)
+    lines = sink.getvalue().splitlines()
+    assert max(len(ln) for ln in lines) <= 80 and len(lines) > len(provenance_lines(prov))
+    assert " ".join(sink.getvalue().split()) == " ".join(" ".join(provenance_lines(prov)).split())
+    judge = next(i for i, ln in enumerate(lines) if ln.startswith("  judge"))
+    assert lines[judge + 1].startswith("      ") and "max_tokens=2048" in lines[judge + 1]

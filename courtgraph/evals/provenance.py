@@ -11,6 +11,7 @@ models fall back to the run's roles (specs only).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,4 +213,15 @@ def print_provenance(run: Provenance | str | Path, console: Console | None = Non
     """What ran, under the tables: ``courtgraph report`` and the end of ``courtgraph run``
     (:meth:`Results.report`) print the same lines, so a pasted table always carries its models."""
     prov = run if isinstance(run, Provenance) else read_provenance(run)
-    (console or Console()).print(Text("\n".join(provenance_lines(prov)), style="dim"))
+    console = console or Console()
+    console.print(Text("\n".join(hanging(provenance_lines(prov), console.width)), style="dim"), overflow="fold")
+
+
+def hanging(lines: list[str], width: int) -> list[str]:
+    """Lines wrapped at ``width`` with a hanging indent, so a wrapped model's settings stay under its role
+    rather than at the margin, where they read as a line of their own."""
+    out: list[str] = []
+    for line in lines:
+        lead = " " * (len(line) - len(line.lstrip()))
+        out += textwrap.wrap(line, width=width, subsequent_indent=lead + "    ", break_on_hyphens=False) or [""]
+    return out
