@@ -71,8 +71,11 @@ def test_info_shows_and_json_carries_the_models(two_runs: tuple[Path, Path, str,
     first, _, url1, _ = two_runs
     code, out, _ = cli(capsys, "info", str(first))
     assert code == 0
-    assert f"judge: openai:gpt-4o@{url1} (temperature=0, max_tokens=2048)" in out
-    assert "protocol jury: n=2" in out and "juror 1, juror 2: sim:0.7" in out
+    assert max(len(ln) for ln in out.splitlines()) <= 80  # wrapped (hanging indent) in an 80-column terminal
+    flat = " ".join(out.split())
+    assert f"judge: openai:gpt-4o@{url1} (temperature=0, max_tokens=2048)" in flat
+    assert "protocol jury: n=2" in flat and "juror 1, juror 2: sim:0.7" in flat
+    assert "command: " + " ".join(" ".join(read_provenance(first).command).split()) in flat  # as it was given
     code, out, _ = cli(capsys, "info", str(first), "--json")
     data = json.loads(out)
     judge = data["protocols"]["single"]["models"]["judge"]

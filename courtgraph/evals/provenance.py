@@ -209,12 +209,12 @@ def provenance_caption(p: Provenance, width: int = 110) -> str:
     return "\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in lines)
 
 
-def print_provenance(run: Provenance | str | Path, console: Console | None = None) -> None:
+def print_provenance(run: Provenance | str | Path, console: Console | None = None, *, style: str = "dim") -> None:
     """What ran, under the tables: ``courtgraph report`` and the end of ``courtgraph run``
     (:meth:`Results.report`) print the same lines, so a pasted table always carries its models."""
     prov = run if isinstance(run, Provenance) else read_provenance(run)
     console = console or Console()
-    console.print(Text("\n".join(hanging(provenance_lines(prov), console.width)), style="dim"), overflow="fold")
+    console.print(Text("\n".join(hanging(provenance_lines(prov), console.width)), style=style), overflow="fold")
 
 
 def hanging(lines: list[str], width: int) -> list[str]:
