@@ -200,3 +200,21 @@ def test_provenance_wraps_with_a_hanging_indent() -> None:
     assert " ".join(sink.getvalue().split()) == " ".join(" ".join(provenance_lines(prov)).split())
     judge = next(i for i, ln in enumerate(lines) if ln.startswith("  judge"))
     assert lines[judge + 1].startswith("      ") and "max_tokens=2048" in lines[judge + 1]
+
+
+def test_the_progress_bar_keeps_its_count_at_80() -> None:
+    """The TTY bar's running totals are long: at 80 columns they wrap under themselves, and the bar and
+    its done/total count stay (they were squeezed to ``records … 0 errors …``)."""
+    from courtgraph.evals.progress import ProgressBar
+
+    sink = io.StringIO()
+    bar = ProgressBar(Console(file=sink, width=80, force_terminal=True, color_system=None))
+    bar.start(6000, 2800)
+    bar.stop()
+    import re
+
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", sink.getvalue())  # cursor moves and line clears
+    last = [ln for ln in drawn.replace("\r", "\n").splitlines() if ln.strip()]
+    shown = " ".join(" ".join(last[-2:]).split())
+    assert "records ━" in shown and "2800/6000" in shown and "ETA" in shown and "…" not in shown
+    assert max(len(ln) for ln in last) <= 80
