@@ -71,8 +71,11 @@ def test_info_shows_and_json_carries_the_models(two_runs: tuple[Path, Path, str,
     first, _, url1, _ = two_runs
     code, out, _ = cli(capsys, "info", str(first))
     assert code == 0
-    assert f"judge: openai:gpt-4o@{url1} (temperature=0, max_tokens=2048)" in out
-    assert "protocol jury: n=2" in out and "juror 1, juror 2: sim:0.7" in out
+    assert max(len(ln) for ln in out.splitlines()) <= 80  # wrapped (hanging indent) in an 80-column terminal
+    flat = " ".join(out.split())
+    assert f"judge: openai:gpt-4o@{url1} (temperature=0, max_tokens=2048)" in flat
+    assert "protocol jury: n=2" in flat and "juror 1, juror 2: sim:0.7" in flat
+    assert "command: " + " ".join(" ".join(read_provenance(first).command).split()) in flat  # as it was given
     code, out, _ = cli(capsys, "info", str(first), "--json")
     data = json.loads(out)
     judge = data["protocols"]["single"]["models"]["judge"]
@@ -135,3 +138,61 @@ def test_the_plot_carries_the_caption(two_runs: tuple[Path, Path, str, str], tmp
     report_run(first, plot_to=tmp_path / "p.png", console=None)
     assert (tmp_path / "p.png").stat().st_size > 0
     assert len(captions) == 1 and f"judge: openai:gpt-4o@{url1}" in captions[0] and "bench sample" in captions[0]
+
+
+def test_resume_refuses_another_base_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The same spec through $OPENAI_BASE_URL at another server is another experiment: the cache and the
+    prices depend on the server, so --resume names the role and both URLs and exits 2."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    out = tmp_path / "r"
+    with StubServer() as one, StubServer() as two:
+        args = ["run", "-b", "sample", "-p", "single", "--limit", "2", "--display", "none",
+                "--judge", "openai:gpt-4o-mini", "--out", str(out)]
+        monkeypatch.setenv("OPENAI_BASE_URL", one.openai_url)
+        assert cli(capsys, *args)[0] == 0
+        monkeypatch.setenv("OPENAI_BASE_URL", two.openai_url)
+        code, _, err = cli(capsys, "run", "--resume", "--out", str(out), "--limit", "3", "--display", "none")
+        assert code == 2 and "Traceback" not in err
+        line = " ".join(err.split())
+        assert f"single judge was called at {one.openai_url}, now at {two.openai_url}" in line
+        assert read_provenance(out).records == 2  # nothing was added
+        monkeypatch.setenv("OPENAI_BASE_URL", one.openai_url)  # the same server again: it goes on
+        assert cli(capsys, "run", "--resume", "--out", str(out), "--limit", "3", "--display", "none")[0] == 0
+        assert read_provenance(out).records == 3
+        # a spec naming the other server explicitly is refused the same way (it changes the roles too)
+        code, _, err = cli(capsys, *args[:-2], "--out", str(out), "--judge", f"openai:gpt-4o-mini@{two.openai_url}")
+        assert code == 2 and "cannot resume" in err
+
+
+def test_the_end_of_run_report_says_what_ran(tmp_path: Path, stub: StubServer,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The table printed at the end of ``courtgraph run`` carries the provenance ``courtgraph report`` prints:
+    per protocol the models of each role with base URL and settings, the parameters, the benchmark with its
+    hash and selection, template hashes, versions, date and status; within 80 columns."""
+    import io
+
+    from rich.console import Console
+
+    out = tmp_path / "r"
+    code, text, _ = cli(capsys, "run", "-b", "sample", "-p", "single,a_very_long_protocol=jury", "--limit", "2",
+                        "--display", "none", "--judge", f"openai:gpt-4o@{stub.openai_url}", "-m", "sim:0.7",
+                        "--param", "a_very_long_protocol.n=2", "--out", str(out))
+    assert code == 0
+    prov = read_provenance(out)
+    flat = " ".join(text.split())
+    assert f"judge: openai:gpt-4o@{stub.openai_url} (temperature=0, max_tokens=2048)" in flat
+    assert "protocol a_very_long_protocol (jury): n=2" in flat and "juror 1, juror 2: sim:0.7" in flat
+    assert f"sha256 {prov.bench['sha256'][:12]}" in flat and "2 cases · limit 2" in flat
+    assert f"id {prov.run_id}" in flat and prov.date in flat and "finished" in flat
+    assert "judge_pairwise" in flat and "langgraph" in flat
+    results_console = io.StringIO()
+    from courtgraph.evals import run
+
+    results = run("sample", {"a_very_long_protocol": "single"}, roles=Roles(model="sim:0.7"), out=tmp_path / "s",
+                  limit=2, cache=None, progress=False)
+    results.report(Console(file=results_console, width=80, color_system=None))
+    lines = results_console.getvalue().splitlines()
+    assert max(len(ln) for ln in lines) <= 80
+    assert "protocol a_very_long_protocol (single): defaults" in lines
+    assert "  judge: sim:0.7 (temperature=0, max_tokens=2048)" in lines

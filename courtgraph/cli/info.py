@@ -27,7 +27,7 @@ def info(
 
     Example: [bold]courtgraph info runs/first --json[/bold]
     """
-    from courtgraph.evals.provenance import provenance_lines, read_provenance
+    from courtgraph.evals.provenance import hanging, print_provenance, read_provenance
 
     if not (run / "manifest.json").is_file():
         raise InputError("not a run directory (no manifest.json)", path=run)  # a bare database says nothing
@@ -35,4 +35,7 @@ def info(
     if as_json:
         sys.stdout.write(json.dumps(prov.to_json(), indent=2) + "\n")
         return
-    console.print(Text("\n".join(provenance_lines(prov))), soft_wrap=True)
+    print_provenance(prov, console, style="")  # wrapped with a hanging indent: readable in an 80-column terminal
+    if prov.command:
+        console.print(Text("\n".join(hanging([f"command: {' '.join(prov.command)}"], console.width))),
+                      overflow="fold")

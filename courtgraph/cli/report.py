@@ -70,11 +70,9 @@ def runs_command(
 
     Example: [bold]courtgraph runs runs/[/bold]
     """
-    from rich import box
-    from rich.table import Table
-
     from courtgraph.errors import InputError
     from courtgraph.evals.runs import find_runs, is_run, run_row
+    from courtgraph.view.runlist import print_runs
 
     if not folder.is_dir():
         raise InputError("no such directory", path=folder)
@@ -85,12 +83,4 @@ def runs_command(
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, header_style="bold")
-    for name, justify in (("date", "left"), ("run", "left"), ("bench", "left"), ("protocols", "left"),
-                          ("models", "left"), ("status", "left"), ("records", "right"), ("cost", "right")):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for row in rows:
-        cost = "?" if row["cost_usd"] is None else f"${row['cost_usd']:.4f}"
-        table.add_row(row["date"], row["run"], str(row["bench"]), ", ".join(row["protocols"]),
-                      "\n".join(row["models"]), str(row["status"]), str(row["records"]), cost)
-    console.print(table)
+    print_runs(rows, console)

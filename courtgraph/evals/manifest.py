@@ -13,7 +13,7 @@ import importlib.metadata
 import json
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ def check_resumable(store: RunStore, config: dict[str, Any], cases: list[Case]) 
         now = new["protocols"].get(name)
         if now is not None and now != was:
             raise InputError(f"{where}: protocol {name!r} was {_short(was)}, now {_short(now)}; {hint}")
+    _check_base_urls(old.get("models") or {}, new.get("models") or {}, where, hint)
     stored = store.cases()
     for case in cases:
         if case.id in stored and stored[case.id] != case:
@@ -88,6 +89,32 @@ def check_resumable(store: RunStore, config: dict[str, Any], cases: list[Case]) 
         if hashes != {current}:
             raise InputError(f"{where}: prompt template {name!r} changed since its records were made "
                              f"({', '.join(sorted(hashes))} -> {current}); {hint}")
+
+
+def _check_base_urls(then: dict[str, Any], now: dict[str, Any], where: str, hint: str) -> None:
+    """Refuse a resume whose role is now called at another base URL (a spec's ``@URL``, ``$OPENAI_BASE_URL``
+    or ``$ANTHROPIC_BASE_URL`` changed): the cached answers and the prices depend on the server, so its
+    records would mix two experiments. Manifests that recorded no base URL are not checked."""
+    for protocol, roles in then.items():
+        for role, was in (roles or {}).items():
+            is_now = (now.get(protocol) or {}).get(role)
+            if not is_now or "base_url" not in was or "base_url" not in is_now:
+                continue
+            if was["base_url"] != is_now["base_url"]:
+                raise InputError(f"{where}: {protocol} {role} was called at {was['base_url'] or 'the default URL'}, "
+                                 f"now at {is_now['base_url'] or 'the default URL'} (spec @URL, "
+                                 f"$OPENAI_BASE_URL or $ANTHROPIC_BASE_URL); {hint}")
+
+
+def default_baseline(config: Mapping[str, Any], protocols: Iterable[str]) -> str:
+    """What the Δ column compares with when no ``--baseline`` is given, among the protocols ``names``:
+    ``single`` when there is one, else a single judge under another name (``fast=single``), else the
+    first protocol. (Only ``single`` left a run whose single judge was renamed with no comparison.)"""
+    names = list(dict.fromkeys(protocols))
+    if "single" in names or not names:
+        return "single"
+    specs = {name: (described or {}).get("spec") for name, described in (config.get("protocols") or {}).items()}
+    return next((name for name in names if specs.get(name) == "single"), names[0])
 
 
 def _short(value: Any) -> str:

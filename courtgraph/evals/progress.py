@@ -14,6 +14,7 @@ from typing import Protocol
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column
 
 from courtgraph.evals.status import RunTally, StatusLines
 from courtgraph.graphs.state import Graph
@@ -59,8 +60,11 @@ class ProgressBar:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.tally = RunTally()
-        self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
+        # at 80 columns the totals wrap under themselves; the count and the bar are never squeezed out
+        self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=16),
+                             MofNCompleteColumn(table_column=Column(no_wrap=True)),
+                             TextColumn("{task.fields[stats]}", table_column=Column(ratio=1, overflow="fold")),
+                             TimeElapsedColumn(),
                              console=console, disable=not console.is_terminal, transient=False)
         self._task = self._bar.add_task("records", total=None, stats="")
 

@@ -11,9 +11,13 @@ models fall back to the run's roles (specs only).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+from rich.text import Text
 
 from courtgraph.evals.store import RunStore
 
@@ -218,3 +222,21 @@ def provenance_caption(p: Provenance, width: int = 110) -> str:
     for name, proto in p.protocols.items():
         lines.append(f"{name}: " + "; ".join(role_lines(proto.get("models") or {})))
     return "\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in lines)
+
+
+def print_provenance(run: Provenance | str | Path, console: Console | None = None, *, style: str = "dim") -> None:
+    """What ran, under the tables: ``courtgraph report`` and the end of ``courtgraph run``
+    (:meth:`Results.report`) print the same lines, so a pasted table always carries its models."""
+    prov = run if isinstance(run, Provenance) else read_provenance(run)
+    console = console or Console()
+    console.print(Text("\n".join(hanging(provenance_lines(prov), console.width)), style=style), overflow="fold")
+
+
+def hanging(lines: list[str], width: int) -> list[str]:
+    """Lines wrapped at ``width`` with a hanging indent, so a wrapped model's settings stay under its role
+    rather than at the margin, where they read as a line of their own."""
+    out: list[str] = []
+    for line in lines:
+        lead = " " * (len(line) - len(line.lstrip()))
+        out += textwrap.wrap(line, width=width, subsequent_indent=lead + "    ", break_on_hyphens=False) or [""]
+    return out

@@ -21,9 +21,15 @@ from courtgraph.errors import InputError
 from courtgraph.evals.definitions import TIE_RULE_TEXT
 from courtgraph.evals.fit import FitTable
 from courtgraph.evals.frontier import draw_frontier, frontier_markdown, frontier_text, pareto_frontier
+from courtgraph.evals.manifest import default_baseline
 from courtgraph.evals.measures import TieRule
 from courtgraph.evals.metrics import ProtocolMetrics, Summary, summarize
-from courtgraph.evals.provenance import provenance_caption, provenance_lines, provenance_markdown, read_provenance
+from courtgraph.evals.provenance import (
+    print_provenance,
+    provenance_caption,
+    provenance_markdown,
+    read_provenance,
+)
 from courtgraph.evals.store import RunStore
 
 SIMULATED_NOTE = ("Simulated agents: these numbers come from virtual judges of known competence (sim: models), "
@@ -298,8 +304,7 @@ def load_run(run_dir: str | Path, baseline: str | None = None, *, tie_rule: TieR
              tolerance: float = 0.0, tie_delta: float = 0.0) -> tuple[Summary, dict[str, Any]]:
     """The summary of a stored run and its manifest.
 
-    ``baseline=None`` compares with ``single`` when the run has it; a baseline named explicitly must
-    be one of the run's protocols (InputError otherwise, rather than a report with no comparison).
+    ``baseline=None``: :func:`default_baseline`; a named one must be among the run's protocols (else InputError).
     """
     with RunStore(run_dir, create=False) as store:  # without turns: a summary needs no transcript
         records, manifest = store.records(whole=False), store.manifest()
@@ -309,7 +314,8 @@ def load_run(run_dir: str | Path, baseline: str | None = None, *, tie_rule: TieR
         raise InputError(f"no protocol {baseline!r} in this run (it has: {have})", path=run_dir, field="baseline")
     # the run's seed, so the intervals are the ones the run printed when it finished
     seed = manifest.get("seed", (manifest.get("config") or {}).get("seed", 0))
-    return summarize(records, baseline or "single", seed=int(seed or 0), tie_rule=tie_rule, tolerance=tolerance,
+    baseline = baseline or default_baseline(manifest.get("config") or {}, (r.protocol for r in records))
+    return summarize(records, baseline, seed=int(seed or 0), tie_rule=tie_rule, tolerance=tolerance,
                      tie_delta=tie_delta, simulated=simulated), manifest
 
 
@@ -373,7 +379,7 @@ def report_run(run_dir: str | Path, *, baseline: str | None = None, as_json: boo
         print_summary(summary, console, metrics=metrics)
         if troubles[1]:
             console.print(_rich_table("Trouble: retries, rate limits and faults by kind", troubles))
-        console.print(Text("\n".join(provenance_lines(prov)), style="dim"))
+        print_provenance(prov, console)
     if md_path is not None:
         trouble_md = f"\n## Trouble: retries, rate limits and faults by kind\n\n{_markdown_table(troubles)}\n"
         md_path.write_text(summary_markdown(summary) + (trouble_md if troubles[1] else "") + "\n"

@@ -34,7 +34,7 @@ from courtgraph.evals.budget import RunGuard, RunLimits
 from courtgraph.evals.frames import Frame, summary_html, to_pandas
 from courtgraph.evals.logs import run_log
 from courtgraph.evals.loop import judge_all
-from courtgraph.evals.manifest import begin_run
+from courtgraph.evals.manifest import begin_run, default_baseline
 from courtgraph.evals.metrics import Summary, summarize
 from courtgraph.evals.plan import BenchLike, CacheLike, PreparedRun, ProtocolsLike, RunPlan
 from courtgraph.evals.progress import NoDisplay, PlainWatcher, ProgressBar, RunDisplay, WatchTrial
@@ -88,11 +88,13 @@ class Results:
 
     def report(self, console: Console | None = None) -> None:
         """Print the comparison table (the same one ``courtgraph report`` prints)."""
+        from courtgraph.evals.provenance import print_provenance
         from courtgraph.evals.report import print_summary
 
         if self.selection:
             (console or Console()).print(f"cases: {escape(self.selection)}", highlight=False, soft_wrap=True)
         print_summary(self.summary, console)
+        print_provenance(self.run_dir, console)  # what ran: models, base URLs, settings, bench, versions
 
     def to_pandas(self, frame: Frame = "records") -> Any:
         """A pandas DataFrame: one row per record (default; figures count as the report counts them),
@@ -253,6 +255,7 @@ async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest
     # without turns, so the summary of a big run never holds its transcripts (Results reads them on demand)
     ids = {c.id for c in cases}
     light = (r for p in graphs for r in store.iter_records(p, whole=False) if r.case_id in ids)
-    summary = summarize(light, seed=plan.seed, simulated=store.simulated_protocols())
+    summary = summarize(light, default_baseline(manifest.get("config") or {}, list(graphs)), seed=plan.seed,
+                        simulated=store.simulated_protocols())
     return Results(summary=summary, run_dir=store.run_dir, cases={c.id: c for c in cases},
                    selection=prepared.selection.describe(), stopped=stopped, protocols=list(graphs))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -17,27 +18,33 @@ from courtgraph.view.table import Filters, outcome_cell, select
 from courtgraph.view.transcript import render
 
 ORDERS: list[Order | None] = [None, "AB", "BA"]
+#: The case pane's width in cells and its largest share of the screen in percent (CSS ``#left`` below).
+LEFT_WIDTH = 44
+LEFT_SHARE = 45
+#: What the case table takes besides its cells: one cell of padding each side of 3 columns, and a
+#: one-cell scrollbar (so that at 80 columns a 36-character id takes two lines of its row, not three).
+TABLE_CHROME = 3 * 2 + 1
 
 
 class BrowseApp(App[None]):
     """Cases left, transcript right; the state is which case, protocol, order and search term."""
 
     TITLE = "courtgraph browse"
-    CSS = """
-    #left { width: 44; max-width: 45%; }
-    #cases { height: 1fr; }
-    #transcript { width: 1fr; }
-    #search { display: none; }
-    #search.shown { display: block; }
+    CSS = f"""
+    #left {{ width: {LEFT_WIDTH}; max-width: {LEFT_SHARE}%; }}
+    #cases {{ height: 1fr; scrollbar-size-vertical: 1; }}
+    #transcript {{ width: 1fr; }}
+    #search {{ display: none; }}
+    #search.shown {{ display: block; }}
     """
     BINDINGS: ClassVar[list[Any]] = [
         Binding("q", "quit", "quit"),
         Binding("p", "next_protocol", "protocol"),
         Binding("o", "next_order", "order"),
         Binding("slash", "search", "search"),
-        Binding("n", "next_match", "next match"),
+        Binding("n", "next_match", "next"),
         Binding("f", "filter", "filter"),
-        Binding("t", "next_twin", "probe twin"),
+        Binding("t", "next_twin", "twin"),
         Binding("escape", "leave_input", "back", show=False),
     ]
 
@@ -55,6 +62,7 @@ class BrowseApp(App[None]):
         self.matches: list[int] = []
         self.match_index = -1
         self._records: dict[str, dict[str, Record]] = {}
+        self._case_width = 0
         self.twins = Twins(run.path)  # perturbed twins (courtgraph probe), shown with t
         self.twin_index = 0
 
@@ -72,10 +80,8 @@ class BrowseApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = str(self.run_data.path)
-        table = self.query_one("#cases", DataTable)
-        table.add_columns("case", "gold", "verdict")
         self.apply_filter(self.filter_text)
-        table.focus()
+        self.query_one("#cases", DataTable).focus()
 
     # -- the case list ---------------------------------------------------------------------------
 
@@ -91,13 +97,47 @@ class BrowseApp(App[None]):
         self.fill_table()
 
     def fill_table(self) -> None:
+        """The case list, laid out for the pane's width: a case id longer than its column (36-character
+        UUIDs at 80 columns) wraps onto a second line of its row, whole, instead of being cut."""
         table = self.query_one("#cases", DataTable)
-        table.clear()
-        for row in self.rows:
-            table.add_row(row.id, row.label or "", outcome_cell(row.outcomes.get(self.protocol)), key=row.id)
+        golds = [Text(row.label or "") for row in self.rows]
+        verdicts = [outcome_cell(row.outcomes.get(self.protocol)) for row in self.rows]
+        gold_width = max([len("gold"), *(g.cell_len for g in golds)])
+        verdict_width = max([len("verdict"), *(v.cell_len for v in verdicts)])
+        ids = [Text(row.id, overflow="fold") for row in self.rows]
+        self._case_width = self.case_width(gold_width + verdict_width)
+        table.clear(columns=True)
+        table.add_column("case", width=self._case_width)
+        table.add_column("gold", width=gold_width)
+        table.add_column("verdict", width=verdict_width)
+        for row, case_id, gold, verdict in zip(self.rows, ids, golds, verdicts, strict=True):
+            height = len(case_id.wrap(self.console, self._case_width, overflow="fold"))
+            table.add_row(case_id, gold, verdict, key=row.id, height=height)
         if not self.rows:
             self.case_id = None
             self.show_transcript()
+
+    def left_width(self) -> int:
+        """The case pane's width: as laid out, or, before the first layout, what its CSS gives."""
+        laid_out = self.query_one("#left", Vertical).size.width
+        return laid_out or min(LEFT_WIDTH, self.size.width * LEFT_SHARE // 100)
+
+    def on_resize(self) -> None:
+        """Lay the case list out again for the new width (once the panes have their new size)."""
+        self.call_after_refresh(self.refit)
+
+    def refit(self) -> None:
+        table = self.query_one("#cases", DataTable)
+        others = sum(c.width for c in table.ordered_columns[1:])
+        if self.rows and self._case_width != self.case_width(others):
+            cursor = table.cursor_row
+            self.fill_table()
+            table.move_cursor(row=cursor)
+
+    def case_width(self, others: int) -> int:
+        """The case column's width: the longest id, or what the pane leaves beside the other columns."""
+        widest = max([len("case"), *(Text(row.id).cell_len for row in self.rows)])
+        return min(widest, max(8, self.left_width() - others - TABLE_CHROME))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.case_id = event.row_key.value
