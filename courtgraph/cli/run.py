@@ -18,6 +18,10 @@ from courtgraph.cli.app import console, err_console
 from courtgraph.cli.inputs import cache_choice, parse_params, split_list, split_specs
 from courtgraph.cli.options import (
     AllowUnknownCostOption,
+    BatchOption,
+    BatchPollOption,
+    BatchSizeOption,
+    BatchWaitOption,
     CostLimitOption,
     DebaterArgsOption,
     DryRunOption,
@@ -33,6 +37,7 @@ from courtgraph.cli.options import (
     StopOption,
     TemperatureOption,
     TopPOption,
+    batch_settings,
     check_specs,
     role_settings,
     roles_file,
@@ -117,6 +122,10 @@ def run_command(
     roles_path: RolesFileOption = None,
     cost_limit: CostLimitOption = None,
     allow_unknown_cost: AllowUnknownCostOption = False,
+    batch: BatchOption = None,
+    batch_size: BatchSizeOption = None,
+    batch_wait: BatchWaitOption = None,
+    batch_poll: BatchPollOption = None,
     fail_on_error: FailOnErrorOption = False,
     max_errors: MaxErrorsOption = None,
     dry_run: DryRunOption = False,
@@ -151,6 +160,8 @@ def run_command(
     Example: [bold]courtgraph run -b sample -p single,debate -m sim:0.7 --param debate.rounds=2[/bold]
 
     Example: [bold]courtgraph run -b judgebench:pairs.jsonl -p single --judge recorded:outputs/judge.jsonl[/bold]
+
+    Example: [bold]courtgraph run -b judgebench -p single,jury -m openai:gpt-4o-mini --batch --batch-size 500[/bold]
     """
     from courtgraph.evals import RunPlan, resume_plan
     from courtgraph.graphs.registry import Roles
@@ -185,7 +196,9 @@ def run_command(
                            limits=run_limits(cost_limit, allow_unknown_cost, fail_on_error, max_errors,
                                              stored_config(out)[1].get("limits")),
                            seed=seed, field_map=field_map, label_map=label_map, concurrency=concurrency,
-                           cache="default" if not (no_cache or cache) else cache_path, command=_command())
+                           cache="default" if not (no_cache or cache) else cache_path, command=_command(),
+                           batch=batch_settings(batch, batch_size, batch_wait, batch_poll,
+                                                stored_config(out)[1].get("batch"), resuming=True))
     else:
         if not bench:
             raise InputError("give --bench (sample, judgebench[:PATH], llmbar[:PATH] or jsonl:PATH)",
@@ -198,7 +211,8 @@ def run_command(
                        sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify, settings=settings,
                        limits=run_limits(cost_limit, allow_unknown_cost, fail_on_error, max_errors),
                        seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,
-                       command=_command(), calibrate_on=calibrate_on, alpha=alpha, delta=delta)
+                       command=_command(), calibrate_on=calibrate_on, alpha=alpha, delta=delta,
+                       batch=batch_settings(batch, batch_size, batch_wait, batch_poll))
     if dry_run:
         from courtgraph.evals.dryrun import plan_run
 

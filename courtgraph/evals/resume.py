@@ -20,6 +20,7 @@ from courtgraph.evals.plan import CacheLike, RunPlan, protocol_label
 from courtgraph.evals.settings import RoleSettings
 from courtgraph.evals.store import RunStore
 from courtgraph.graphs.registry import Roles
+from courtgraph.models.batching import BatchSettings
 from courtgraph.schema import Order
 
 
@@ -67,11 +68,12 @@ def resume_plan(out: str | Path | None = None, *, bench: str | None = None, prot
                 settings: RoleSettings | None = None, limits: RunLimits | None = None, seed: int | None = None,
                 field_map: Mapping[str, str] | str | None = None, label_map: Mapping[str, str] | str | None = None,
                 concurrency: int | None = None, cache: CacheLike = "default",
-                command: Sequence[str] | None = None) -> RunPlan:
+                command: Sequence[str] | None = None, batch: BatchSettings | bool | None = None) -> RunPlan:
     """A plan that continues the run in ``out`` (else the latest under runs/): each setting not given
     (None or empty) is the stored one, the case choice, generation settings, limits, concurrency and
     cache choice (``--no-cache`` included) among them. The stored benchmark and protocols must be
-    specs (a run whose cases or graphs were given in Python needs them given again)."""
+    specs (a run whose cases or graphs were given in Python needs them given again). ``batch``: batch
+    settings, False for synchronous calls, None for the run's own (its pending batches are polled again)."""
     run_dir, old = stored_config(out)
     was = old.get("bench") or {}
     if bench is None and not was.get("spec"):
@@ -103,4 +105,11 @@ def resume_plan(out: str | Path | None = None, *, bench: str | None = None, prot
         field_map=field_map or was.get("field_map"), label_map=label_map or was.get("label_map"),
         resume=True, command=command, calibrate_on=old.get("calibrate_on"), alpha=old.get("alpha", 0.15),
         delta=old.get("delta", 0.1),  # a calibrated run holds out the same cases again
+        batch=stored_batch(old) if batch is None else batch if isinstance(batch, BatchSettings) else None,
     )
+
+
+def stored_batch(config: Mapping[str, Any]) -> BatchSettings | None:
+    """The batch settings a run stored (``config.batch``), or None for a synchronous run."""
+    stored = config.get("batch")
+    return BatchSettings(**stored) if isinstance(stored, dict) else None
