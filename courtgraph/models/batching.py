@@ -26,6 +26,12 @@ waits for that batch (polled again, never submitted twice) instead of queueing. 
 batch that no call has claimed yet are kept for the calls still to come (a debate's later trials).
 The one gap: a crash between the provider accepting a batch and the journal's write (one round trip).
 
+**When a batch is sent.** When its queue holds ``size`` requests; ``wait_s`` after its first request
+was queued; or as soon as the run is *stalled*: every trial the run has admitted is waiting in a
+batched call (:meth:`~courtgraph.models.admission.Admission.stalled`), so no further request can come
+until a batch returns and waiting longer would only add latency. This is what makes each step of a
+multi-round protocol one batch (a debate's round, then its judge) whatever the step's width.
+
 **Concurrency.** A call in batch mode waits for its batch (hours, on a real provider) while it counts
 as in flight in the run's admission (:mod:`courtgraph.models.admission`), and a batch only pays off
 when many calls wait together; so a batch run admits at least ``size`` calls at once (the runner
@@ -46,6 +52,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from courtgraph.models.admission import current_admission
 from courtgraph.models.batch_apis import BATCH_APIS, BatchState, Line
 from courtgraph.models.errors import ConfigError, ModelError
 from courtgraph.models.retry import Failure, RetryPolicy, retrying
@@ -53,6 +60,9 @@ from courtgraph.schema import Usage
 
 log = logging.getLogger("courtgraph.models")
 T = TypeVar("T")
+#: Seconds a run must stay stalled (every admitted trial waiting in a batched call) before its queues are sent:
+#: the calls of one fan-out (a jury's jurors) start within a few loop iterations of each other.
+STALL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,8 @@ class BatchMode:
         self._adoptable: dict[str, JournalEntry] = {}
         self._followed: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._blocked = 0  # calls now waiting for a batch's answer
+        self._stall_check: asyncio.TimerHandle | None = None
         for entry in journal.pending_batches() if journal is not None else []:
             self._adoptable.update(dict.fromkeys(entry.custom_ids, entry))
 
@@ -166,7 +178,13 @@ class BatchMode:
         while True:
             attempts += 1
             try:
-                line = await asyncio.shield(self._claim(model, custom_id, body))
+                claimed = self._claim(model, custom_id, body)
+                self._blocked += 1
+                self._watch_stall()
+                try:
+                    line = await asyncio.shield(claimed)
+                finally:
+                    self._blocked -= 1
                 failure = _line_failure(model, line)
                 if failure is None and line.body is not None:
                     try:
@@ -214,6 +232,22 @@ class BatchMode:
         return future
 
     # -- batches -----------------------------------------------------------------------------------
+
+    def _watch_stall(self) -> None:
+        """Look again in :data:`STALL_S` whether the run is stalled on batched calls (module docstring)."""
+        if self._stall_check is None and any(q.requests for q in self._queues.values()):
+            self._stall_check = asyncio.get_running_loop().call_later(STALL_S, self._flush_if_stalled)
+
+    def _flush_if_stalled(self) -> None:
+        self._stall_check = None
+        admission = current_admission()
+        if admission is not None and admission.stalled(self._blocked):
+            for key, queue in list(self._queues.items()):
+                if queue.requests:
+                    log.debug("every trial waits for a batch: sending %d queued requests now", len(queue.requests))
+                    self._flush(key)
+        else:
+            self._watch_stall()
 
     def _flush(self, key: tuple[str, str, str]) -> None:
         """Send up to ``size`` of a queue's requests as one batch; what is left waits for its own timer."""
@@ -330,6 +364,8 @@ class BatchMode:
         for queue in self._queues.values():
             if queue.timer is not None:
                 queue.timer.cancel()
+        if self._stall_check is not None:
+            self._stall_check.cancel()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

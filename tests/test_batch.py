@@ -1,0 +1,203 @@
+"""Batch mode end to end: ``courtgraph run --batch`` through the real openai / anthropic SDK clients against
+the stub's batch endpoints (OpenAI Files + Batch API, Anthropic Message Batches).
+
+What is checked: the same verdicts as a synchronous run at exactly half its cost, no synchronous call, the
+exact number of batches (a debate's rounds each a batch), requests that expire or fail re-queued or failed by
+the sync call's rules, a failed batch failing its records with the provider's message, and an interrupted run
+resumed without submitting its pending batch again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from courtgraph.cli import main
+from courtgraph.evals import RunStore
+from courtgraph.evals.batch_journal import RunBatchJournal
+from courtgraph.evals.runner import run_async
+from courtgraph.evals.store import failure_text
+from courtgraph.graphs.registry import Roles
+from courtgraph.models.batching import BatchSettings
+from courtgraph.models.pricing import _TABLE, Price
+from courtgraph.schema import Record, Usage
+from courtgraph.testing import StubServer
+
+pytestmark = pytest.mark.filterwarnings("ignore:The model 'claude-3-5-haiku-latest' is deprecated")
+
+PROVIDERS = ["openai", "anthropic"]
+#: Fast polling: the stub's batches end after ``batch_delay`` seconds.
+FAST = ["--batch-wait", "30", "--batch-poll", "0.02"]
+
+
+@pytest.fixture
+def priced(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
+    """The stub priced like a real model (a server at another URL is otherwise of unknown price)."""
+    monkeypatch.setitem(_TABLE, f"openai:gpt-4o-mini@{stub.openai_url}", Price(0.15, 0.60, 0.075))
+    monkeypatch.setitem(_TABLE, f"anthropic:claude-3-5-haiku-latest@{stub.anthropic_url}", Price(0.80, 4.0, 0.08, 1.0))
+    stub.batches.delay = 0.05
+    yield stub
+
+
+def spec(stub: StubServer, provider: str) -> str:
+    if provider == "openai":
+        return f"openai:gpt-4o-mini@{stub.openai_url}"
+    return f"anthropic:claude-3-5-haiku-latest@{stub.anthropic_url}"
+
+
+def cli_run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "-b", "sample", "--no-cache", "--display", "none", *args])
+    return int(exit_.value.code or 0), capsys.readouterr().err
+
+
+def records(out: Path) -> list[Record]:
+    with RunStore(out, create=False) as store:
+        return store.records()
+
+
+def total(out: Path) -> Usage:
+    return Usage.total(r.usage for r in records(out))
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_batch_run_gives_the_sync_verdicts_at_half_the_cost(priced: StubServer, provider: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["-p", "single,jury", "-m", spec(priced, provider), "-n", "3"]
+    code, err = cli_run(capsys, *args, "-o", str(tmp_path / "sync"))
+    assert code == 0, err
+    sync_calls = priced.batches.sync_calls
+    assert sync_calls == 3 * 2 * (1 + 3) and len(priced.batches) == 0  # single + a jury of 3, both orders
+
+    code, err = cli_run(capsys, *args, "-o", str(tmp_path / "batch"), "--batch", "--batch-size", "24", *FAST)
+    assert code == 0, err
+    assert priced.batches.sync_calls == sync_calls  # not one synchronous call more
+    assert priced.batches.total_requests == sync_calls  # every call went through a batch, once
+    sync, batch = total(tmp_path / "sync"), total(tmp_path / "batch")
+    assert batch.calls == batch.batched == sync.calls == sync_calls and sync.batched == 0
+    assert batch.tokens == sync.tokens and sync.cost_usd
+    assert batch.cost_usd == pytest.approx(sync.cost_usd / 2, rel=1e-12)
+    pairs = zip(records(tmp_path / "sync"), records(tmp_path / "batch"), strict=True)
+    assert all(a.verdict.winner == b.verdict.winner and a.correct == b.correct for a, b in pairs)
+    manifest = json.loads((tmp_path / "batch" / "manifest.json").read_text())
+    assert manifest["config"]["batch"] == {"size": 24, "wait_s": 30.0, "poll_s": 0.02}
+    with RunBatchJournal(tmp_path / "batch") as journal:
+        assert sum(journal.counts().values()) == len(priced.batches) and "pending" not in journal.counts()
+
+
+@pytest.mark.parametrize(("speaking", "steps"), [("simultaneous", lambda r: r + 1), ("sequential", lambda r: 2 * r + 1)])
+def test_each_debate_step_is_one_batch(priced: StubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       speaking: str, steps: Callable[[int], int]) -> None:
+    """4 cases x 2 orders = 8 debates at once: each step of theirs (a round's speeches, then the verdict) is one
+    batch. Simultaneous speaking: both debaters of a round in one step, R + 1 batches; sequential: 2R + 1."""
+    rounds = 2
+    code, err = cli_run(capsys, "-p", "debate", "-m", spec(priced, "openai"), "-n", "4", "--param",
+                        f"debate.rounds={rounds}", "--param", f"debate.speaking={speaking}", "-o", str(tmp_path / "r"),
+                        "--batch", "--batch-size", "16", *FAST)
+    assert code == 0, err
+    done = records(tmp_path / "r")
+    assert len(done) == 4 and all(r.error is None for r in done)
+    assert {len(t.turns) for r in done for t in r.trials} == {2 * rounds + 1}
+    calls = sum(r.usage.calls for r in done)
+    assert calls == 8 * (2 * rounds + 1) == priced.batches.total_requests and priced.batches.sync_calls == 0
+    assert len(priced.batches) == steps(rounds)
+    width = 16 if speaking == "simultaneous" else 8
+    assert priced.batches.sizes == [width] * (steps(rounds) - 1) + [8]  # the judges' step: 8 verdicts
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_expired_requests_are_sent_again(priced: StubServer, provider: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    priced.batches.fault("expire", done=2)  # the first batch runs 2 of its 6 requests, the rest expire
+    code, err = cli_run(capsys, "-p", "single", "-m", spec(priced, provider), "-n", "3", "-o", str(tmp_path / "r"),
+                        "--batch", "--batch-size", "6", "--batch-wait", "0.2", "--batch-poll", "0.02")
+    assert code == 0, err
+    assert priced.batches.sizes == [6, 4] and priced.batches.sync_calls == 0
+    done = records(tmp_path / "r")
+    assert all(r.error is None and r.correct for r in done)
+    usage = Usage.total(r.usage for r in done)
+    assert usage.calls == usage.batched == 6 and usage.faults == {"expired": 4} and usage.retries == 4
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_retryable_error_is_requeued_and_a_final_one_fails_its_record(
+        priced: StubServer, provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    priced.batches.fault("partial", n=1, status=500, message="server hiccup")
+    code, err = cli_run(capsys, "-p", "single", "-m", spec(priced, provider), "-n", "2", "-o", str(tmp_path / "a"),
+                        "--batch", "--batch-size", "4", "--batch-wait", "0.2", "--batch-poll", "0.02")
+    assert code == 0, err
+    assert priced.batches.sizes == [4, 1]
+    assert Usage.total(r.usage for r in records(tmp_path / "a")).faults == {"500": 1}
+
+    priced.batches.fault("partial", n=1, status=400, message="prompt is too long")
+    code, err = cli_run(capsys, "-p", "single", "-m", spec(priced, provider), "-n", "2", "-o", str(tmp_path / "b"),
+                        "--batch", "--batch-size", "4", "--batch-wait", "0.2", "--batch-poll", "0.02")
+    assert code == 1 and "1 record(s) failed" in err
+    assert priced.batches.sizes == [4, 1, 4]  # a 400 is final: not sent again
+    failed = [r for r in records(tmp_path / "b") if r.verdict.status == "error" or r.error]
+    assert len(failed) == 1 and "prompt is too long" in failure_text(failed[0])
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_failed_batch_fails_its_records_with_the_providers_message(
+        priced: StubServer, provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    priced.batches.fault("fail", message="the input file is not valid")
+    out = tmp_path / "r"
+    code, err = cli_run(capsys, "-p", "single", "-m", spec(priced, provider), "-n", "2", "-o", str(out),
+                        "--batch", "--batch-size", "4", *FAST)
+    assert code == 1 and "2 record(s) failed" in err and "the input file is not valid" in err
+    assert all("the input file is not valid" in failure_text(r) for r in records(out))
+    # the failures are not final for the run: --resume sends them again, in a new batch
+    code, err = cli_run(capsys, "--resume", "-o", str(out))
+    assert code == 0, err
+    assert all(r.correct for r in records(out)) and priced.batches.sync_calls == 0
+
+
+def test_batch_mode_is_refused_when_no_model_has_a_batch_api(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = cli_run(capsys, "-p", "single", "-m", "sim:0.7", "-n", "2", "-o", str(tmp_path / "r"), "--batch")
+    assert code == 2 and "no model of this run has a batch API" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+    code, err = cli_run(capsys, "-p", "single", "-m", "sim:0.7", "-n", "2", "--batch-size", "5")
+    assert code == 2 and "apply with --batch" in err
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_interrupted_batch_run_resumes_without_paying_twice(priced: StubServer, provider: str, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    priced.batches.delay = 3600  # the batch stays pending until the run has been interrupted
+    out = tmp_path / "r"
+
+    async def interrupted() -> None:
+        task = asyncio.create_task(run_async(
+            "sample", ["single"], roles=Roles(model=spec(priced, provider)), out=out, limit=3, cache=None,
+            progress=False, batch=BatchSettings(size=6, wait_s=30, poll_s=0.02)))
+        while not (len(priced.batches) and _journaled(out)):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(interrupted())
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    assert records(out) == [] and priced.batches.sizes == [6]
+    priced.batches.delay = 0.0
+    code, err = cli_run(capsys, "--resume", "-o", str(out))  # the stored batch settings are the run's
+    assert code == 0, err
+    assert priced.batches.sizes == [6] and priced.batches.sync_calls == 0  # no second batch, no sync call
+    done = records(out)
+    assert len(done) == 3 and all(r.correct for r in done)
+    usage = Usage.total(r.usage for r in done)
+    assert usage.calls == usage.batched == 6
+    with RunBatchJournal(out) as journal:
+        assert journal.pending_batches() == [] and sum(journal.counts().values()) == 1
+
+
+def _journaled(out: Path) -> bool:
+    if not (out / "run.db").is_file():
+        return False
+    with RunBatchJournal(out) as journal:
+        return bool(journal.pending_batches())
