@@ -19,7 +19,7 @@ from courtgraph.cli import main
 from courtgraph.evals import RunStore
 from courtgraph.evals.batch_journal import RunBatchJournal
 from courtgraph.evals.runner import run_async
-from courtgraph.evals.store import failure_text
+from courtgraph.evals.store import failure_text, record_failed
 from courtgraph.graphs.registry import Roles
 from courtgraph.models.batching import BatchSettings
 from courtgraph.models.pricing import _TABLE, Price
@@ -117,7 +117,7 @@ def test_expired_requests_are_sent_again(priced: StubServer, provider: str, tmp_
     assert code == 0, err
     assert priced.batches.sizes == [6, 4] and priced.batches.sync_calls == 0
     done = records(tmp_path / "r")
-    assert all(r.error is None and r.correct for r in done)
+    assert done and not any(map(record_failed, done))
     usage = Usage.total(r.usage for r in done)
     assert usage.calls == usage.batched == 6 and usage.faults == {"expired": 4} and usage.retries == 4
 
@@ -137,7 +137,7 @@ def test_a_retryable_error_is_requeued_and_a_final_one_fails_its_record(
                         "--batch", "--batch-size", "4", "--batch-wait", "0.2", "--batch-poll", "0.02")
     assert code == 1 and "1 record(s) failed" in err
     assert priced.batches.sizes == [4, 1, 4]  # a 400 is final: not sent again
-    failed = [r for r in records(tmp_path / "b") if r.verdict.status == "error" or r.error]
+    failed = [r for r in records(tmp_path / "b") if record_failed(r)]
     assert len(failed) == 1 and "prompt is too long" in failure_text(failed[0])
 
 
@@ -153,7 +153,7 @@ def test_a_failed_batch_fails_its_records_with_the_providers_message(
     # the failures are not final for the run: --resume sends them again, in a new batch
     code, err = cli_run(capsys, "--resume", "-o", str(out))
     assert code == 0, err
-    assert all(r.correct for r in records(out)) and priced.batches.sync_calls == 0
+    assert not any(map(record_failed, records(out))) and priced.batches.sync_calls == 0
 
 
 def test_batch_mode_is_refused_when_no_model_has_a_batch_api(tmp_path: Path,
@@ -189,7 +189,7 @@ def test_an_interrupted_batch_run_resumes_without_paying_twice(priced: StubServe
     assert code == 0, err
     assert priced.batches.sizes == [6] and priced.batches.sync_calls == 0  # no second batch, no sync call
     done = records(out)
-    assert len(done) == 3 and all(r.correct for r in done)
+    assert len(done) == 3 and not any(map(record_failed, done))
     usage = Usage.total(r.usage for r in done)
     assert usage.calls == usage.batched == 6
     with RunBatchJournal(out) as journal:
