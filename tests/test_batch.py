@@ -21,7 +21,7 @@ from courtgraph.evals.batch_journal import RunBatchJournal
 from courtgraph.evals.runner import run_async
 from courtgraph.evals.store import failure_text, record_failed
 from courtgraph.graphs.registry import Roles
-from courtgraph.models.batching import BatchSettings
+from courtgraph.models.batch_terms import BatchSettings
 from courtgraph.models.pricing import _TABLE, Price
 from courtgraph.schema import Record, Usage
 from courtgraph.testing import StubServer
@@ -51,7 +51,8 @@ def spec(stub: StubServer, provider: str) -> str:
 def cli_run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     with pytest.raises(SystemExit) as exit_:
         main(["run", "-b", "sample", "--no-cache", "--display", "none", *args])
-    return int(exit_.value.code or 0), capsys.readouterr().err
+    captured = capsys.readouterr()
+    return int(exit_.value.code or 0), captured.err + captured.out
 
 
 def records(out: Path) -> list[Record]:
@@ -74,6 +75,7 @@ def test_batch_run_gives_the_sync_verdicts_at_half_the_cost(priced: StubServer, 
 
     code, err = cli_run(capsys, *args, "-o", str(tmp_path / "batch"), "--batch", "--batch-size", "24", *FAST)
     assert code == 0, err
+    assert "batch APIs answered (at half the price) single 6 of 6 calls, jury 18 of 18 calls" in err
     assert priced.batches.sync_calls == sync_calls  # not one synchronous call more
     assert priced.batches.total_requests == sync_calls  # every call went through a batch, once
     sync, batch = total(tmp_path / "sync"), total(tmp_path / "batch")
@@ -88,7 +90,8 @@ def test_batch_run_gives_the_sync_verdicts_at_half_the_cost(priced: StubServer, 
         assert sum(journal.counts().values()) == len(priced.batches) and "pending" not in journal.counts()
 
 
-@pytest.mark.parametrize(("speaking", "steps"), [("simultaneous", lambda r: r + 1), ("sequential", lambda r: 2 * r + 1)])
+@pytest.mark.parametrize(("speaking", "steps"),
+                         [("simultaneous", lambda r: r + 1), ("sequential", lambda r: 2 * r + 1)])
 def test_each_debate_step_is_one_batch(priced: StubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        speaking: str, steps: Callable[[int], int]) -> None:
     """4 cases x 2 orders = 8 debates at once: each step of theirs (a round's speeches, then the verdict) is one

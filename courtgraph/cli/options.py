@@ -147,7 +147,7 @@ def batch_settings(batch: bool | None, size: int | None, wait: float | None, pol
                    old: dict[str, Any] | None = None, *, resuming: bool = False) -> Any:
     """The run's :class:`~courtgraph.models.batching.BatchSettings` (None: synchronous). On --resume, None
     keeps the run's own choice, False turns batch mode off, and given values go over the stored ones."""
-    from courtgraph.models.batching import BatchSettings
+    from courtgraph.models.batch_terms import BatchSettings
     from courtgraph.models.errors import ConfigError
 
     tuned = size is not None or wait is not None or poll is not None

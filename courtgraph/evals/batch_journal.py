@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from courtgraph.evals.store import DB_NAME, now_iso
-from courtgraph.models.batching import BatchSettings, JournalEntry
+from courtgraph.models.batch_terms import BatchSettings, JournalEntry
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (

@@ -27,7 +27,7 @@ from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import graph_name
 from courtgraph.models import ChatModel, ModelLike, ResponseCache, default_cache_path, get_model
 from courtgraph.models.batch_apis import BATCH_APIS
-from courtgraph.models.batching import BatchSettings
+from courtgraph.models.batch_terms import BatchSettings
 from courtgraph.models.limits import endpoint_bound
 from courtgraph.schema import ORDERS, Case, Order
 

@@ -20,7 +20,7 @@ from courtgraph.evals.plan import CacheLike, RunPlan, protocol_label
 from courtgraph.evals.settings import RoleSettings
 from courtgraph.evals.store import RunStore
 from courtgraph.graphs.registry import Roles
-from courtgraph.models.batching import BatchSettings
+from courtgraph.models.batch_terms import BatchSettings
 from courtgraph.schema import Order
 
 

@@ -45,7 +45,8 @@ from courtgraph.evals.settings import RoleSettings
 from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import use_cache
-from courtgraph.models.batching import BatchSettings, use_batch_mode
+from courtgraph.models.batch_terms import BatchSettings
+from courtgraph.models.batching import use_batch_mode
 from courtgraph.models.errors import EndpointDown
 from courtgraph.schema import Case, Order, Record
 
@@ -225,7 +226,8 @@ async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest
         try:
             with use_cache(prepared.cache), simulated.simulation(plan.seed), guard.active(), \
                     batch_journal(store.run_dir, plan.batch) as journal:
-                async with use_batch_mode(plan.batch, journal):  # --batch: calls go through batch APIs
+                async with use_batch_mode(plan.batch, journal, notify=lambda text: console.print(
+                        escape(text), highlight=False, soft_wrap=True)):  # --batch: calls through batch APIs
                     # a batch pays off when many calls wait together: batch mode admits a batch's worth at once
                     calls = max(plan.concurrency, plan.batch.size) if plan.batch else plan.concurrency
                     await judge_all(todo, graphs, prepared.orders, store=store, concurrency=calls,

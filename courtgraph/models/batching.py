@@ -41,21 +41,19 @@ takes ``max(concurrency, size)``), and batch calls hold no endpoint slot (they a
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from courtgraph.models.admission import current_admission
 from courtgraph.models.batch_apis import BATCH_APIS, BatchState, Line
-from courtgraph.models.errors import ConfigError, ModelError
-from courtgraph.models.retry import Failure, RetryPolicy, retrying
+from courtgraph.models.batch_terms import Batchable, BatchJournal, BatchSettings, JournalEntry, request_id
+from courtgraph.models.retry import Failure, retrying
 from courtgraph.schema import Usage
 
 log = logging.getLogger("courtgraph.models")
@@ -63,74 +61,6 @@ T = TypeVar("T")
 #: Seconds a run must stay stalled (every admitted trial waiting in a batched call) before its queues are sent:
 #: the calls of one fan-out (a jury's jurors) start within a few loop iterations of each other.
 STALL_S = 0.05
-
-
-@dataclass(frozen=True)
-class BatchSettings:
-    """``size``: requests per batch at most (a full queue is sent at once); ``wait_s``: seconds after a
-    queue's first request before it is sent anyway; ``poll_s``: seconds between looks at a pending batch."""
-
-    size: int = 100
-    wait_s: float = 10.0
-    poll_s: float = 30.0
-
-    def __post_init__(self) -> None:
-        if self.size < 1:
-            raise ConfigError(f"batch size must be at least 1, got {self.size}")
-        if self.wait_s < 0 or self.poll_s <= 0:
-            raise ConfigError(f"batch wait must be at least 0 and poll above 0 seconds, got {self.wait_s:g} "
-                              f"and {self.poll_s:g}")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"size": self.size, "wait_s": self.wait_s, "poll_s": self.poll_s}
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    """A submitted batch as the run keeps it: enough to poll it again and route its answers."""
-
-    batch_id: str
-    provider: str
-    base_url: str
-    model: str
-    custom_ids: tuple[str, ...]
-
-
-class BatchJournal(Protocol):
-    """Where a run keeps its submitted batches (``courtgraph.evals.batch_journal`` writes them to run.db)."""
-
-    def pending_batches(self) -> list[JournalEntry]: ...
-
-    def batch_submitted(self, entry: JournalEntry) -> None: ...
-
-    def batch_ended(self, batch_id: str, status: str) -> None: ...
-
-
-class Batchable(Protocol):
-    """What batch mode needs of a provider model (:class:`~courtgraph.models.endpoint.EndpointModel`)."""
-
-    provider: str
-    model: str
-    base_url: str | None
-    retry: RetryPolicy
-
-    def batch_client(self) -> Any: ...
-
-    def _batch_body(self, messages: Any, schema: type[BaseModel] | None, params: Any) -> dict[str, Any]: ...
-
-    def _batch_completion(self, body: dict[str, Any], schema: type[BaseModel] | None) -> Any: ...
-
-    def _classify(self, exc: Exception) -> Failure | None: ...
-
-    def _status_failure(self, status: int, headers: Any, said: str) -> Failure: ...
-
-    def _give_up(self, failure: Failure) -> ModelError: ...
-
-
-def request_id(provider: str, base_url: str | None, body: dict[str, Any]) -> str:
-    """A request's ``custom_id``: the SHA-256 (64 hex digits, within Anthropic's limit) of the exact body."""
-    blob = json.dumps([provider, base_url, body], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 @dataclass
@@ -145,9 +75,11 @@ class _Queue:
 class BatchMode:
     """The batch collector of one run, on its event loop (see the module docstring)."""
 
-    def __init__(self, settings: BatchSettings, journal: BatchJournal | None = None) -> None:
+    def __init__(self, settings: BatchSettings, journal: BatchJournal | None = None,
+                 notify: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.journal = journal
+        self.notify = notify  # one line for the user when a batch is submitted, resumed or ends
         self.submitted = 0  # batches this run submitted
         self.ended = 0  # batches that ended (resumed ones included)
         self.resumed = 0  # journaled batches polled again instead of submitting their requests
@@ -280,15 +212,15 @@ class BatchMode:
         if self.journal is not None:
             self.journal.batch_submitted(entry)
         self.submitted += 1
-        log.info("batch %s submitted to %s at %s: %d requests (%d batches pending)", batch_id, model.provider,
-                 model.base_url, len(ids), len(self.pending) + 1)
+        self._say("batch %s submitted to %s at %s: %d requests (%d batches pending)", batch_id, model.provider,
+                  model.base_url, len(ids), len(self.pending) + 1)
         await self._settle(model, entry, first_look=self.settings.poll_s)
 
     async def _follow(self, model: Batchable, entry: JournalEntry) -> None:
         """A batch an earlier invocation submitted: poll it again, at once."""
         self.resumed += 1
-        log.info("batch %s (%d requests, submitted before the run was resumed) polled again, not resubmitted",
-                 entry.batch_id, len(entry.custom_ids))
+        self._say("batch %s (%d requests, submitted before the run was resumed) polled again, not resubmitted",
+                  entry.batch_id, len(entry.custom_ids))
         await self._settle(model, entry, first_look=0.0)
 
     async def _settle(self, model: Batchable, entry: JournalEntry, first_look: float) -> None:
@@ -319,14 +251,14 @@ class BatchMode:
         if self.journal is not None:
             self.journal.batch_ended(entry.batch_id, "failed" if state.failed else state.status or "ended")
         if state.failed is not None:
-            log.warning("batch %s failed: %s", entry.batch_id, state.failed)
+            self._say("batch %s failed: %s", entry.batch_id, state.failed, level=logging.WARNING)
             self._fail(entry.custom_ids, Failure(f"{model.provider} batch {entry.batch_id} failed: {state.failed}",
                                                  kind="batch_failed"))
             return
         lines = {line.custom_id: line for line in state.lines}
         answered = sum(line.body is not None for line in lines.values())
-        log.info("batch %s ended (%s): %d of %d requests answered", entry.batch_id, state.status, answered,
-                 len(entry.custom_ids))
+        self._say("batch %s ended (%s): %d of %d requests answered (%d batches pending)", entry.batch_id,
+                  state.status, answered, len(entry.custom_ids), len(self.pending))
         for custom_id in entry.custom_ids:
             line = lines.get(custom_id) or Line(custom_id, unrun=True, message="missing from the batch's results")
             future = self._waiting.pop(custom_id, None)
@@ -347,6 +279,12 @@ class BatchMode:
                         raise
                     raise failure from exc
         raise AssertionError("unreachable: retrying() re-raises the last failure")
+
+    def _say(self, text: str, *args: Any, level: int = logging.INFO) -> None:
+        """A batch's event in the log (run.log) and, when the run asked for it, on the user's console."""
+        log.log(level, text, *args)
+        if self.notify is not None:
+            self.notify(text % args)
 
     def _fail(self, ids: Sequence[str], exc: BaseException) -> None:
         for custom_id in ids:
@@ -393,13 +331,14 @@ def current_batch_mode() -> BatchMode | None:
 
 
 @asynccontextmanager
-async def use_batch_mode(settings: BatchSettings | None,
-                         journal: BatchJournal | None = None) -> AsyncIterator[BatchMode | None]:
-    """Within the block, HTTP providers' calls go through batches (nothing changes when ``settings`` is None)."""
+async def use_batch_mode(settings: BatchSettings | None, journal: BatchJournal | None = None,
+                         notify: Callable[[str], None] | None = None) -> AsyncIterator[BatchMode | None]:
+    """Within the block, HTTP providers' calls go through batches (nothing changes when ``settings`` is None);
+    ``notify`` gets a line for each batch submitted, resumed and ended."""
     if settings is None:
         yield None
         return
-    mode = BatchMode(settings, journal)
+    mode = BatchMode(settings, journal, notify)
     token = _current.set(mode)
     try:
         yield mode
