@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -50,7 +55,8 @@ def spec(stub: StubServer, provider: str) -> str:
 
 def cli_run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     with pytest.raises(SystemExit) as exit_:
-        main(["run", "-b", "sample", "--no-cache", "--display", "none", *args])
+        # a resumed run keeps its own cache choice (the debate's resume test reads its first round from it)
+        main(["run", "-b", "sample", *([] if "--resume" in args else ["--no-cache"]), "--display", "none", *args])
     captured = capsys.readouterr()
     return int(exit_.value.code or 0), captured.err + captured.out
 
@@ -178,7 +184,7 @@ def test_an_interrupted_batch_run_resumes_without_paying_twice(priced: StubServe
         task = asyncio.create_task(run_async(
             "sample", ["single"], roles=Roles(model=spec(priced, provider)), out=out, limit=3, cache=None,
             progress=False, batch=BatchSettings(size=6, wait_s=30, poll_s=0.02)))
-        while not (len(priced.batches) and _journaled(out)):
+        while not (len(priced.batches) and _pending(out)):
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -199,8 +205,68 @@ def test_an_interrupted_batch_run_resumes_without_paying_twice(priced: StubServe
         assert journal.pending_batches() == [] and sum(journal.counts().values()) == 1
 
 
-def _journaled(out: Path) -> bool:
+def test_a_debate_killed_in_its_second_round_resumes_from_the_pending_batch(
+        priced: StubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Round 1 ended (its answers in the response cache), round 2 pending at the kill: the resumed run takes
+    round 1 from the cache, polls round 2's batch again, and submits only the judges' batch."""
+    priced.batches.delay = 3600
+    out, cache = tmp_path / "r", tmp_path / "cache.sqlite"
+
+    async def interrupted() -> None:
+        task = asyncio.create_task(run_async(
+            "sample", ["debate"], roles=Roles(model=spec(priced, "openai")), out=out, limit=4, cache=cache,
+            params={"debate": {"rounds": 2}}, progress=False, batch=BatchSettings(size=16, wait_s=30, poll_s=0.02)))
+        while len(priced.batches) < 1:
+            await asyncio.sleep(0.01)
+        priced.batches[0].started -= 7200  # round 1's batch ends at its next look; later ones stay pending
+        while not (len(priced.batches) == 2 and len(_pending(out)) == 1):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(interrupted())
+    assert priced.batches.sizes == [16, 16] and [b.ended is not None for b in priced.batches] == [True, False]
+    assert _pending(out) == [priced.batches[1].id]
+    priced.batches.delay = 0.0
+    code, err = cli_run(capsys, "--resume", "-o", str(out))
+    assert code == 0, err
+    assert "polled again, not resubmitted" in err
+    assert priced.batches.sizes == [16, 16, 8] and priced.batches.sync_calls == 0
+    done = records(out)
+    usage = Usage.total(r.usage for r in done)
+    assert len(done) == 4 and not any(map(record_failed, done))
+    assert usage.cache_hits == 16 and usage.calls == usage.batched == 16 + 8
+
+
+def test_sigkill_while_a_batch_is_pending_then_resume_pays_once(priced: StubServer, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    priced.batches.delay = 3600
+    out = tmp_path / "r"
+    command = [sys.executable, "-m", "courtgraph", "run", "-b", "sample", "-p", "single", "-m",
+               spec(priced, "anthropic"), "-n", "4", "--no-cache", "-o", str(out), "--batch", "--batch-size", "8",
+               "--batch-poll", "0.05"]
+    killed = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120  # a bound on a hung child only: nothing is asserted about time
+        while not _pending(out) and time.monotonic() < deadline and killed.poll() is None:
+            time.sleep(0.02)
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=10)
+    assert killed.returncode == -signal.SIGKILL and priced.batches.sizes == [8]
+    priced.batches.delay = 0.0
+    code, err = cli_run(capsys, "--resume", "-o", str(out))
+    assert code == 0, err
+    assert priced.batches.sizes == [8] and priced.batches.sync_calls == 0
+    done = records(out)
+    assert len(done) == 4 and not any(map(record_failed, done))
+    assert Usage.total(r.usage for r in done).batched == 8 and _pending(out) == []
+
+
+def _pending(out: Path) -> list[str]:
     if not (out / "run.db").is_file():
-        return False
+        return []
     with RunBatchJournal(out) as journal:
-        return bool(journal.pending_batches())
+        return [entry.batch_id for entry in journal.pending_batches()]
