@@ -14,11 +14,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from courtgraph.testing import StubRequest, StubServer
 from courtgraph.testing.__main__ import main as stub_main
+from courtgraph.testing.batch_wire import multipart_fields, openai_lines
 
 ENDED = ("completed", "expired", "failed", "cancelled")
 SCHEMA = {"type": "json_schema", "json_schema": {"name": "Verdict", "schema": {"type": "object"}}}
@@ -395,3 +399,46 @@ async def test_the_stub_command_serves_batches_with_its_batch_delay() -> None:
     finally:
         proc.kill()
     assert "stopped after 4 requests" in out  # upload, create, retrieve, content
+
+
+@settings(max_examples=200, deadline=None)
+@given(content=st.binary(max_size=300) | st.sampled_from([b"", b"\r\n", b"--", b"\r\n--x\r\n\r\n", b"a\r\n\r\nb"]),
+       name=st.text(st.characters(min_codepoint=32, max_codepoint=126, exclude_characters='"'), min_size=1,
+                    max_size=20))
+def test_multipart_parts_come_back_byte_for_byte(content: bytes, name: str) -> None:
+    """Whatever httpx (the SDKs' transport) encodes, the stub reads back the same bytes and filename."""
+    request = httpx.Request("POST", "http://127.0.0.1/v1/files", data={"purpose": "batch"},
+                            files={"file": (name, content)})
+    fields = multipart_fields(request.headers["content-type"], request.read())
+    assert fields["file"] == (name, content) and fields["purpose"] == (None, b"batch")
+
+
+@settings(max_examples=100, deadline=None)
+@given(ids=st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=6),
+       junk=st.lists(st.text(max_size=12), max_size=3))
+def test_input_file_checks_flag_every_repeated_id_and_unparseable_line(ids: list[str], junk: list[str]) -> None:
+    rows = [json.dumps({"custom_id": i, "method": "POST", "url": "/v1/chat/completions", "body": chat_body(1)})
+            for i in ids]
+    bad = [j for j in junk if j.strip() and not _is_json(j) and "\n" not in j and "\r" not in j]
+    requests, errors = openai_lines("\n".join(rows + bad).encode())
+    assert [r["custom_id"] for r in requests] == list(dict.fromkeys(ids))
+    assert sum(e["code"] == "duplicate_custom_id" for e in errors) == len(ids) - len(set(ids))
+    assert sum(e["code"] == "invalid_json_line" for e in errors) == len(bad)
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def test_an_uploaded_file_reads_back_unchanged(stub: StubServer) -> None:
+    client = openai_client(stub)
+    content = b"line one\r\n--boundary-like\r\n\r\n\x00\xff tail"
+    upload = await client.files.create(file=("odd.jsonl", content), purpose="batch")
+    assert (await client.files.retrieve(upload.id)).filename == "odd.jsonl"
+    assert (await client.files.content(upload.id)).content == content
+    with pytest.raises(openai.BadRequestError, match="purpose 'batch' only"):
+        await client.files.create(file=("x.jsonl", b"{}"), purpose="fine-tune")

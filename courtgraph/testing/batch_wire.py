@@ -6,6 +6,7 @@ Batches API send them (the shapes the installed SDKs parse). Kept apart from
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,9 @@ UNRUN = {"expired": ("batch_expired", "This request could not be executed before
          "canceled": ("batch_cancelled", "This request was cancelled before it was executed.")}
 
 DAY = 24 * 3600
+
+#: One ``key=value`` or ``key="quoted; value"`` parameter of a Content-Disposition header.
+_PARAM = re.compile(r';\s*([\w*-]+)=("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
 class BatchApiError(Exception):
@@ -130,9 +134,8 @@ def multipart_fields(content_type: str, raw: bytes) -> dict[str, tuple[str | Non
         for line in head.decode("utf-8", "replace").split("\r\n"):
             name, _, value = line.partition(":")
             if name.strip().lower() == "content-disposition":
-                for item in value.split(";")[1:]:
-                    key, _, val = item.strip().partition("=")
-                    params[key.lower()] = val.strip('"')
+                for key, val in _PARAM.findall(value):
+                    params[key.lower()] = re.sub(r"\\(.)", r"\1", val[1:-1]) if val.startswith('"') else val
         if "name" in params:
             fields[params["name"]] = (params.get("filename"), content)
     return fields
@@ -152,7 +155,7 @@ def openai_lines(content: bytes) -> tuple[list[dict[str, Any]], list[dict[str, A
     def error(line: int, code: str, message: str, param: str | None = None) -> None:
         errors.append({"code": code, "line": line, "message": message, "param": param})
 
-    for number, text in enumerate(content.decode("utf-8", "replace").splitlines(), start=1):
+    for number, text in enumerate(content.decode("utf-8", "replace").split("\n"), start=1):  # JSONL: \n only
         if not text.strip():
             continue
         try:
