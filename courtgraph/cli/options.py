@@ -131,11 +131,12 @@ def run_limits(cost_limit: float | None, allow_unknown_cost: bool, fail_on_error
 BatchOption = Annotated[bool | None, typer.Option(
     "--batch/--no-batch", help="Send the OpenAI and Anthropic calls through their batch APIs at half the token "
     "price: calls are collected into batches, submitted, polled, and routed back. Slow: each step of a protocol "
-    "waits for a batch (providers promise 24 h; a debate of R rounds waits for 2R+1). Models without a batch API "
+    "waits for a batch (providers promise 24 h; a debate of R rounds waits for R+1, 2R+1 when its debaters speak in "
+    "turn). Models without a batch API "
     "are called synchronously. Pending batches are kept in the run: --resume polls them again, never pays twice.")]
 BatchSizeOption = Annotated[int | None, typer.Option(
     "--batch-size", metavar="N", min=1, help="Requests per batch at most (100); a full batch is sent at once, and "
-    "the run keeps at least N calls waiting.")]
+    "the run lets at least N calls wait at once.")]
 BatchWaitOption = Annotated[float | None, typer.Option(
     "--batch-wait", metavar="SECONDS", min=0, help="Send a batch this long after its first request was queued, "
     "full or not (10).")]
