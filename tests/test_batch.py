@@ -270,3 +270,33 @@ def _pending(out: Path) -> list[str]:
         return []
     with RunBatchJournal(out) as journal:
         return [entry.batch_id for entry in journal.pending_batches()]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_courtroom_through_batches_matches_its_sync_run(priced: StubServer, provider: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["-p", "courtroom", "-m", spec(priced, provider), "-n", "2"]
+    code, err = cli_run(capsys, *args, "-o", str(tmp_path / "sync"))
+    assert code == 0, err
+    sync_calls = priced.batches.sync_calls
+    code, err = cli_run(capsys, *args, "-o", str(tmp_path / "batch"), "--batch", "--batch-size", "100", *FAST)
+    assert code == 0, err
+    sync, batch = total(tmp_path / "sync"), total(tmp_path / "batch")
+    assert priced.batches.sync_calls == sync_calls and batch.calls == batch.batched == sync.calls == sync_calls
+    assert priced.batches.total_requests == sync_calls and batch.cost_usd == pytest.approx(sync.cost_usd / 2)
+    steps = {len(t.turns) for r in records(tmp_path / "batch") for t in r.trials}
+    assert steps == {7}  # 2 cases x 2 orders = 4 courtrooms of 7 sequential calls each: 7 batches of 4
+    assert priced.batches.sizes == [4] * 7
+    pairs = zip(records(tmp_path / "sync"), records(tmp_path / "batch"), strict=True)
+    assert all(a.verdict.winner == b.verdict.winner for a, b in pairs)
+
+
+def test_a_flaky_batch_endpoint_is_retried(priced: StubServer, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    priced.batches.fault("http", status=503)  # the upload answers 503 once
+    priced.batches.fault("http", status=429, retry_after=0)
+    code, err = cli_run(capsys, "-p", "single", "-m", spec(priced, "openai"), "-n", "2", "-o", str(tmp_path / "r"),
+                        "--batch", *FAST)
+    assert code == 0, err
+    assert priced.batches.sizes == [4] and priced.batches.sync_calls == 0
+    assert not any(map(record_failed, records(tmp_path / "r")))
