@@ -26,7 +26,8 @@ from courtgraph.evals.batch_journal import RunBatchJournal
 from courtgraph.evals.runner import run_async
 from courtgraph.evals.store import failure_text, record_failed
 from courtgraph.graphs.registry import Roles
-from courtgraph.models.batch_terms import BatchSettings
+from courtgraph.models.batch_terms import BatchSettings, request_id
+from courtgraph.models.errors import ConfigError
 from courtgraph.models.pricing import _TABLE, Price
 from courtgraph.schema import Record, Usage
 from courtgraph.testing import StubServer
@@ -300,3 +301,14 @@ def test_a_flaky_batch_endpoint_is_retried(priced: StubServer, tmp_path: Path,
     assert code == 0, err
     assert priced.batches.sizes == [4] and priced.batches.sync_calls == 0
     assert not any(map(record_failed, records(tmp_path / "r")))
+
+
+def test_batch_settings_are_checked_and_request_ids_name_the_exact_body() -> None:
+    for bad in ({"size": 0}, {"size": 50_001}, {"wait_s": -1}, {"poll_s": 0}):
+        with pytest.raises(ConfigError):
+            BatchSettings(**bad)  # type: ignore[arg-type]
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 5}
+    same = request_id("openai", "http://h/v1", dict(reversed(list(body.items()))))
+    assert request_id("openai", "http://h/v1", body) == same and len(same) == 64 and same.isalnum()
+    assert request_id("openai", "http://h/v1", {**body, "max_tokens": 6}) != same
+    assert request_id("anthropic", "http://h/v1", body) != same != request_id("openai", "http://g/v1", body)

@@ -167,7 +167,7 @@ def batch_settings(batch: bool | None, size: int | None, wait: float | None, pol
                              wait_s=wait if wait is not None else was.get("wait_s", default.wait_s),
                              poll_s=poll if poll is not None else was.get("poll_s", default.poll_s))
     except ConfigError as exc:
-        raise InputError(str(exc), field="batch-poll") from None
+        raise InputError(str(exc), field="batch") from None
 
 
 #: Every environment variable courtgraph reads (shown by ``courtgraph --help``; the README has the same list).

@@ -16,6 +16,9 @@ from pydantic import BaseModel
 from courtgraph.models.errors import ConfigError, ModelError
 from courtgraph.models.retry import Failure, RetryPolicy
 
+#: Requests per batch at most: OpenAI's Batch API takes 50,000 (Anthropic's Message Batches 100,000).
+MAX_BATCH = 50_000
+
 
 @dataclass(frozen=True)
 class BatchSettings:
@@ -27,8 +30,8 @@ class BatchSettings:
     poll_s: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.size < 1:
-            raise ConfigError(f"batch size must be at least 1, got {self.size}")
+        if not 1 <= self.size <= MAX_BATCH:
+            raise ConfigError(f"batch size must be from 1 to {MAX_BATCH:,} (OpenAI's limit per batch), got {self.size}")
         if self.wait_s < 0 or self.poll_s <= 0:
             raise ConfigError(f"batch wait must be at least 0 and poll above 0 seconds, got {self.wait_s:g} "
                               f"and {self.poll_s:g}")
