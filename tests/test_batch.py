@@ -312,3 +312,18 @@ def test_batch_settings_are_checked_and_request_ids_name_the_exact_body() -> Non
     assert request_id("openai", "http://h/v1", body) == same and len(same) == 64 and same.isalnum()
     assert request_id("openai", "http://h/v1", {**body, "max_tokens": 6}) != same
     assert request_id("anthropic", "http://h/v1", body) != same != request_id("openai", "http://g/v1", body)
+
+
+def test_no_batch_finishes_a_batch_run_synchronously(priced: StubServer, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    priced.batches.fault("fail", message="quota exceeded")
+    out = tmp_path / "r"
+    code, _ = cli_run(capsys, "-p", "single", "-m", spec(priced, "openai"), "-n", "2", "-o", str(out), "--batch",
+                      *FAST)
+    assert code == 1 and priced.batches.sync_calls == 0
+    assert json.loads((out / "manifest.json").read_text())["config"]["batch"]["size"] == 100
+    code, err = cli_run(capsys, "--resume", "-o", str(out), "--no-batch")
+    assert code == 0, err
+    assert priced.batches.sync_calls == 4 and len(priced.batches) == 1
+    assert "batch" not in json.loads((out / "manifest.json").read_text())["config"]
+    assert total(out).batched == 0 and not any(map(record_failed, records(out)))
