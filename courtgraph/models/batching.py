@@ -4,7 +4,7 @@ OpenAI's Batch API and Anthropic's Message Batches answer a file of requests wit
 of the token price. A judging run makes many independent calls at once (every trial's juror, debater
 or judge of the same step), so within :func:`use_batch_mode` an HTTP provider's call
 (:class:`~courtgraph.models.endpoint.EndpointModel`) makes no request of its own: its body, exactly
-what a synchronous call would send, is queued with a future. A queue (one per provider, base URL and
+what a synchronous call would send, is queued with a future. A queue (one per provider, base URL, key and
 model: an OpenAI batch holds one model) is flushed into a batch when it holds ``size`` requests, or
 ``wait_s`` seconds after its first request was queued. Each batch is submitted
 (:mod:`courtgraph.models.batch_apis`), polled every ``poll_s`` seconds, and each line's answer is
@@ -84,7 +84,7 @@ class BatchMode:
         self.ended = 0  # batches that ended (resumed ones included)
         self.resumed = 0  # journaled batches polled again instead of submitting their requests
         self.pending: dict[str, int] = {}  # batch id -> requests, while it is pending
-        self._queues: dict[tuple[str, str, str], _Queue] = {}
+        self._queues: dict[tuple[str, str, str, str], _Queue] = {}
         self._waiting: dict[str, asyncio.Future[Line]] = {}  # custom_id -> its answer, queued or submitted
         self._ready: dict[str, Line] = {}  # answers of resumed batches that no call has claimed yet
         self._adoptable: dict[str, JournalEntry] = {}
@@ -154,7 +154,7 @@ class BatchMode:
                 self._followed.add(entry.batch_id)
                 self._spawn(self._follow(model, entry))
             return future
-        key = (model.provider, model.base_url or "", model.model)
+        key = (model.provider, model.base_url or "", model.model, model.batch_account())
         queue = self._queues.setdefault(key, _Queue(model))
         queue.requests[custom_id] = body
         if len(queue.requests) >= self.settings.size:
@@ -181,7 +181,7 @@ class BatchMode:
         else:
             self._watch_stall()
 
-    def _flush(self, key: tuple[str, str, str]) -> None:
+    def _flush(self, key: tuple[str, str, str, str]) -> None:
         """Send up to ``size`` of a queue's requests as one batch; what is left waits for its own timer."""
         queue = self._queues[key]
         if queue.timer is not None:

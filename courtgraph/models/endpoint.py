@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import json
 import logging
@@ -229,6 +230,10 @@ class EndpointModel(ChatModel):
     def batch_client(self) -> Any:
         """The SDK client of the running loop (batch mode submits and polls through it)."""
         return self._clients.get()
+
+    def batch_account(self) -> str:
+        """The key as a short hash: batch mode never puts two accounts' requests in one batch."""
+        return hashlib.sha256(self._api_key.encode()).hexdigest()[:16]
 
     def _batch_body(self, messages: list[Message], schema: type[BaseModel] | None,
                     params: GenerateParams) -> dict[str, Any]:
