@@ -192,6 +192,7 @@ def test_an_interrupted_batch_run_resumes_without_paying_twice(priced: StubServe
             await task
 
     asyncio.run(interrupted())
+    assert "1 batches still pending at the provider" in capsys.readouterr().err
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
     assert records(out) == [] and priced.batches.sizes == [6]
     priced.batches.delay = 0.0

@@ -309,8 +309,8 @@ class BatchMode:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.pending:
-            log.info("%d batches still pending at the provider (%s): a resumed run polls them again",
-                     len(self.pending), ", ".join(self.pending))
+            self._say("%d batches still pending at the provider (%s): --resume polls them again, never pays twice",
+                      len(self.pending), ", ".join(self.pending))
 
 
 def _line_failure(model: Batchable, line: Line) -> Failure | None:
