@@ -72,6 +72,7 @@ class Usage(BaseModel):
     retries: int = 0
     rate_limited: int = 0  # 429 answers seen (each was retried or reported)
     faults: dict[str, int] = Field(default_factory=dict)  # failed attempts by kind: "429", "503", "timeout"...
+    batched: int = 0  # of calls, those answered by a provider batch API (billed at the batch price)
 
     def __add__(self, other: Usage) -> Usage:
         def money(a: float | None, b: float | None) -> float | None:
@@ -92,6 +93,7 @@ class Usage(BaseModel):
             retries=self.retries + other.retries,
             rate_limited=self.rate_limited + other.rate_limited,
             faults={k: self.faults.get(k, 0) + other.faults.get(k, 0) for k in sorted({*self.faults, *other.faults})},
+            batched=self.batched + other.batched,
         )
 
     @staticmethod

@@ -128,6 +128,47 @@ def run_limits(cost_limit: float | None, allow_unknown_cost: bool, fail_on_error
         allow_unknown_cost=allow_unknown_cost or bool(was.get("allow_unknown_cost")),
         max_errors=0 if fail_on_error else max_errors if max_errors is not None else was.get("max_errors"))
 
+BatchOption = Annotated[bool | None, typer.Option(
+    "--batch/--no-batch", help="Send the OpenAI and Anthropic calls through their batch APIs at half the token "
+    "price: calls are collected into batches, submitted, polled, and routed back. Slow: each step of a protocol "
+    "waits for a batch (providers promise 24 h; a debate of R rounds waits for R+1, 2R+1 when its debaters speak in "
+    "turn). Models without a batch API "
+    "are called synchronously. Pending batches are kept in the run: --resume polls them again, never pays twice.")]
+BatchSizeOption = Annotated[int | None, typer.Option(
+    "--batch-size", metavar="N", min=1, help="Requests per batch at most (100); a full batch is sent at once, and "
+    "the run lets at least N calls wait at once.")]
+BatchWaitOption = Annotated[float | None, typer.Option(
+    "--batch-wait", metavar="SECONDS", min=0, help="Send a batch this long after its first request was queued, "
+    "full or not (10).")]
+BatchPollOption = Annotated[float | None, typer.Option(
+    "--batch-poll", metavar="SECONDS", help="Seconds between looks at a pending batch (30).")]
+
+
+def batch_settings(batch: bool | None, size: int | None, wait: float | None, poll: float | None,
+                   old: dict[str, Any] | None = None, *, resuming: bool = False) -> Any:
+    """The run's :class:`~courtgraph.models.batching.BatchSettings` (None: synchronous). On --resume, None
+    keeps the run's own choice, False turns batch mode off, and given values go over the stored ones."""
+    from courtgraph.models.batch_terms import BatchSettings
+    from courtgraph.models.errors import ConfigError
+
+    tuned = size is not None or wait is not None or poll is not None
+    if batch is False:
+        if tuned:
+            raise InputError("--batch-size, --batch-wait and --batch-poll apply with --batch", field="batch")
+        return False if resuming else None
+    if batch is None and not tuned:
+        return None
+    if batch is None and not (resuming and old):
+        raise InputError("--batch-size, --batch-wait and --batch-poll apply with --batch", field="batch")
+    was = old or {}
+    default = BatchSettings()
+    try:
+        return BatchSettings(size=size if size is not None else was.get("size", default.size),
+                             wait_s=wait if wait is not None else was.get("wait_s", default.wait_s),
+                             poll_s=poll if poll is not None else was.get("poll_s", default.poll_s))
+    except ConfigError as exc:
+        raise InputError(str(exc), field="batch") from None
+
 
 MaxConnectionsOption = Annotated[int | None, typer.Option(
     "--max-connections", metavar="N", help="Calls in flight at once per endpoint (provider + base URL). "

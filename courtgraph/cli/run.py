@@ -18,6 +18,10 @@ from courtgraph.cli.app import console, err_console
 from courtgraph.cli.inputs import cache_choice, parse_params, split_list, split_specs
 from courtgraph.cli.options import (
     AllowUnknownCostOption,
+    BatchOption,
+    BatchPollOption,
+    BatchSizeOption,
+    BatchWaitOption,
     CostLimitOption,
     DebaterArgsOption,
     DryRunOption,
@@ -38,6 +42,7 @@ from courtgraph.cli.options import (
     TimeoutOption,
     TopPOption,
     TpmOption,
+    batch_settings,
     check_specs,
     endpoint_settings,
     role_settings,
@@ -123,6 +128,10 @@ def run_command(
     roles_path: RolesFileOption = None,
     cost_limit: CostLimitOption = None,
     allow_unknown_cost: AllowUnknownCostOption = False,
+    batch: BatchOption = None,
+    batch_size: BatchSizeOption = None,
+    batch_wait: BatchWaitOption = None,
+    batch_poll: BatchPollOption = None,
     fail_on_error: FailOnErrorOption = False,
     max_errors: MaxErrorsOption = None,
     dry_run: DryRunOption = False,
@@ -162,6 +171,8 @@ def run_command(
     Example: [bold]courtgraph run -b sample -p single,debate -m sim:0.7 --param debate.rounds=2[/bold]
 
     Example: [bold]courtgraph run -b judgebench:pairs.jsonl -p single --judge recorded:outputs/judge.jsonl[/bold]
+
+    Example: [bold]courtgraph run -b judgebench -p single,jury -m openai:gpt-4o-mini --batch --batch-size 500[/bold]
     """
     from courtgraph.evals import RunPlan, resume_plan
     from courtgraph.graphs.registry import Roles
@@ -199,7 +210,9 @@ def run_command(
                                              stored_config(out)[1].get("limits")),
                            seed=seed, field_map=field_map, label_map=label_map, concurrency=concurrency,
                            cache="default" if not (no_cache or cache) else cache_path, command=_command(),
-                           endpoints=endpoints or None)
+                           endpoints=endpoints or None,
+                           batch=batch_settings(batch, batch_size, batch_wait, batch_poll,
+                                                stored_config(out)[1].get("batch"), resuming=True))
     else:
         if not bench:
             raise InputError("give --bench (sample, judgebench[:PATH], llmbar[:PATH] or jsonl:PATH)",
@@ -212,7 +225,8 @@ def run_command(
                        sample=sample, shuffle=shuffle, cases=case_ids, stratify=stratify, settings=settings,
                        limits=run_limits(cost_limit, allow_unknown_cost, fail_on_error, max_errors),
                        seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,
-                       command=_command(), calibrate_on=calibrate_on, alpha=alpha, delta=delta, endpoints=endpoints)
+                       command=_command(), calibrate_on=calibrate_on, alpha=alpha, delta=delta, endpoints=endpoints,
+                       batch=batch_settings(batch, batch_size, batch_wait, batch_poll))
     if dry_run:
         from courtgraph.evals.dryrun import plan_run
 

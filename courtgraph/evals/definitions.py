@@ -67,6 +67,7 @@ def definitions(*, tie_rule: TieRule, tolerance: float, tie_delta: float, interv
         "saved_usd": "USD the response cache saved",
         "cost_per_case_usd": "(billed + saved) / n: the protocol's price per case, cache or not",
         "cache_hits": "calls answered by the response cache",
+        "batched_calls": "calls answered by a provider batch API (--batch), billed at the batch price (half)",
         "prompt_cache_saved_usd": "what the providers' own prompt caching saved (cached input tokens at the "
                                   "cached rate instead of the input rate, net of cache-write premiums), USD",
         "latency_per_case_s": "wall time per case: mean over cases of the longest trial (the runner judges a "

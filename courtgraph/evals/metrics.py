@@ -103,6 +103,7 @@ class ProtocolMetrics(BaseModel):
     prompt_cache_saved_usd: float | None = 0.0  # saved by the providers' prompt caching (already in cost_usd)
     cost_per_case_usd: float | None  # (billed + saved) / n: the protocol's price per case, cache or not
     cache_hits: int
+    batched_calls: int = 0  # calls answered by a provider batch API, billed at the batch price (--batch)
     latency_per_case_s: float
     compute_per_case_s: float = 0.0
     simulated: bool
@@ -277,7 +278,7 @@ def _protocol_metrics(name: str, records: list[Record], rules: _Rules, vs_baseli
         tokens_per_case=(usage.tokens + usage.saved_input_tokens + usage.saved_output_tokens) / n,
         cost_usd=usage.cost_usd, saved_usd=usage.saved_usd, prompt_cache_saved_usd=usage.prompt_cache_saved_usd,
         cost_per_case_usd=billed_and_saved / n if billed_and_saved is not None else None,
-        cache_hits=usage.cache_hits,
+        cache_hits=usage.cache_hits, batched_calls=usage.batched,
         latency_per_case_s=sum(max((t.latency_s for t in r.trials), default=r.latency_s) for r in records) / n,
         compute_per_case_s=sum(sum(t.latency_s for t in r.trials) if r.trials else r.latency_s
                                for r in records) / n,

@@ -26,6 +26,8 @@ from courtgraph.graphs.registry import Roles, build_protocol
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import graph_name
 from courtgraph.models import ChatModel, ModelLike, ResponseCache, default_cache_path, get_model
+from courtgraph.models.batch_apis import BATCH_APIS
+from courtgraph.models.batch_terms import BatchSettings
 from courtgraph.models.connections import EndpointSettings
 from courtgraph.models.limits import endpoint_bound
 from courtgraph.schema import ORDERS, Case, Order
@@ -86,6 +88,7 @@ class RunPlan:
     alpha: float = 0.15
     delta: float = 0.1
     notes: Sequence[str] = ()  # said before the run starts, and in its log (a resume's changed endpoints)
+    batch: BatchSettings | None = None  # --batch: calls through the providers' batch APIs (models/batching.py)
 
     def prepare(self) -> PreparedRun:
         """Check every setting, load and choose the cases, build the protocols: raises InputError first."""
@@ -127,7 +130,10 @@ class RunPlan:
             "limits": limits.to_json(), "seed": self.seed,
             "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
             **({"calibrate_on": self.calibrate_on, "alpha": self.alpha, "delta": self.delta} if held_out else {}),
+            **({"batch": self.batch.to_json()} if self.batch else {}),
         }
+        if self.batch is not None:
+            warnings += batch_warnings(models_of(described))
         return PreparedRun(plan=self, cases=cases, graphs=graphs, orders=orders, config=config,
                            cache=cache_path, selection=selection, limits=limits, warnings=warnings,
                            held_out=held_out, endpoints=endpoints)
@@ -163,6 +169,18 @@ class PreparedRun:
     warnings: list[str]
     held_out: list[Case] = field(default_factory=list)  # calibration cases (--calibrate-on), not judged
     endpoints: EndpointSettings = field(default_factory=EndpointSettings)  # made current while the run calls
+
+
+def batch_warnings(models: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Batch mode's note on models without a batch API (they run synchronously); an InputError when no
+    model of the run has one (``--batch`` would change nothing: a mistake worth a clear exit)."""
+    used = {d.get("spec"): d.get("provider") for roles in models.values() for d in roles.values() if d.get("spec")}
+    if not any(provider in BATCH_APIS for provider in used.values()):
+        raise InputError(f"no model of this run has a batch API ({', '.join(BATCH_APIS)}): "
+                         f"{', '.join(sorted(map(str, used))) or 'none'}; run without --batch", field="batch")
+    sync = sorted(str(spec) for spec, provider in used.items() if provider not in BATCH_APIS)
+    return [f"batch mode: {', '.join(sync)} {'has' if len(sync) == 1 else 'have'} no batch API: "
+            "called synchronously"] if sync else []
 
 
 # -- cases -------------------------------------------------------------------------------------------

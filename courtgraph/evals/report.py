@@ -196,6 +196,10 @@ def print_summary(summary: Summary, console: Console | None = None, *, metrics: 
     if cached:  # the providers' own prompt caching, already in the billed cost
         console.print("provider prompt caching saved " + ", ".join(f"{n} {_usd(v)}" for n, v in cached.items()),
                       highlight=False)
+    batched = {n: (m.batched_calls, m.calls_per_case * m.n) for n, m in summary.protocols.items() if m.batched_calls}
+    if batched:  # --batch: those calls were billed at the batch price, already in the cost
+        console.print("batch APIs answered (at half the price) " + ", ".join(
+            f"{n} {b:,} of {round(c):,} calls" for n, (b, c) in batched.items()), highlight=False)
     if metrics:
         for title, rows in _metric_tables(summary):
             console.print(_rich_table(title, rows))

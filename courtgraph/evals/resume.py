@@ -20,6 +20,7 @@ from courtgraph.evals.plan import CacheLike, RunPlan, protocol_label
 from courtgraph.evals.settings import RoleSettings
 from courtgraph.evals.store import RunStore
 from courtgraph.graphs.registry import Roles
+from courtgraph.models.batch_terms import BatchSettings
 from courtgraph.models.connections import EndpointSettings
 from courtgraph.schema import Order
 
@@ -68,13 +69,15 @@ def resume_plan(out: str | Path | None = None, *, bench: str | None = None, prot
                 settings: RoleSettings | None = None, limits: RunLimits | None = None, seed: int | None = None,
                 field_map: Mapping[str, str] | str | None = None, label_map: Mapping[str, str] | str | None = None,
                 concurrency: int | None = None, cache: CacheLike = "default",
-                command: Sequence[str] | None = None, endpoints: EndpointSettings | None = None) -> RunPlan:
+                command: Sequence[str] | None = None, endpoints: EndpointSettings | None = None,
+                batch: BatchSettings | bool | None = None) -> RunPlan:
     """A plan that continues the run in ``out`` (else the latest under runs/): each setting not given
     (None or empty) is the stored one, the case choice, generation settings, limits, concurrency and
     cache choice (``--no-cache`` included) among them. The stored benchmark and protocols must be
     specs (a run whose cases or graphs were given in Python needs them given again). ``endpoints`` go
     over the stored endpoint settings, field by field: they change no verdict, so they may change, and
-    the plan's ``notes`` say how."""
+    the plan's ``notes`` say how. ``batch``: batch settings, False for synchronous calls, None for the
+    run's own (its pending batches are polled again)."""
     run_dir, old = stored_config(out)
     stored_endpoints = EndpointSettings.from_json((old.get("endpoints") or {}).get("settings"))
     chosen_endpoints = stored_endpoints.merged(endpoints) if endpoints else stored_endpoints
@@ -112,6 +115,7 @@ def resume_plan(out: str | Path | None = None, *, bench: str | None = None, prot
         field_map=field_map or was.get("field_map"), label_map=label_map or was.get("label_map"),
         resume=True, command=command, calibrate_on=old.get("calibrate_on"), alpha=old.get("alpha", 0.15),
         delta=old.get("delta", 0.1),  # a calibrated run holds out the same cases again
+        batch=stored_batch(old) if batch is None else batch if isinstance(batch, BatchSettings) else None,
     )
 
 
@@ -123,3 +127,7 @@ def _text(settings: EndpointSettings) -> str:
     parts = [pairs(settings.default.over(settings.file_default).to_json()) or "defaults"]
     parts += [f"{key}: {pairs(limits.to_json())}" for key, limits in sorted(settings.endpoints.items()) if limits]
     return "; ".join(parts)
+def stored_batch(config: Mapping[str, Any]) -> BatchSettings | None:
+    """The batch settings a run stored (``config.batch``), or None for a synchronous run."""
+    stored = config.get("batch")
+    return BatchSettings(**stored) if isinstance(stored, dict) else None

@@ -30,6 +30,7 @@ from rich.markup import escape
 
 from courtgraph.agents import simulated
 from courtgraph.errors import InputError
+from courtgraph.evals.batch_journal import batch_journal
 from courtgraph.evals.budget import RunGuard, RunLimits
 from courtgraph.evals.frames import Frame, summary_html, to_pandas
 from courtgraph.evals.logs import run_log
@@ -44,6 +45,8 @@ from courtgraph.evals.settings import RoleSettings
 from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import use_cache
+from courtgraph.models.batch_terms import BatchSettings
+from courtgraph.models.batching import use_batch_mode
 from courtgraph.models.connections import EndpointSettings, use_endpoint_settings
 from courtgraph.models.errors import EndpointDown
 from courtgraph.schema import Case, Order, Record
@@ -143,6 +146,7 @@ async def run_async(
     console: Console | None = None,
     watcher: WatchTrial | None = None,
     display: RunDisplay | None = None,
+    batch: BatchSettings | None = None,
 ) -> Results:
     """Judge every case of ``bench`` with every protocol, in both orders, into a run directory.
 
@@ -151,12 +155,14 @@ async def run_async(
     ``console``; the CLI passes the transcript view). ``display``: the progress display (default: a
     progress bar on ``console`` when ``progress``, else nothing). A run stopped by its cost limit
     returns with ``Results.stopped`` set; one stopped by its error budget raises
-    :class:`~courtgraph.evals.budget.RunStopped`.
+    :class:`~courtgraph.evals.budget.RunStopped`. ``batch``: send the calls through the providers' batch
+    APIs at half the price (:mod:`courtgraph.models.batching`).
     """
     plan = RunPlan(bench, protocols, roles=roles, out=out, orders=orders, concurrency=concurrency, limit=limit,
                    categories=categories, sample=sample, shuffle=shuffle, cases=cases, stratify=stratify,
                    settings=settings, limits=limits, seed=seed, cache=cache, params=params, field_map=field_map,
-                   label_map=label_map, resume=resume, command=command, endpoints=endpoints)
+                   label_map=label_map, resume=resume, command=command, endpoints=endpoints,
+                   batch=batch)
     return await run_plan(plan, progress=progress, watch=watch, console=console, watcher=watcher, display=display)
 
 
@@ -225,9 +231,14 @@ async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest
     try:
         display.start(total, total - len(todo))
         try:
-            with use_cache(prepared.cache), simulated.simulation(plan.seed), guard.active():
-                await judge_all(todo, graphs, prepared.orders, store=store, concurrency=plan.concurrency,
-                                display=display, written=written, watch=watch, watcher=watcher, guard=guard)
+            with use_cache(prepared.cache), simulated.simulation(plan.seed), guard.active(), \
+                    batch_journal(store.run_dir, plan.batch) as journal:
+                async with use_batch_mode(plan.batch, journal, notify=lambda text: console.print(
+                        escape(text), highlight=False, soft_wrap=True)):  # --batch: calls through batch APIs
+                    # a batch pays off when many calls wait together: batch mode admits a batch's worth at once
+                    calls = max(plan.concurrency, plan.batch.size) if plan.batch else plan.concurrency
+                    await judge_all(todo, graphs, prepared.orders, store=store, concurrency=calls,
+                                    display=display, written=written, watch=watch, watcher=watcher, guard=guard)
         finally:
             display.stop()
     except (asyncio.CancelledError, KeyboardInterrupt):

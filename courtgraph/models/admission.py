@@ -154,6 +154,11 @@ class Admission:
             elif known is None and load.probe and load.peak == 1:
                 asyncio.get_running_loop().call_later(self.settle_s, self._learn, load)
 
+    def stalled(self, blocked: int) -> bool:
+        """Whether nothing can move until one of ``blocked`` calls returns: they are every call in flight,
+        and every admitted trial is inside one (batch mode sends its queued batches then)."""
+        return self.in_flight == blocked > 0 and all(t.demand > 0 for t in self.running)
+
     def call_finished(self, load: TrialLoad | None) -> None:
         self.in_flight -= 1
         if load is not None:

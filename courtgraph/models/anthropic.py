@@ -71,6 +71,12 @@ class AnthropicModel(EndpointModel):
 
     async def _request(self, client: anthropic.AsyncAnthropic, messages: list[Message],
                        schema: type[BaseModel] | None, params: GenerateParams) -> Completion:
+        r = await client.messages.create(**self._params(messages, schema, params))
+        return self._completion(r, schema)
+
+    def _params(self, messages: list[Message], schema: type[BaseModel] | None,
+                params: GenerateParams) -> dict[str, Any]:
+        """The arguments of ``messages.create`` (provider arguments under ``extra_body``)."""
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         request: dict[str, Any] = {
             "model": self.model, "max_tokens": params.max_tokens,
@@ -89,7 +95,22 @@ class AnthropicModel(EndpointModel):
         if schema is not None:
             request["tools"] = [answer_tool(schema)]
             request["tool_choice"] = {"type": "tool", "name": schema.__name__}
-        r = await client.messages.create(**request)
+        return request
+
+    def _batch_body(self, messages: list[Message], schema: type[BaseModel] | None,
+                    params: GenerateParams) -> dict[str, Any]:
+        """A Message Batch request's ``params``: the body a sync call sends, provider arguments merged in."""
+        request = self._params(messages, schema, params)
+        extra = request.pop("extra_body", {})
+        return {**request, **extra}
+
+    def _batch_completion(self, body: dict[str, Any], schema: type[BaseModel] | None) -> Completion:
+        from anthropic.types import Message as AnthropicMessage
+
+        return self._completion(AnthropicMessage.model_validate(body), schema)
+
+    def _completion(self, r: Any, schema: type[BaseModel] | None) -> Completion:
+        """A ``Message`` as the Completion every caller gets (sync or batched alike)."""
         text = "".join(block.text for block in r.content if block.type == "text")
         data = None
         if schema is not None:

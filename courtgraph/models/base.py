@@ -23,7 +23,7 @@ from courtgraph.models.cache import ResponseCache, cache_key, current_cache
 from courtgraph.models.errors import ConfigError as ConfigError  # re-exported: raised and caught as base.ConfigError
 from courtgraph.models.errors import EndpointDown as EndpointDown
 from courtgraph.models.errors import ModelError as ModelError
-from courtgraph.models.pricing import cache_write_premium, cost_usd, prompt_cache_saving
+from courtgraph.models.pricing import batch_factor, cache_write_premium, cost_usd, prompt_cache_saving
 from courtgraph.models.schemas import json_schema
 from courtgraph.models.tracing import traced_call
 from courtgraph.schema import Trial, Usage
@@ -97,6 +97,7 @@ class Completion:
     rate_limited: int = 0
     faults: dict[str, int] = field(default_factory=dict)  # failed attempts before the answer, by kind
     truncated: bool = False  # the answer was cut off at max_tokens
+    batched: bool = False  # answered by a provider batch (billed at the batch price: models/batching.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -119,6 +120,10 @@ def current_budget() -> Any:
 
 
 _DEFAULT: Any = object()
+
+
+def _scaled(usd: float | None, factor: float) -> float | None:
+    return None if usd is None else usd * factor
 
 
 class ChatModel(ABC):
@@ -203,6 +208,9 @@ class ChatModel(ABC):
         if done.cache_write_tokens and cost is not None:  # Anthropic bills cache writes above input
             premium = cache_write_premium(self.provider, self.model, done.cache_write_tokens)
             cost = None if premium is None else cost + premium
+        factor = batch_factor(self.provider) if done.batched else 1.0  # a batch bills every token at its price
+        if cost is not None:
+            cost *= factor
         if budget is not None:
             budget.settle(held, cost)
         usage = Usage(
@@ -211,8 +219,9 @@ class ChatModel(ABC):
             output_tokens=done.output_tokens,
             cached_input_tokens=done.cached_input_tokens,
             cache_write_tokens=done.cache_write_tokens,
-            prompt_cache_saved_usd=prompt_cache_saving(self.provider, self.model, done.cached_input_tokens,
-                                                       done.cache_write_tokens),
+            prompt_cache_saved_usd=_scaled(prompt_cache_saving(self.provider, self.model, done.cached_input_tokens,
+                                                               done.cache_write_tokens), factor),
+            batched=int(done.batched),
             cost_usd=cost,
             retries=done.retries,
             rate_limited=done.rate_limited,

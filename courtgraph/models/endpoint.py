@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import json
 import logging
@@ -26,6 +27,8 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 
 from courtgraph.models.base import _DEFAULT, ChatModel, Completion, ConfigError, GenerateParams, Message, ModelError
+from courtgraph.models.batch_apis import BATCH_APIS
+from courtgraph.models.batching import current_batch_mode
 from courtgraph.models.cache import ResponseCache
 from courtgraph.models.connections import DEFAULT_TIMEOUT, run_limits_for
 from courtgraph.models.limits import env_number, get_endpoint
@@ -264,8 +267,29 @@ class EndpointModel(ChatModel):
                        params: GenerateParams) -> Completion:
         """One HTTP call, no retries; SDK exceptions propagate to :meth:`_classify`."""
 
+    def batch_client(self) -> Any:
+        """The SDK client of the running loop (batch mode submits and polls through it)."""
+        return self._client()
+
+    def batch_account(self) -> str:
+        """The key as a short hash: batch mode never puts two accounts' requests in one batch."""
+        return hashlib.sha256(self._api_key.encode()).hexdigest()[:16]
+
+    def _batch_body(self, messages: list[Message], schema: type[BaseModel] | None,
+                    params: GenerateParams) -> dict[str, Any]:
+        """The body a batch line carries: what a sync call would send (providers with a batch API override)."""
+        raise NotImplementedError(f"{self.provider} has no batch API")
+
+    def _batch_completion(self, body: dict[str, Any], schema: type[BaseModel] | None) -> Completion:
+        """A batch line's answer, parsed as a sync answer is (providers with a batch API override)."""
+        raise NotImplementedError(f"{self.provider} has no batch API")
+
     async def _complete(self, messages: list[Message], schema: type[BaseModel] | None,
                         params: GenerateParams) -> Completion:
+        batches = current_batch_mode()
+        if batches is not None and self.provider in BATCH_APIS:  # queued into a batch (models/batching.py)
+            done: Completion = await batches.complete(self, messages, schema, params)
+            return done
         estimate = sum(len(m["content"]) for m in messages) // 4 + params.max_tokens
         rate_limited = 0
         faults: dict[str, int] = {}

@@ -72,6 +72,16 @@ class OpenAIModel(EndpointModel):
 
     async def _request(self, client: openai.AsyncOpenAI, messages: list[Message], schema: type[BaseModel] | None,
                        params: GenerateParams) -> Completion:
+        request = self._body(messages, schema, params)
+        # The SDK's create() would walk the whole body to transform it (a no-op for these plain values) and
+        # resolve client.chat.completions lazily on every call: post() sends the same request without that.
+        from openai.types.chat import ChatCompletion
+
+        r = await client.post("/chat/completions", body=request, cast_to=ChatCompletion)
+        return self._completion(r, schema)
+
+    def _body(self, messages: list[Message], schema: type[BaseModel] | None, params: GenerateParams) -> dict[str, Any]:
+        """The JSON body of one chat completion: what a sync call posts and a batch line carries."""
         request: dict[str, Any] = {"model": self.model, "messages": messages}
         if self.custom_url or not REASONING.match(self.model):
             request["temperature"] = params.temperature
@@ -89,11 +99,19 @@ class OpenAIModel(EndpointModel):
             request.update(params.extra)
         if schema is not None:
             request["response_format"] = response_format(schema, strict=self.strict)
-        # The SDK's create() would walk the whole body to transform it (a no-op for these plain values) and
-        # resolve client.chat.completions lazily on every call: post() sends the same request without that.
+        return request
+
+    def _batch_body(self, messages: list[Message], schema: type[BaseModel] | None,
+                    params: GenerateParams) -> dict[str, Any]:
+        return self._body(messages, schema, params)
+
+    def _batch_completion(self, body: dict[str, Any], schema: type[BaseModel] | None) -> Completion:
         from openai.types.chat import ChatCompletion
 
-        r = await client.post("/chat/completions", body=request, cast_to=ChatCompletion)
+        return self._completion(ChatCompletion.model_validate(body), schema)
+
+    def _completion(self, r: Any, schema: type[BaseModel] | None) -> Completion:
+        """A ``ChatCompletion`` as the Completion every caller gets (sync or batched alike)."""
         message = r.choices[0].message if r.choices else None
         text = (message.content or message.refusal or "") if message else ""
         usage = r.usage

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ _TABLE: dict[str, Price] = {
     "anthropic:claude-haiku-4-5": Price(1.00, 5.00, 0.10, 1.25),
 }
 _loaded_env = False
+#: What a provider's batch API bills against its synchronous price: every token (input, cached input,
+#: cache writes, output) at half price, for OpenAI's Batch API and Anthropic's Message Batches.
+BATCH_FACTOR: Mapping[str, float] = MappingProxyType({"openai": 0.5, "anthropic": 0.5})
 
 
 def set_price(spec: str, input: float, output: float, cached_input: float | None = None,
@@ -106,3 +111,8 @@ def prompt_cache_saving(provider: str, model: str, cached_input_tokens: int, cac
     read = price.input if price.cached_input is None else price.cached_input
     write = price.input if price.cache_write is None else price.cache_write
     return (cached_input_tokens * (price.input - read) - cache_write_tokens * (write - price.input)) / 1e6
+
+
+def batch_factor(provider: str) -> float:
+    """The share of the synchronous price a provider's batch API bills (1.0 for a provider without one)."""
+    return BATCH_FACTOR.get(provider, 1.0)

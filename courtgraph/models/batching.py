@@ -1,0 +1,347 @@
+"""Batch mode: the calls of many trials collected into the providers' batch APIs, at half the price.
+
+OpenAI's Batch API and Anthropic's Message Batches answer a file of requests within 24 hours at 50%
+of the token price. A judging run makes many independent calls at once (every trial's juror, debater
+or judge of the same step), so within :func:`use_batch_mode` an HTTP provider's call
+(:class:`~courtgraph.models.endpoint.EndpointModel`) makes no request of its own: its body, exactly
+what a synchronous call would send, is queued with a future. A queue (one per provider, base URL, key and
+model: an OpenAI batch holds one model) is flushed into a batch when it holds ``size`` requests, or
+``wait_s`` seconds after its first request was queued. Each batch is submitted
+(:mod:`courtgraph.models.batch_apis`), polled every ``poll_s`` seconds, and each line's answer is
+routed back to its call, parsed by the provider's own code into the same ``Completion`` a sync call
+returns, marked ``batched`` (billed at the batch price, :func:`courtgraph.models.pricing.batch_factor`).
+
+Failures follow a sync call's rules (:mod:`courtgraph.models.retry`): an errored line's HTTP status is
+judged retryable or final as a sync call's would be, and a retryable one (and a request that expired
+or was cancelled before it ran) is queued again into a later batch, up to the model's
+``retry.attempts``; then, or at once for a final error, the call fails with a ModelError, never a
+quiet wrong verdict. A batch that fails as a whole fails its calls with the provider's message.
+Submitting and polling are retried like any request (a 503 on the poll is not the batch's end).
+
+**Identity and resuming.** Each request's ``custom_id`` is the SHA-256 of provider, base URL and the
+exact body (:func:`request_id`), so the same call made again has the same id. Every submitted batch is
+written to a :class:`BatchJournal` (the run implements it in ``run.db``) before it is polled; a run
+resumed after a crash or Ctrl-C reads its pending batches, and a call whose id is in one of them
+waits for that batch (polled again, never submitted twice) instead of queueing. Answers of a resumed
+batch that no call has claimed yet are kept for the calls still to come (a debate's later trials).
+The one gap: a crash between the provider accepting a batch and the journal's write (one round trip).
+
+**When a batch is sent.** When its queue holds ``size`` requests; ``wait_s`` after its first request
+was queued; or as soon as the run is *stalled*: every trial the run has admitted is waiting in a
+batched call (:meth:`~courtgraph.models.admission.Admission.stalled`), so no further request can come
+until a batch returns and waiting longer would only add latency. This is what makes each step of a
+multi-round protocol one batch (a debate's round, then its judge) whatever the step's width.
+
+**Concurrency.** A call in batch mode waits for its batch (hours, on a real provider) while it counts
+as in flight in the run's admission (:mod:`courtgraph.models.admission`), and a batch only pays off
+when many calls wait together; so a batch run admits at least ``size`` calls at once (the runner
+takes ``max(concurrency, size)``), and batch calls hold no endpoint slot (they are not HTTP requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from courtgraph.models.admission import current_admission
+from courtgraph.models.batch_apis import BATCH_APIS, BatchState, Line
+from courtgraph.models.batch_terms import Batchable, BatchJournal, BatchSettings, JournalEntry, request_id
+from courtgraph.models.retry import Failure, retrying
+from courtgraph.schema import Usage
+
+log = logging.getLogger("courtgraph.models")
+T = TypeVar("T")
+#: Seconds a run must stay stalled (every admitted trial waiting in a batched call) before its queues are sent:
+#: the calls of one fan-out (a jury's jurors) start within a few loop iterations of each other.
+STALL_S = 0.05
+
+
+@dataclass
+class _Queue:
+    """Requests waiting for their batch, for one provider, base URL and model."""
+
+    model: Batchable
+    requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timer: asyncio.TimerHandle | None = None
+
+
+class BatchMode:
+    """The batch collector of one run, on its event loop (see the module docstring)."""
+
+    def __init__(self, settings: BatchSettings, journal: BatchJournal | None = None,
+                 notify: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.notify = notify  # one line for the user when a batch is submitted, resumed or ends
+        self.submitted = 0  # batches this run submitted
+        self.ended = 0  # batches that ended (resumed ones included)
+        self.resumed = 0  # journaled batches polled again instead of submitting their requests
+        self.pending: dict[str, int] = {}  # batch id -> requests, while it is pending
+        self._queues: dict[tuple[str, str, str, str], _Queue] = {}
+        self._waiting: dict[str, asyncio.Future[Line]] = {}  # custom_id -> its answer, queued or submitted
+        self._ready: dict[str, Line] = {}  # answers of resumed batches that no call has claimed yet
+        self._adoptable: dict[str, JournalEntry] = {}
+        self._followed: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._blocked = 0  # calls now waiting for a batch's answer
+        self._stall_check: asyncio.TimerHandle | None = None
+        for entry in journal.pending_batches() if journal is not None else []:
+            self._adoptable.update(dict.fromkeys(entry.custom_ids, entry))
+
+    def __repr__(self) -> str:
+        queued = sum(len(q.requests) for q in self._queues.values())
+        return f"BatchMode(submitted={self.submitted}, pending={len(self.pending)}, queued={queued})"
+
+    # -- a call ------------------------------------------------------------------------------------
+
+    async def complete(self, model: Batchable, messages: Any, schema: type[BaseModel] | None, params: Any) -> Any:
+        """The ``Completion`` of one call, answered by a batch (retried in later batches as the module says)."""
+        body = model._batch_body(messages, schema, params)
+        custom_id = request_id(model.provider, model.base_url, body)
+        faults: dict[str, int] = {}
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                claimed = self._claim(model, custom_id, body)
+                self._blocked += 1
+                self._watch_stall()
+                try:
+                    line = await asyncio.shield(claimed)
+                finally:
+                    self._blocked -= 1
+                failure = _line_failure(model, line)
+                if failure is None and line.body is not None:
+                    try:
+                        done = model._batch_completion(line.body, schema)
+                    except ValueError as exc:  # pydantic's ValidationError too
+                        failure = Failure(f"malformed batch answer from {model.provider}: {exc}", retryable=True,
+                                          kind="malformed")
+                    else:
+                        done.batched, done.retries, done.faults = True, attempts - 1, faults
+                        return done
+            except Failure as final:  # submitting or polling failed after its retries, or the batch failed
+                failure = final
+            assert failure is not None
+            faults[failure.kind] = faults.get(failure.kind, 0) + 1
+            if failure.retryable and attempts < model.retry.attempts:
+                log.info("batch request %s… queued again after: %s", custom_id[:12], failure)
+                continue
+            error = model._give_up(failure)
+            error.usage = Usage(retries=attempts - 1, faults=faults)
+            raise error from failure
+
+    def _claim(self, model: Batchable, custom_id: str, body: dict[str, Any]) -> asyncio.Future[Line]:
+        """The future of ``custom_id``'s answer: a resumed batch's, the one already queued, or a new one."""
+        loop = asyncio.get_running_loop()
+        if (line := self._ready.pop(custom_id, None)) is not None:
+            done: asyncio.Future[Line] = loop.create_future()
+            done.set_result(line)
+            return done
+        if (waiting := self._waiting.get(custom_id)) is not None:  # the same request, already on its way
+            return waiting
+        future = self._waiting[custom_id] = loop.create_future()
+        entry = self._adoptable.get(custom_id)
+        if entry is not None and (entry.provider, entry.base_url) == (model.provider, model.base_url):
+            if entry.batch_id not in self._followed:
+                self._followed.add(entry.batch_id)
+                self._spawn(self._follow(model, entry))
+            return future
+        key = (model.provider, model.base_url or "", model.model, model.batch_account())
+        queue = self._queues.setdefault(key, _Queue(model))
+        queue.requests[custom_id] = body
+        if len(queue.requests) >= self.settings.size:
+            self._flush(key)
+        elif queue.timer is None:
+            queue.timer = loop.call_later(self.settings.wait_s, self._flush, key)
+        return future
+
+    # -- batches -----------------------------------------------------------------------------------
+
+    def _watch_stall(self) -> None:
+        """Look again in :data:`STALL_S` whether the run is stalled on batched calls (module docstring)."""
+        if self._stall_check is None and any(q.requests for q in self._queues.values()):
+            self._stall_check = asyncio.get_running_loop().call_later(STALL_S, self._flush_if_stalled)
+
+    def _flush_if_stalled(self) -> None:
+        self._stall_check = None
+        admission = current_admission()
+        if admission is not None and admission.stalled(self._blocked):
+            for key, queue in list(self._queues.items()):
+                if queue.requests:
+                    log.debug("every trial waits for a batch: sending %d queued requests now", len(queue.requests))
+                    self._flush(key)
+        else:
+            self._watch_stall()
+
+    def _flush(self, key: tuple[str, str, str, str]) -> None:
+        """Send up to ``size`` of a queue's requests as one batch; what is left waits for its own timer."""
+        queue = self._queues[key]
+        if queue.timer is not None:
+            queue.timer.cancel()
+            queue.timer = None
+        if not queue.requests:
+            return
+        taken = list(queue.requests.items())[: self.settings.size]
+        for custom_id, _ in taken:
+            del queue.requests[custom_id]
+        if queue.requests:
+            queue.timer = asyncio.get_running_loop().call_later(self.settings.wait_s, self._flush, key)
+        self._spawn(self._submit(queue.model, taken))
+
+    async def _submit(self, model: Batchable, requests: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        ids = tuple(custom_id for custom_id, _ in requests)
+        api = BATCH_APIS[model.provider]
+        try:
+            batch_id = await self._call(model, lambda client: api.submit(client, requests))
+        except Failure as failure:
+            self._fail(ids, Failure(f"submitting a batch of {len(ids)} requests failed: {failure.message}",
+                                    status=failure.status, kind=failure.kind))
+            return
+        except BaseException as exc:
+            self._fail(ids, exc)
+            raise
+        entry = JournalEntry(batch_id, model.provider, model.base_url or "", model.model, ids)
+        if self.journal is not None:
+            self.journal.batch_submitted(entry)
+        self.submitted += 1
+        self._say("batch %s submitted to %s at %s: %d requests (%d batches pending)", batch_id, model.provider,
+                  model.base_url, len(ids), len(self.pending) + 1)
+        await self._settle(model, entry, first_look=self.settings.poll_s)
+
+    async def _follow(self, model: Batchable, entry: JournalEntry) -> None:
+        """A batch an earlier invocation submitted: poll it again, at once."""
+        self.resumed += 1
+        self._say("batch %s (%d requests, submitted before the run was resumed) polled again, not resubmitted",
+                  entry.batch_id, len(entry.custom_ids))
+        await self._settle(model, entry, first_look=0.0)
+
+    async def _settle(self, model: Batchable, entry: JournalEntry, first_look: float) -> None:
+        """Poll until the batch ends, then route each line to its call."""
+        api = BATCH_APIS[model.provider]
+        self.pending[entry.batch_id] = len(entry.custom_ids)
+        wait = first_look
+        try:
+            while True:
+                await asyncio.sleep(wait)
+                wait = self.settings.poll_s
+                state: BatchState = await self._call(model, lambda client: api.poll(client, entry.batch_id))
+                if state.ended:
+                    break
+        except Failure as failure:
+            self.pending.pop(entry.batch_id, None)
+            self._fail(entry.custom_ids, Failure(f"polling batch {entry.batch_id} failed: {failure.message}",
+                                                 status=failure.status, kind=failure.kind))
+            return
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):
+                self._fail(entry.custom_ids, exc)
+            raise
+        self.pending.pop(entry.batch_id, None)
+        self.ended += 1
+        for custom_id in entry.custom_ids:
+            self._adoptable.pop(custom_id, None)
+        if self.journal is not None:
+            self.journal.batch_ended(entry.batch_id, "failed" if state.failed else state.status or "ended")
+        if state.failed is not None:
+            self._say("batch %s failed: %s", entry.batch_id, state.failed, level=logging.WARNING)
+            self._fail(entry.custom_ids, Failure(f"{model.provider} batch {entry.batch_id} failed: {state.failed}",
+                                                 kind="batch_failed"))
+            return
+        lines = {line.custom_id: line for line in state.lines}
+        answered = sum(line.body is not None for line in lines.values())
+        self._say("batch %s ended (%s): %d of %d requests answered (%d batches pending)", entry.batch_id,
+                  state.status, answered, len(entry.custom_ids), len(self.pending))
+        for custom_id in entry.custom_ids:
+            line = lines.get(custom_id) or Line(custom_id, unrun=True, message="missing from the batch's results")
+            future = self._waiting.pop(custom_id, None)
+            if future is None:
+                self._ready[custom_id] = line  # a resumed batch's answer for a call still to come
+            elif not future.done():
+                future.set_result(line)
+
+    async def _call(self, model: Batchable, request: Callable[[Any], Awaitable[T]]) -> T:
+        """One batch-endpoint request, retried as a sync call is (:func:`courtgraph.models.retry.retrying`)."""
+        async for attempt in retrying(model.retry):
+            with attempt:
+                try:
+                    return await request(model.batch_client())
+                except Exception as exc:
+                    failure = model._classify(exc)
+                    if failure is None:
+                        raise
+                    raise failure from exc
+        raise AssertionError("unreachable: retrying() re-raises the last failure")
+
+    def _say(self, text: str, *args: Any, level: int = logging.INFO) -> None:
+        """A batch's event in the log (run.log) and, when the run asked for it, on the user's console."""
+        log.log(level, text, *args)
+        if self.notify is not None:
+            self.notify(text % args)
+
+    def _fail(self, ids: Sequence[str], exc: BaseException) -> None:
+        for custom_id in ids:
+            future = self._waiting.pop(custom_id, None)
+            if future is not None and not future.done():
+                future.set_exception(exc)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Stop the timers and pollers: a pending batch stays with the provider (and in the journal)."""
+        for queue in self._queues.values():
+            if queue.timer is not None:
+                queue.timer.cancel()
+        if self._stall_check is not None:
+            self._stall_check.cancel()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.pending:
+            self._say("%d batches still pending at the provider (%s): --resume polls them again, never pays twice",
+                      len(self.pending), ", ".join(self.pending))
+
+
+def _line_failure(model: Batchable, line: Line) -> Failure | None:
+    """An unanswered line as a sync call's failure: its status judged as a sync HTTP error's would be."""
+    if line.body is not None:
+        return None
+    if line.unrun:
+        return Failure(f"{model.provider} batch request never ran: {line.message}", retryable=True, kind="expired")
+    return model._status_failure(line.status or 500, {}, line.message)
+
+
+_current: ContextVar[BatchMode | None] = ContextVar("courtgraph_batch_mode", default=None)
+
+
+def current_batch_mode() -> BatchMode | None:
+    """The batch collector of the run this code runs in, if it runs in batch mode."""
+    return _current.get()
+
+
+@asynccontextmanager
+async def use_batch_mode(settings: BatchSettings | None, journal: BatchJournal | None = None,
+                         notify: Callable[[str], None] | None = None) -> AsyncIterator[BatchMode | None]:
+    """Within the block, HTTP providers' calls go through batches (nothing changes when ``settings`` is None);
+    ``notify`` gets a line for each batch submitted, resumed and ended."""
+    if settings is None:
+        yield None
+        return
+    mode = BatchMode(settings, journal, notify)
+    token = _current.set(mode)
+    try:
+        yield mode
+    finally:
+        _current.reset(token)
+        await mode.close()
