@@ -170,6 +170,7 @@ def test_info_shows_each_endpoints_settings(capsys: pytest.CaptureFixture[str], 
                    "--max-connections", "3", "--tpm", "90000", "-o", str(tmp_path / "r"))[0] == 0
     code, out, _ = cli(capsys, "info", str(tmp_path / "r"))
     assert code == 0
+    out = " ".join(out.split())  # info wraps long lines with a hanging indent
     assert (f"endpoint openai@{stub.openai_url}: max_connections 3 · timeout 60 s · max_retries 3 · rpm none · "
             "tpm 90000") in out
     code, out, _ = cli(capsys, "info", str(tmp_path / "r"), "--json")
