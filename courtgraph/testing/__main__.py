@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests (0 to 1) that fail")
     parser.add_argument("--faults", default=",".join(RANDOM_FAULTS), help="fault kinds to draw from")
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault draws")
+    parser.add_argument("--prefix-cache", action="store_true",
+                        help="report cached input tokens as a provider's prompt cache would (see testing/prefix.py)")
     args = parser.parse_args(argv)
     try:
         kinds = parse_faults(args.faults)
@@ -25,7 +27,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--faults: {exc}")
     if not 0.0 <= args.fault_rate <= 1.0:
         parser.error(f"--fault-rate must be between 0 and 1, got {args.fault_rate:g}")
-    serve(args.port, args.latency, args.api_key, fault_rate=args.fault_rate, faults=kinds, seed=args.seed)
+    serve(args.port, args.latency, args.api_key, fault_rate=args.fault_rate, faults=kinds, seed=args.seed,
+          prefix_cache=args.prefix_cache)
 
 
 if __name__ == "__main__":

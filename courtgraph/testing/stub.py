@@ -35,6 +35,7 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
+from courtgraph.testing.prefix import PrefixCache
 from courtgraph.testing.wire import (
     ERROR_TYPES,
     FAULTS,
@@ -84,13 +85,16 @@ class StubServer:
     provider that is down. A random ``stall`` holds for ``stall_seconds`` (default: until the client
     gives up). ``injected`` counts the faults served, by kind. Every response
     reports usage: input tokens = words in the prompt, output tokens = words in the answer, and
-    ``cached_tokens`` of the input as served from the provider's prefix cache.
+    ``cached_tokens`` of the input as served from the provider's prefix cache; with ``prefix_cache``
+    the cached (and, for Anthropic, written) tokens are those a provider's prompt cache would report
+    for the prompts seen so far (:mod:`courtgraph.testing.prefix`, shortest cached prefix
+    ``prefix_cache_min`` tokens).
     """
 
     def __init__(self, responder: Responder | None = None, latency: float = 0.0, api_key: str | None = None,
                  port: int = 0, *, cached_tokens: int = 0, echo_key: bool = False, fault_rate: float = 0.0,
                  faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None,
-                 stall_seconds: float = 3600.0) -> None:
+                 stall_seconds: float = 3600.0, prefix_cache: bool = False, prefix_cache_min: int = 1024) -> None:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be between 0 and 1, got {fault_rate:g}")
         unknown = [k for k in faults if k not in FAULTS]
@@ -107,6 +111,7 @@ class StubServer:
         self.latency = latency
         self.api_key = api_key
         self.cached_tokens = cached_tokens
+        self.prefix_cache = PrefixCache(minimum=prefix_cache_min) if prefix_cache else None
         self.port = port
         self.requests = 0
         self.requests_by_path: dict[str, int] = {}
@@ -348,9 +353,12 @@ class StubServer:
             payload = {"type": "error", "error": {"type": kind, "message": message}}
         return _Reply(status, json.dumps(payload).encode(), headers or {})
 
-    def _usage(self, request: StubRequest, answer_text: str) -> tuple[int, int, int]:
+    def _usage(self, request: StubRequest, answer_text: str) -> tuple[int, int, int, int]:
+        """(prompt, answer, cache-read, cache-written) tokens: the prefix cache's, else ``cached_tokens``."""
         prompt = words(request.text)
-        return prompt, words(answer_text), min(self.cached_tokens, prompt)
+        if self.prefix_cache is not None:
+            return prompt, words(answer_text), *self.prefix_cache.usage(request)
+        return prompt, words(answer_text), min(self.cached_tokens, prompt), 0
 
 def usage_text(stub: StubServer) -> str:
     """What to print once the stub is up: its URLs, the model specs that reach it, the faults it injects."""
@@ -367,7 +375,7 @@ def usage_text(stub: StubServer) -> str:
 
 
 def serve(port: int, latency: float, api_key: str | None, *, fault_rate: float = 0.0,
-          faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None) -> None:
+          faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None, prefix_cache: bool = False) -> None:
     """Serve until Ctrl-C. The server runs in its own thread; this one waits for the signal.
 
     SIGINT is blocked before the server starts and taken with ``sigwait``: raised as a KeyboardInterrupt
@@ -379,7 +387,7 @@ def serve(port: int, latency: float, api_key: str | None, *, fault_rate: float =
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # the server's thread inherits the mask
     try:
         with StubServer(port=port, latency=latency, api_key=api_key, fault_rate=fault_rate, faults=faults,
-                        seed=seed) as stub:
+                        seed=seed, prefix_cache=prefix_cache) as stub:
             print(usage_text(stub), flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 if masked:
