@@ -117,7 +117,7 @@ async def test_every_call_after_the_first_of_a_trial_reads_the_shared_case(
     records = await run(api, protocol, monkeypatch, prefix_cache=True)
     plain = await run(api, protocol, monkeypatch, prefix_cache=False)
     for calls in paid(records):
-        assert len(calls) == (3 if protocol == "jury" else 2 * 2 + 1 + 1)  # 3 jurors; 2 x 2 arguments, question, verdict
+        assert len(calls) == (3 if protocol == "jury" else 2 * 2 + 1 + 1)  # jurors; arguments, question, verdict
         misses = [t for t in calls if not t.usage.cached_input_tokens]
         # a trial's first call opens the case prefix; so does a debate's one structured call (the verdict):
         # a provider caches the output schema (OpenAI) or the tools (Anthropic) ahead of the prompt
