@@ -11,7 +11,10 @@ the end of the case. Prices: OpenAI as gpt-4.1 ($2 input, $0.50 cached, $8 outpu
 Claude Sonnet 4 ($3 input, $0.30 read, $3.75 write, $15 output). The stub answers in one sentence, so the
 output share of the cost is far below a real judge's: the input cost is shown apart.
 
-    python benchmarks/bench_prefix.py [--cases 50] [--latency 0] [--concurrency 8]
+    python benchmarks/bench_prefix.py [--cases 50] [--latency 0] [--concurrency 8] [--prefix-min 1024]
+
+``--prefix-min`` is the shortest cacheable prefix in stub tokens (words): 1,024 is the providers' minimum
+in tokens, so it is conservative; 768 words is about 1,024 tokens at OpenAI's rule of thumb of 0.75 words a token.
 
 ``--latency`` > 0 shows the concurrent misses: a prefix is cached only once a first answer has begun, so
 jurors sent together all miss (as with the real providers).
@@ -88,8 +91,9 @@ def model(stub: StubServer, api: str) -> EndpointModel:
     return m
 
 
-async def run(api: str, protocol: str, cases: list[Any], latency: float, concurrency: int) -> list[Record]:
-    with StubServer(prefix_cache=True, latency=latency) as stub:
+async def run(api: str, protocol: str, cases: list[Any], latency: float, concurrency: int,
+              prefix_min: int) -> list[Record]:
+    with StubServer(prefix_cache=True, prefix_cache_min=prefix_min, latency=latency) as stub:
         graph = build_protocol(protocol, Roles(model=model(stub, api)))
         gate = asyncio.Semaphore(concurrency)
 
@@ -107,12 +111,12 @@ def input_cost(api: str, u: Usage) -> float:
             + u.cache_write_tokens * (p.cache_write or p.input)) / 1e6
 
 
-async def bench(n: int, latency: float, concurrency: int) -> None:
+async def bench(n: int, latency: float, concurrency: int, prefix_min: int) -> None:
     from courtgraph.evals.benchmarks.judgebench import load
 
     cases = load(JUDGEBENCH)[:n]
     print(f"JudgeBench {JUDGEBENCH.name}: {len(cases)} cases x 2 orders, stub latency {latency:g} s, "
-          f"{concurrency} cases at once\n")
+          f"{concurrency} cases at once, shortest cached prefix {prefix_min} words\n")
     head = (f"{'provider':10} {'protocol':8} {'prompts':7} {'calls':>6} {'input tok':>10} {'cached':>7} "
             f"{'written':>8} {'input $':>9} {'total $':>9} {'saved $':>8}")
     print(head)
@@ -122,9 +126,9 @@ async def bench(n: int, latency: float, concurrency: int) -> None:
             for label in ("main", "now"):
                 if label == "main":
                     with main_prompts():
-                        records = await run(api, protocol, cases, latency, concurrency)
+                        records = await run(api, protocol, cases, latency, concurrency, prefix_min)
                 else:
-                    records = await run(api, protocol, cases, latency, concurrency)
+                    records = await run(api, protocol, cases, latency, concurrency, prefix_min)
                 u = Usage.total(r.usage for r in records)
                 failed = sum(r.error is not None for r in records)
                 print(f"{api:10} {protocol:8} {label:7} {u.calls:6d} {u.input_tokens:10,d} "
@@ -138,5 +142,6 @@ if __name__ == "__main__":
     parser.add_argument("--cases", type=int, default=50)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--prefix-min", type=int, default=1024)
     args = parser.parse_args()
-    asyncio.run(bench(args.cases, args.latency, args.concurrency))
+    asyncio.run(bench(args.cases, args.latency, args.concurrency, args.prefix_min))
