@@ -162,3 +162,13 @@ def test_cost_rule_matches_pricing() -> None:
     assert cost_usd("stubtest", "model", 3000, 100, 1000, 1500) == pytest.approx(
         (500 * 1.00 + 1000 * 0.10 + 1500 * 1.25 + 100 * 5.00) / 1e6)
     del pricing._TABLE["stubtest:model"]
+
+
+def test_the_stub_command_line_turns_the_prefix_cache_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from courtgraph.testing import __main__ as cli
+
+    served: list[dict[str, Any]] = []
+    monkeypatch.setattr(cli, "serve", lambda *args, **kwargs: served.append(kwargs))
+    cli.main(["--port", "0", "--prefix-cache"])
+    cli.main(["--port", "0"])
+    assert [s["prefix_cache"] for s in served] == [True, False]

@@ -85,10 +85,8 @@ class StubServer:
     provider that is down. A random ``stall`` holds for ``stall_seconds`` (default: until the client
     gives up). ``injected`` counts the faults served, by kind. Every response
     reports usage: input tokens = words in the prompt, output tokens = words in the answer, and
-    ``cached_tokens`` of the input as served from the provider's prefix cache; with ``prefix_cache``
-    the cached (and, for Anthropic, written) tokens are those a provider's prompt cache would report
-    for the prompts seen so far (:mod:`courtgraph.testing.prefix`, shortest cached prefix
-    ``prefix_cache_min`` tokens).
+    ``cached_tokens`` of the input as served from the provider's prefix cache (``prefix_cache``: as a
+    provider's prompt cache would, from ``prefix_cache_min`` tokens: :mod:`courtgraph.testing.prefix`).
     """
 
     def __init__(self, responder: Responder | None = None, latency: float = 0.0, api_key: str | None = None,
@@ -354,11 +352,9 @@ class StubServer:
         return _Reply(status, json.dumps(payload).encode(), headers or {})
 
     def _usage(self, request: StubRequest, answer_text: str) -> tuple[int, int, int, int]:
-        """(prompt, answer, cache-read, cache-written) tokens: the prefix cache's, else ``cached_tokens``."""
         prompt = words(request.text)
-        if self.prefix_cache is not None:
-            return prompt, words(answer_text), *self.prefix_cache.usage(request)
-        return prompt, words(answer_text), min(self.cached_tokens, prompt), 0
+        read, written = self.prefix_cache.usage(request) if self.prefix_cache else (min(self.cached_tokens, prompt), 0)
+        return prompt, words(answer_text), read, written
 
 def usage_text(stub: StubServer) -> str:
     """What to print once the stub is up: its URLs, the model specs that reach it, the faults it injects."""
