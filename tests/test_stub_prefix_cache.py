@@ -80,6 +80,16 @@ def test_anthropic_rule_reads_and_writes_at_breakpoints_only() -> None:
     assert ask(anthropic_body(rules, other, "")) == (0, 1300)
 
 
+def test_a_prefix_is_read_only_by_requests_that_arrive_after_it_was_answered() -> None:
+    cache = PrefixCache()
+    body = openai_body(text(1100, "s"))
+    ask = parse_request("openai", "/v1/chat/completions", {}, body)
+    # answered an hour after arriving: the first answer (a moment ago) was not there when it arrived
+    assert cache.usage(ask, latency=3600) == (0, 0)
+    assert cache.usage(ask, latency=3600) == (0, 0)  # concurrent requests all miss, as with the providers
+    assert cache.usage(ask, latency=0) == (1024, 0)  # one sent after an answer reads the prefix
+
+
 LONG_A = "The product is 51. " + text(700, "alpha")
 LONG_B = "The product is 41. " + text(700, "beta")
 CASES = [Case(id=f"c{i}", question=f"Case {i}: what is 17 * 3? " + text(50, f"q{i}_"), candidates=[LONG_A, LONG_B],

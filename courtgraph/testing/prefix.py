@@ -18,9 +18,9 @@ documented simplification of the provider's:
 * The output format is part of the prefix, as it is for both providers (an OpenAI structured-output
   schema is a prefix to the system message; Anthropic caches tools before the system prompt): a
   structured call and a free-text call never share a cached prefix. It counts as no tokens.
-* A prompt is remembered when its answer is built, after the stub's ``latency``: as with the real
-  caches, which serve a prefix only once a first response has begun, concurrent requests that arrive
-  together all miss.
+* A prompt is remembered when its answer is sent, and a request reads only what was remembered before
+  it arrived (its answer time less the stub's ``latency``): as with the real caches, which serve a
+  prefix only once a first response has begun, concurrent requests that arrive together all miss.
 
 The cache never expires (the providers keep a prefix five to ten minutes after its last use).
 """
@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,36 +44,36 @@ class PrefixCache:
 
     minimum: int = 1024
     step: int = 128
-    _seen: dict[str, set[bytes]] = field(default_factory=dict)
+    _seen: dict[str, dict[bytes, float]] = field(default_factory=dict)  # model -> prefix hash -> when cached
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def usage(self, request: StubRequest) -> tuple[int, int]:
-        """(tokens read from the cache, tokens written to it) for one request, which is then remembered."""
+    def usage(self, request: StubRequest, latency: float = 0.0) -> tuple[int, int]:
+        """(tokens read from the cache, tokens written to it) for one request answered now, ``latency``
+        seconds after it arrived; its prefixes are remembered from now on."""
+        now = time.monotonic()
+        marks = self._marks(request)
+        last = max(marks, default=0)
         with self._lock:
-            seen = self._seen.setdefault(request.model, set())
-            if request.api == "openai":
-                return self._openai(request, seen), 0
-            return self._anthropic(request, seen)
+            held = self._seen.setdefault(request.model, {})
+            cached = {n for n, key in marks.items() if key in held and held[key] <= now - latency}
+            for key in marks.values():
+                held.setdefault(key, now)
+        read = max(cached, default=0)
+        if request.api == "openai":
+            return read, 0  # automatic caching: nothing is billed as a write
+        return read, (last - read if last and last not in cached else 0)
 
-    def _openai(self, request: StubRequest, seen: set[bytes]) -> int:
-        marks = dict(_prefixes(_output_format(request), [request.text], self._boundary))
-        read = max((n for n, key in marks.items() if key in seen), default=0)
-        seen.update(marks.values())
-        return read
+    def _marks(self, request: StubRequest) -> dict[int, bytes]:
+        """The prefixes a provider could serve from its cache: length in tokens -> hash."""
+        if request.api == "openai":
+            return dict(_prefixes(_output_format(request), [request.text], self._boundary))
+        texts, marked = _blocks(request.body)
+        ends = {sum(len(t.split()) for t in texts[: i + 1]) for i, m in enumerate(marked) if m}
+        return {n: key for n, key in _prefixes(_output_format(request), texts, lambda n: n in ends)
+                if n >= self.minimum}
 
     def _boundary(self, n: int) -> bool:
         return n >= self.minimum and (n - self.minimum) % self.step == 0
-
-    def _anthropic(self, request: StubRequest, seen: set[bytes]) -> tuple[int, int]:
-        texts, marked = _blocks(request.body)
-        ends = {sum(len(t.split()) for t in texts[: i + 1]) for i, m in enumerate(marked) if m}
-        marks = {n: key for n, key in _prefixes(_output_format(request), texts, lambda n: n in ends)
-                 if n >= self.minimum}
-        read = max((n for n, key in marks.items() if key in seen), default=0)
-        last = max(marks, default=0)
-        written = last - read if last and marks[last] not in seen else 0
-        seen.update(marks.values())
-        return read, written
 
 
 def _output_format(request: StubRequest) -> str:

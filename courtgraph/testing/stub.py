@@ -353,7 +353,8 @@ class StubServer:
 
     def _usage(self, request: StubRequest, answer_text: str) -> tuple[int, int, int, int]:
         prompt = words(request.text)
-        read, written = self.prefix_cache.usage(request) if self.prefix_cache else (min(self.cached_tokens, prompt), 0)
+        read, written = (self.prefix_cache.usage(request, self.latency) if self.prefix_cache else
+                         (min(self.cached_tokens, prompt), 0))
         return prompt, words(answer_text), read, written
 
 def usage_text(stub: StubServer) -> str:
