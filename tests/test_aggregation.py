@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from parts import case_text
 
 from courtgraph.agents.aggregator import majority, make_aggregator, make_rule, mean, strict, weighted
 from courtgraph.errors import InputError
@@ -114,7 +115,7 @@ def test_mean_is_refused_for_pairwise_members_when_the_protocol_is_built() -> No
 
 async def test_a_pointwise_panel_averages_each_candidates_scores_into_a_side() -> None:
     def grader(messages: list[Message], _schema: object) -> str:  # every dimension: 8 for one, 4 for the other
-        good = "good answer" in messages[-1]["content"]
+        good = "good answer" in case_text(messages)
         return f"Graded.\n[[{8 if good else 4}]]"
 
     trial = Trial(case=Case(id="c", question="q?", candidates=["good answer", "weak answer"]))

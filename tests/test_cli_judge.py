@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from parts import case_text
 from pydantic import BaseModel
 
 from courtgraph.cli import main
@@ -80,7 +81,7 @@ def test_one_failed_order_exits_1(capsys: pytest.CaptureFixture[str], monkeypatc
     import courtgraph.graphs
 
     def fails_in_ba(messages: list[Message], schema: type[BaseModel] | None) -> str | BaseException:
-        shown_first = unfence(messages[-1]["content"])["response_a"]
+        shown_first = unfence(case_text(messages))["response_a"]
         return ModelError("upstream exploded", status=500) if shown_first == "5" else "[[A]]"
 
     monkeypatch.setattr(courtgraph.graphs, "single", lambda model, **kw: single(ScriptedModel(fails_in_ba), **kw))

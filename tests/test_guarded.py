@@ -18,6 +18,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
+from parts import role_text
 from pydantic import BaseModel
 
 from courtgraph.agents.advocate import split_private
@@ -194,7 +195,7 @@ def test_an_unclosed_thinking_block_hides_the_rest_of_the_answer() -> None:
 async def test_an_unclosed_thinking_block_never_reaches_the_judge_or_the_opponent() -> None:
     """The same break, through a debate: the judge's and the opponent's prompts would carry the secret."""
     def debater(messages: list[Message], _schema: object) -> str:
-        side = "A" if "You are advocate_A" in messages[0]["content"] else "B"
+        side = "A" if "You are advocate_A" in role_text(messages) else "B"
         return f"ARGUMENT-{side}: my side is right.\n<thinking>SECRET-{side} the weak spot of my case"
 
     a, b = ScriptedModel(debater, name="a"), ScriptedModel(debater, name="b")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from parts import case_text, role_text
 
 from courtgraph.errors import InputError
 from courtgraph.evals.store import RunStore, record_failed
@@ -30,7 +31,7 @@ def says(tag: str, name: str) -> ScriptedModel:
 def knows(name: str) -> ScriptedModel:
     """Picks the shown candidate "51" in either order (so a case's two orders agree)."""
     def pick(messages: list[Message], _s: object) -> str:
-        return f"I am {name}.\n[[{'A' if unfence(messages[-1]['content'])['response_a'] == '51' else 'B'}]]"
+        return f"I am {name}.\n[[{'A' if unfence(case_text(messages))['response_a'] == '51' else 'B'}]]"
 
     return ScriptedModel(pick, name=name)
 
@@ -116,7 +117,7 @@ async def test_deliberation_stops_when_a_juror_fails_and_a_quorum_leaves_it_out(
 
 async def test_a_failing_panel_specialist_fails_the_trial_unless_a_quorum() -> None:
     def specialist(messages: list[Message], _s: object) -> str:
-        if "safety specialist" in messages[0]["content"]:
+        if "safety specialist" in role_text(messages):
             raise ModelError("500 Internal Server Error")
         return "Fine. [[A]]"
 
@@ -208,7 +209,7 @@ def test_a_run_with_a_failing_juror_reports_the_failure_and_resume_finishes_it(t
     from test_runner import make_cases, run_quiet, truthful
 
     def down_for_c1(messages: list[Message], schema: object) -> str | BaseException:
-        return ModelError("503 overloaded") if "question 1" in messages[-1]["content"] else truthful(messages)
+        return ModelError("503 overloaded") if "question 1" in case_text(messages) else truthful(messages)
 
     cases = make_cases(3)
     healthy = [ScriptedModel(truthful, name=f"j{i}") for i in range(2)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from parts import case_text
 
 from courtgraph.graphs.cascade import cascade
 from courtgraph.graphs.jury import jury
@@ -18,7 +19,7 @@ CASE = Case(id="cas", question="What is 6 * 7?", candidates=["42", "48"], label=
 def knows(answer: str, name: str, confidence: int = 90) -> ScriptedModel:
     """Picks whichever shown response is ``answer``: consistent across orders."""
     def pick(messages: list[Message], _schema: object) -> str:
-        shown = unfence(messages[-1]["content"])
+        shown = unfence(case_text(messages))
         tag = "A" if shown["response_a"] == answer else "B"
         return f"It is {answer}. Confidence: {confidence}%\n[[{tag}]]"
     return ScriptedModel(pick, name=name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 import pytest
+from parts import role_text
 
 from courtgraph.graphs.consultancy import consultancy
 from courtgraph.graphs.trial import run_trial
@@ -25,9 +26,9 @@ def consultant(*choices: str | Exception) -> ScriptedModel:
     answers = iter(choices or ["[[B]]"])
 
     def argue(messages: list[Message], _schema: object) -> str | Exception:
-        if "which one" in messages[0]["content"]:
+        if "which one" in role_text(messages):
             return next(answers)
-        side = "A" if "argue to a judge that\nResponse A" in messages[0]["content"] else "B"
+        side = "A" if "that Response A is the better one" in role_text(messages) else "B"
         rnd = messages[-1]["content"].split("Round ")[1].split(" ")[0]
         return f"<notes>NOTES-{side}{rnd}</notes>CASE-{side}{rnd}"
     return ScriptedModel(argue, name="consultant")
@@ -36,8 +37,7 @@ def consultant(*choices: str | Exception) -> ScriptedModel:
 def judge(verdicts: dict[str, Label]) -> ScriptedModel:
     """Asks a question, or decides per room: the side the consultant argued maps to a verdict."""
     def answer(messages: list[Message], _schema: object) -> str:
-        system = messages[0]["content"]
-        side = "A" if "that Response A is better" in system else "B"
+        side = "A" if "that Response A is better" in role_text(messages) else "B"
         if "Ask the consultant one question" in messages[-1]["content"]:
             return f"QUESTION-{side}?"
         return f"Decided. Confidence: 60%\n[[{verdicts[side]}]]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from parts import role_text
 
 from courtgraph.graphs.d3 import ANONYMOUS, Budget, converged
 from courtgraph.graphs.jury import jury
@@ -21,7 +22,7 @@ TRIAL = Trial(case=CASE)
 def advocate(name: str) -> ScriptedModel:
     """Argues with a private note, and names its own model (what anonymization must remove)."""
     def argue(messages: list[Message], _schema: object) -> str:
-        side = "A" if "You are advocate_A" in messages[0]["content"] else "B"
+        side = "A" if "You are advocate_A" in role_text(messages) else "B"
         return f"<thinking>PRIVATE-{side}</thinking>As scripted:{name}, I say ARG-{side}."
     return ScriptedModel(argue, name=name, tokens=(100, 20))
 

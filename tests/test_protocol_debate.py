@@ -6,6 +6,7 @@ import asyncio
 import importlib
 
 import pytest
+from parts import role_text
 from pydantic import BaseModel
 
 from courtgraph.graphs.debate import debate
@@ -27,7 +28,7 @@ def debater(name: str) -> ScriptedModel:
     """Argues with private notes; each argument names its speaker and round so prompts can be checked."""
     def argue(messages: list[Message], _schema: object) -> str:
         user = messages[-1]["content"]
-        side = "A" if "You are advocate_A" in messages[0]["content"] else "B"
+        side = "A" if "You are advocate_A" in role_text(messages) else "B"
         rnd = user.split("Round ")[1].split(" ")[0]
         return f"<thinking>PRIVATE-{name}-{side}{rnd}</thinking>ARG-{side}{rnd} from {name}."
     return ScriptedModel(argue, name=name, tokens=(100, 20))
@@ -106,7 +107,7 @@ async def test_interactive_judge_questions_from_round_two() -> None:
 
 async def test_open_debate_protagonist_chooses_privately_and_antagonist_takes_the_other_side() -> None:
     def protagonist(messages: list[Message], _schema: object) -> str:
-        if "which one" in messages[0]["content"]:
+        if "which one" in role_text(messages):
             return "B looks right to me. [[B]]"
         return "PROTAGONIST argues."
 
@@ -119,7 +120,7 @@ async def test_open_debate_protagonist_chooses_privately_and_antagonist_takes_th
     assert choice.phase == "choice" and choice.visible_to == ["protagonist"] and choice.verdict is not None
     by_agent = {t.agent: t.model for t in result.turns if t.phase == "argument"}
     assert by_agent == {"advocate_B": "scripted:pro", "advocate_A": "scripted:anti"}
-    assert all("You are advocate_B" in call[0]["content"] for call in pro.calls[1:])
+    assert all("You are advocate_B" in role_text(call) for call in pro.calls[1:])
     assert "looks right to me" not in judge.prompts()[0] and "protagonist" not in judge.prompts()[0]
 
 
@@ -168,7 +169,7 @@ async def test_a_failing_advocate_cancels_the_other_advocates_call() -> None:
 
 async def test_open_debate_without_a_valid_choice_argues_as_assigned() -> None:
     def protagonist(messages: list[Message], _schema: object) -> str:
-        if "which one" in messages[0]["content"]:
+        if "which one" in role_text(messages):
             return "They are equally good. [[C]]"
         return "PROTAGONIST argues."
 

@@ -31,7 +31,6 @@ CASE = Case(id="au", question="What is the capital of Australia?", candidates=[R
 
 
 def plays_every_role(request: StubRequest) -> str | dict[str, Any]:
-    system = next((m["content"] for m in request.messages if m["role"] == "system"), "")
     last = request.messages[-1]["content"].strip().splitlines()[-1]
     shown = unfence(request.text)
     if request.structured:  # a judge, juror or aggregator deciding
@@ -40,7 +39,7 @@ def plays_every_role(request: StubRequest) -> str | dict[str, Any]:
                 "confidence": 0.9}
     if last.startswith("Ask"):
         return "advocate_A: What is your source?\nadvocate_B: What is your source?"
-    if ", an expert witness in a court" in system:
+    if ", an expert witness in a court" in request.text:  # the witness's own role message
         return "I checked: Canberra is the capital; Sydney is the largest city."
     opening = "Give your opening statement" in request.messages[-1]["content"]
     call = "\nWITNESS: fact_checker: Which city is the capital?" if opening else ""
@@ -68,7 +67,8 @@ def check(record: Record, server: StubServer, calls: int, models: set[str]) -> N
     assert {t.model for t in turns} == models
     paid = [t for t in turns if t.usage.calls]
     assert len(paid) == calls and all(t.usage.input_tokens > 0 and t.usage.cost_usd for t in paid)
-    judged = [r for r in server.log if r.structured or r.text.startswith(("You are the judge", "You are a judge"))]
+    deciders = ("# Your role\nYou are the judge", "# Your role\nYou are a judge")
+    judged = [r for r in server.log if r.structured or any(d in r.text for d in deciders)]
     assert judged and not any("CTX-SENTINEL" in r.text or "PRIVATE-NOTES" in r.text for r in judged)
     assert not any("GOLD-SENTINEL" in r.text for r in server.log)
 

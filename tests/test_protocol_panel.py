@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from parts import role_text
 
 from courtgraph.graphs.panel import panel
 from courtgraph.graphs.trial import run_trial
@@ -17,7 +18,7 @@ TRIAL = Trial(case=Case(id="p1", question="Write a haiku about rain.", candidate
 def specialists(verdicts: dict[str, Label]) -> ScriptedModel:
     """Answers per dimension, read from the specialist's system prompt."""
     def answer(messages: list[Message], _schema: object) -> str:
-        dim = messages[0]["content"].split("You are the ")[1].split(" specialist")[0]
+        dim = role_text(messages).split("You are the ")[1].split(" specialist")[0]
         return f"On {dim} only. Confidence: 70%\n[[{verdicts[dim]}]]"
     return ScriptedModel(answer, name="spec")
 

@@ -79,8 +79,12 @@ async def test_pairwise_verdict_structured(judge_stub: StubServer, api: str) -> 
         assert body["max_tokens"] == 2048 and body["temperature"] == 0
     else:
         assert body["tool_choice"] == {"type": "tool", "name": "PairwiseOutput"}
-        assert body["system"][0]["text"].startswith("You are an impartial judge")
-        assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
+        # the shared rules as the system prompt; the case, then the judge's own message, in one user turn,
+        # with the one cache breakpoint at the end of the case (the role part is never written to the cache)
+        assert body["system"].startswith("Several agents judge this case")
+        (case, role), = [m["content"] for m in body["messages"]]
+        assert case["cache_control"] == {"type": "ephemeral"} and case["text"].startswith("# Question")
+        assert "cache_control" not in role and role["text"].startswith("# Your role\nYou are an impartial judge")
         assert "temperature" not in body  # API 2026-10-21 rejects sampling parameters
         assert all(m["role"] != "system" for m in body["messages"])
     usage = record.usage

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from parts import case_text
 from pydantic import BaseModel
 from rich.console import Console
 from test_runner import make_cases, truthful
@@ -186,7 +187,7 @@ def test_report_uses_the_runs_seed(tmp_path: Path, capsys: pytest.CaptureFixture
 
     def wrong_on_every_third(messages: list[Message], schema: type[BaseModel] | None) -> str:
         said = truthful(messages)
-        i = int(unfence(messages[-1]["content"])["response_a"].split()[-1])  # "right answer 3" -> 3
+        i = int(unfence(case_text(messages))["response_a"].split()[-1])  # "right answer 3" -> 3
         return said if i % 3 else "[[B]]" if said == "[[A]]" else "[[A]]"
 
     results = run(cases, {"single": single(ScriptedModel(wrong_on_every_third))}, out=tmp_path / "run", seed=7,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from parts import case_text
 from rich.console import Console
 from test_runner import make_cases, run_quiet, truthful
 
@@ -57,7 +58,7 @@ def test_adding_a_protocol_runs_only_the_new_protocol(tmp_path: Path) -> None:
 
 def test_failed_records_are_retried_on_resume(tmp_path: Path) -> None:
     def down_for_c1(messages: Any, schema: Any) -> str | BaseException:
-        return ModelError("503 overloaded") if "question 1" in messages[-1]["content"] else truthful(messages)
+        return ModelError("503 overloaded") if "question 1" in case_text(messages) else truthful(messages)
 
     first = run_quiet(make_cases(3), ["single"], tmp_path, roles=Roles(judge=ScriptedModel(down_for_c1)))
     assert [r.case_id for r in first.failed] == ["c1"]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from langgraph.graph import END, START, StateGraph
+from parts import case_text
 from pydantic import BaseModel
 from rich.console import Console
 
@@ -76,7 +77,7 @@ def test_registry_names_are_built_from_roles(tmp_path: Path) -> None:
 
 def test_a_failed_call_is_recorded_as_an_error_and_the_run_goes_on(tmp_path: Path) -> None:
     def flaky(messages: list[Message], schema: type[BaseModel] | None) -> str | BaseException:
-        if "question 2" in messages[-1]["content"]:
+        if "question 2" in case_text(messages):
             return ModelError("upstream exploded", status=500)
         return truthful(messages)
 

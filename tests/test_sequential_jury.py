@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from parts import case_text
 
 from courtgraph.agents.aggregator import make_rule
 from courtgraph.graphs.jury import jury
@@ -20,7 +21,7 @@ TAG = {"A": "[[A]]", "B": "[[B]]", "tie": "[[C]]"}
 def juror(i: int) -> ScriptedModel:
     """Juror i votes the i-th letter of the pattern written in the case's question."""
     def answer(messages: list[Message], _schema: object) -> str:
-        pattern = messages[-1]["content"].split("PATTERN:")[1].split()[0]
+        pattern = case_text(messages).split("PATTERN:")[1].split()[0]
         return f"Confidence: 70%\n{TAG[{'A': 'A', 'B': 'B', 'T': 'tie'}[pattern[i]]]}"
     return ScriptedModel(answer, name=f"j{i}")
 

@@ -94,7 +94,9 @@ async def test_rewording_every_prompt_leaves_the_simulated_demo_unchanged(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plain = await demo(tmp_path / "plain")
     monkeypatch.setenv("COURTGRAPH_PROMPTS", str(reworded_prompts(tmp_path / "prompts")))
-    assert load_prompt("judge_pairwise").system.strip().startswith("Say 1 zebra")  # the override is in force
+    # the override is in force, for the role templates and for the shared case prefix they open with
+    assert load_prompt("judge_pairwise").user.strip().startswith("Say 1 zebra")
+    assert load_prompt("judge_pairwise").shared(response_b="").system.strip().startswith("Say 1 zebra")
     reworded = await demo(tmp_path / "reworded")
     assert [(r.case_id, r.protocol) for r in reworded] == [(r.case_id, r.protocol) for r in plain]
     assert {p for r in plain for p in r.templates_used.items()}.isdisjoint(

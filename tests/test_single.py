@@ -72,8 +72,8 @@ async def test_both_orders_are_judged_and_combined() -> None:
     assert record.verdict.winner == "tie" and record.correct is False  # position bias is not accuracy
 
     def correct(messages: list[Message], schema: type[BaseModel] | None) -> str:
-        user = messages[-1]["content"]
-        return "[[A]]" if user.index("51") < user.index("41") else "[[B]]"
+        case = messages[1]["content"]  # the shared case message shows the responses in the trial's order
+        return "[[A]]" if case.index("51") < case.index("41") else "[[B]]"
 
     record = await judge_case(single(ScriptedModel(correct)), CASE)
     assert record.verdict.winner == "A" and record.correct is True
@@ -88,7 +88,7 @@ async def test_reference_guided_shows_the_reference() -> None:
 
 def _scores(a: str, b: str) -> Callable[[list[Message], type[BaseModel] | None], str]:
     def answer(messages: list[Message], schema: type[BaseModel] | None) -> str:
-        return f"score [[{a}]]" if "\n51\n" in messages[-1]["content"] else f"score [[{b}]]"
+        return f"score [[{a}]]" if "\n51\n" in messages[1]["content"] else f"score [[{b}]]"  # the case message
 
     return answer
 

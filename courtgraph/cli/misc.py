@@ -24,6 +24,9 @@ def stub(
                                              "for the same requests in the same order).")] = None,
     batch_delay: Annotated[float, typer.Option("--batch-delay", help="Seconds from a batch's creation to its end "
                                                "(OpenAI and Anthropic batch APIs).")] = 0.2,
+    prefix_cache: Annotated[bool, typer.Option("--prefix-cache", help="Report cached input tokens as a provider's "
+                                               "prompt cache would (OpenAI's automatic prefix cache, Anthropic's "
+                                               "cache_control breakpoints).")] = False,
 ) -> None:
     """Serve a loopback OpenAI- and Anthropic-compatible stub server until Ctrl-C: no LLM, no network.
 
@@ -37,7 +40,8 @@ def stub(
     Example: [bold]courtgraph stub --port 8765 --latency 0.05[/bold], then in another shell
     [bold]courtgraph judge -m openai:stub@http://127.0.0.1:8765/v1 -q "2+2?" --a 4 --b 5[/bold]
     """
-    from courtgraph.testing.stub import parse_faults, serve
+    from courtgraph.testing.serve import serve
+    from courtgraph.testing.stub import parse_faults
 
     if not 0.0 <= fault_rate <= 1.0:
         raise InputError(f"must be between 0 and 1, got {fault_rate:g}", field="fault-rate")
@@ -50,7 +54,8 @@ def stub(
     if not 1 <= port <= 65535 and port != 0:
         raise InputError(f"must be 0 (any free port) or 1 to 65535, got {port}", field="port")
     try:
-        serve(port, latency, api_key, fault_rate=fault_rate, faults=kinds, seed=seed, batch_delay=batch_delay)
+        serve(port, latency, api_key, fault_rate=fault_rate, faults=kinds, seed=seed, batch_delay=batch_delay,
+              prefix_cache=prefix_cache)
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", field="port") from None
 

@@ -2,9 +2,9 @@
 
 Spec: ``anthropic:MODEL`` (key from ``ANTHROPIC_API_KEY``) or ``anthropic:MODEL@BASE_URL`` with the base
 URL *without* ``/v1`` (the SDK adds ``/v1/messages``); with a base URL and no key set, a placeholder
-key is sent. ``$ANTHROPIC_BASE_URL`` is honoured as the SDK honours it. The system prompt and the first
-user message are prompt-cache breakpoints (:func:`cache_breakpoints`); cache reads and writes are counted
-and priced apart (:mod:`courtgraph.models.pricing`). Structured output is one
+key is sent. ``$ANTHROPIC_BASE_URL`` is honoured as the SDK honours it. The end of the first user message
+(the case, after the shared system prompt) is the one prompt-cache breakpoint (:func:`cache_breakpoints`);
+cache reads and writes are counted and priced apart (:mod:`courtgraph.models.pricing`). Structured output is one
 tool whose input schema is the pydantic schema, forced with ``tool_choice``: the tool call's input
 is the structured answer. System messages go to the ``system`` parameter (the API has no system
 role). No sampling parameters are sent: API version 2026-10-21, which the 2.x SDKs speak, rejects
@@ -32,19 +32,38 @@ if TYPE_CHECKING:
 EPHEMERAL = {"type": "ephemeral"}
 
 
-def cache_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mark the first user message as a prompt-cache breakpoint (the system prompt is the other one).
+#: Anthropic accepts at most this many ``cache_control`` breakpoints in one request.
+MAX_BREAKPOINTS = 4
 
-    Anthropic caches the prompt prefix up to each breakpoint (tools, then system, then messages): the
-    first user message holds the case (question, candidates), shared by every later round of a debate
-    and every re-ask, so those calls read it from the cache at a tenth of the input price. A prefix
-    shorter than the model's minimum (1,024 tokens for most) is simply not cached.
+
+def cache_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation as the API takes it, with one prompt-cache breakpoint: the end of the first user message.
+
+    Every agent of a case opens with the same shared prefix: the system prompt (role-neutral rules) and
+    a first user message holding the case (question, reference, responses in the trial's order); its
+    own role, instructions, proceedings and ask come in the next user message. Anthropic caches the
+    prefix up to a breakpoint, so one breakpoint at the end of the case lets every later agent of the
+    case (and every debate round and re-ask) read the prefix at a tenth of the input price, while the
+    role part after it is never written to the cache (a write costs 1.25x input). Consecutive messages
+    of one role are merged into one message of several text blocks (the API wants turns to alternate),
+    which keeps the breakpoint exactly at the end of the case. A prefix shorter than the model's
+    minimum (1,024 tokens for most) is simply not cached. The system prompt carries no breakpoint of its
+    own: it is a prefix of the case's, and a breakpoint is a limited resource (:data:`MAX_BREAKPOINTS`).
     """
-    out = list(messages)
-    for i, m in enumerate(out):
-        if m["role"] == "user" and isinstance(m["content"], str):
-            out[i] = {"role": "user", "content": [{"type": "text", "text": m["content"], "cache_control": EPHEMERAL}]}
-            break
+    out: list[dict[str, Any]] = []
+    marked = False
+    for m in messages:
+        block: dict[str, Any] = {"type": "text", "text": m["content"]}
+        if m["role"] == "user" and not marked:
+            block["cache_control"] = EPHEMERAL
+            marked = True
+        if out and out[-1]["role"] == m["role"]:
+            out[-1]["content"].append(block)
+        else:
+            out.append({"role": m["role"], "content": [block]})
+    for m in out:  # a lone unmarked block goes as plain text, as before
+        if len(m["content"]) == 1 and "cache_control" not in m["content"][0]:
+            m["content"] = m["content"][0]["text"]
     return out
 
 
@@ -84,7 +103,7 @@ class AnthropicModel(EndpointModel):
                                            for m in messages if m["role"] != "system"]),
         }
         if system:
-            request["system"] = [{"type": "text", "text": system, "cache_control": EPHEMERAL}]
+            request["system"] = system
         if params.stop:
             request["stop_sequences"] = list(params.stop)
         if params.reasoning_effort is not None:

@@ -39,6 +39,19 @@ def response_format(schema: type[BaseModel], *, strict: bool = True) -> dict[str
     return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": shape, "strict": strict}}
 
 
+def alternating(messages: list[Message]) -> list[Message]:
+    """Consecutive messages of one role joined into one (the shared case and the role's own message): some
+    compatible servers' chat templates refuse two user turns in a row. The joined text keeps the case first,
+    so the prompt still opens with the prefix every agent of the case shares (OpenAI's automatic caching)."""
+    out: list[Message] = []
+    for m in messages:
+        if out and out[-1]["role"] == m["role"]:
+            out[-1] = {"role": m["role"], "content": f"{out[-1]['content']}\n\n{m['content']}"}
+        else:
+            out.append(m)
+    return out
+
+
 def json_object(text: str) -> dict[str, Any] | None:
     """The JSON object a structured answer holds (a ```json fence tolerated), or None."""
     body = text.strip()
@@ -82,7 +95,7 @@ class OpenAIModel(EndpointModel):
 
     def _body(self, messages: list[Message], schema: type[BaseModel] | None, params: GenerateParams) -> dict[str, Any]:
         """The JSON body of one chat completion: what a sync call posts and a batch line carries."""
-        request: dict[str, Any] = {"model": self.model, "messages": messages}
+        request: dict[str, Any] = {"model": self.model, "messages": alternating(messages)}
         if self.custom_url or not REASONING.match(self.model):
             request["temperature"] = params.temperature
             if params.top_p is not None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from courtgraph.testing.stub import RANDOM_FAULTS, parse_faults, serve
+from courtgraph.testing.serve import serve
+from courtgraph.testing.stub import RANDOM_FAULTS, parse_faults
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--faults", default=",".join(RANDOM_FAULTS), help="fault kinds to draw from")
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault draws")
     parser.add_argument("--batch-delay", type=float, default=0.2, help="seconds until a batch ends")
+    parser.add_argument("--prefix-cache", action="store_true",
+                        help="report cached input tokens as a provider's prompt cache would (see testing/prefix.py)")
     args = parser.parse_args(argv)
     try:
         kinds = parse_faults(args.faults)
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.batch_delay < 0:
         parser.error(f"--batch-delay must be at least 0, got {args.batch_delay:g}")
     serve(args.port, args.latency, args.api_key, fault_rate=args.fault_rate, faults=kinds, seed=args.seed,
-          batch_delay=args.batch_delay)
+          batch_delay=args.batch_delay, prefix_cache=args.prefix_cache)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import contextlib
 import itertools
 import json
 import random
-import signal
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from types import TracebackType
 from typing import Any
 
 from courtgraph.testing.batches import BATCH_PATHS, BatchDesk
+from courtgraph.testing.prefix import PrefixCache
 from courtgraph.testing.wire import (
     ERROR_TYPES,
     FAULTS,
@@ -57,7 +57,7 @@ from courtgraph.testing.wire import (
 HOST = "127.0.0.1"  # loopback only: the stub must never be reachable from another machine
 
 __all__ = ["FAULTS", "GARBAGE", "RANDOM_FAULTS", "Responder", "StubRequest", "StubServer", "default_responder",
-           "parse_faults", "serve", "usage_text"]
+           "parse_faults"]
 
 @dataclass
 class _Fault:
@@ -86,13 +86,15 @@ class StubServer:
     provider that is down. A random ``stall`` holds for ``stall_seconds`` (default: until the client
     gives up). ``injected`` counts the faults served, by kind. Every response
     reports usage: input tokens = words in the prompt, output tokens = words in the answer, and
-    ``cached_tokens`` of the input as served from the provider's prefix cache.
+    ``cached_tokens`` of the input as served from the provider's prefix cache (``prefix_cache``: as a
+    provider's prompt cache would, from ``prefix_cache_min`` tokens: :mod:`courtgraph.testing.prefix`).
     """
 
     def __init__(self, responder: Responder | None = None, latency: float = 0.0, api_key: str | None = None,
                  port: int = 0, *, cached_tokens: int = 0, echo_key: bool = False, fault_rate: float = 0.0,
                  faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None,
-                 stall_seconds: float = 3600.0, batch_delay: float = 0.2) -> None:
+                 stall_seconds: float = 3600.0, batch_delay: float = 0.2, prefix_cache: bool = False,
+                 prefix_cache_min: int = 1024) -> None:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be between 0 and 1, got {fault_rate:g}")
         unknown = [k for k in faults if k not in FAULTS]
@@ -109,6 +111,7 @@ class StubServer:
         self.latency = latency
         self.api_key = api_key
         self.cached_tokens = cached_tokens
+        self.prefix_cache = PrefixCache(minimum=prefix_cache_min) if prefix_cache else None
         self.port = port
         self.requests = 0
         self.requests_by_path: dict[str, int] = {}
@@ -353,45 +356,8 @@ class StubServer:
             payload = {"type": "error", "error": {"type": kind, "message": message}}
         return _Reply(status, json.dumps(payload).encode(), headers or {})
 
-    def _usage(self, request: StubRequest, answer_text: str) -> tuple[int, int, int]:
+    def _usage(self, request: StubRequest, answer_text: str) -> tuple[int, int, int, int]:
         prompt = words(request.text)
-        return prompt, words(answer_text), min(self.cached_tokens, prompt)
-
-def usage_text(stub: StubServer) -> str:
-    """What to print once the stub is up: its URLs, the model specs that reach it, the faults it injects."""
-    faults = (f"Injecting faults in {stub.fault_rate:.0%} of requests: {', '.join(stub.random_faults)}\n"
-              if stub.fault_rate else "")
-    return (f"courtgraph stub server (loopback only), Ctrl-C to stop\n"
-            f"  OpenAI-compatible:    {stub.openai_url}/chat/completions\n"
-            f"  Anthropic-compatible: {stub.anthropic_url}/v1/messages\n"
-            f"{faults}"
-            f"Point model specs at it (any key works unless --api-key is set):\n"
-            f"  openai:any-model@{stub.openai_url}\n"
-            f"  anthropic:any-model@{stub.anthropic_url}\n"
-            f"e.g. courtgraph judge -m openai:stub@{stub.openai_url} -q '2+2?' --a 4 --b 5")
-
-
-def serve(port: int, latency: float, api_key: str | None, *, fault_rate: float = 0.0,
-          faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None, batch_delay: float = 0.2) -> None:
-    """Serve until Ctrl-C. The server runs in its own thread; this one waits for the signal.
-
-    SIGINT is blocked before the server starts and taken with ``sigwait``: raised as a KeyboardInterrupt
-    it could land anywhere (in the banner, in the server's start) and skip the clean stop. Windows has
-    no ``sigwait``: there the interrupt is caught around the wait.
-    """
-    masked = hasattr(signal, "pthread_sigmask")
-    if masked:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # the server's thread inherits the mask
-    try:
-        with StubServer(port=port, latency=latency, api_key=api_key, fault_rate=fault_rate, faults=faults,
-                        seed=seed, batch_delay=batch_delay) as stub:
-            print(usage_text(stub), flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
-                if masked:
-                    signal.sigwait({signal.SIGINT})
-                else:
-                    threading.Event().wait()
-            print(f"\nstopped after {stub.requests} requests", flush=True)
-    finally:
-        if masked:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        read, written = (self.prefix_cache.usage(request, self.latency) if self.prefix_cache else
+                         (min(self.cached_tokens, prompt), 0))
+        return prompt, words(answer_text), read, written

@@ -39,6 +39,8 @@ class StubRequest:
 
 
 Responder = Callable[[StubRequest], str | dict[str, Any]]
+#: A reply's token counts for its answer text: (prompt, answer, cache-read) or (..., cache-written).
+UsageOf = Callable[[str], tuple[int, int, int] | tuple[int, int, int, int]]
 
 
 def default_responder(request: StubRequest) -> str | dict[str, Any]:
@@ -114,7 +116,7 @@ def parse_faults(text: str) -> tuple[str, ...]:
 
 
 def openai_reply(request: StubRequest, answer: str | dict[str, Any], cut: bool, n: int,
-                 usage: Callable[[str], tuple[int, int, int]]) -> dict[str, Any]:
+                 usage: UsageOf) -> dict[str, Any]:
     """A Chat Completions body: the answer as text, or as a tool call when the request forced a tool."""
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
     finish = "length" if cut else "stop"
@@ -125,7 +127,7 @@ def openai_reply(request: StubRequest, answer: str | dict[str, Any], cut: bool, 
         finish = "tool_calls"
     else:
         message["content"] = text
-    prompt, completion, cached = usage(text)
+    prompt, completion, cached, *_ = usage(text)  # OpenAI reports no cache writes
     return {
         "id": f"chatcmpl-stub-{n}", "object": "chat.completion", "created": 0, "model": request.model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
@@ -134,7 +136,7 @@ def openai_reply(request: StubRequest, answer: str | dict[str, Any], cut: bool, 
     }
 
 def anthropic_reply(request: StubRequest, answer: str | dict[str, Any], cut: bool, n: int,
-                    usage: Callable[[str], tuple[int, int, int]]) -> dict[str, Any]:
+                    usage: UsageOf) -> dict[str, Any]:
     """A Messages body: the answer as a text block, or as a tool_use block when the request forced a tool."""
     text = answer if isinstance(answer, str) else json.dumps(answer)
     if isinstance(answer, dict) and request.structured and request.body.get("tools"):
@@ -143,11 +145,12 @@ def anthropic_reply(request: StubRequest, answer: str | dict[str, Any], cut: boo
         stop = "tool_use"
     else:
         content, stop = [{"type": "text", "text": text}], "max_tokens" if cut else "end_turn"
-    prompt, completion, cached = usage(text)
+    prompt, completion, cached, *written = usage(text)
+    fresh = prompt - cached - sum(written)
     return {
         "id": f"msg_stub_{n}", "type": "message", "role": "assistant", "model": request.model,
         "content": content, "stop_reason": stop, "stop_sequence": None,
-        # Anthropic counts cache reads apart from input_tokens (which are the uncached part)
-        "usage": {"input_tokens": prompt - cached, "output_tokens": completion,
-                  "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0},
+        # Anthropic counts cache reads and writes apart from input_tokens (which are the rest)
+        "usage": {"input_tokens": fresh, "output_tokens": completion,
+                  "cache_read_input_tokens": cached, "cache_creation_input_tokens": sum(written)},
     }
