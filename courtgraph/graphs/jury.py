@@ -195,9 +195,7 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
 
         if rounds or mode != "pairwise" or not isinstance(aggregate, str):
             raise ValueError(f"{name}: sequential voting needs pairwise jurors, no deliberation and a count rule")
-        if quorum is not None:
-            raise ValueError(f"{name}: sequential voting takes no quorum (a failed juror fails the trial)")
-        return sequential_graph(voters, aggregate, wave=wave, name=name)
+        return sequential_graph(voters, aggregate, wave=wave, name=name, quorum=quorum)
     agg = make_aggregator(aggregate, weights=weights, tie_delta=tie_delta, scale=scale, reference=reference,
                           mode=mode)
     return voting_graph(voters, agg, rounds=rounds, deliberation=deliberation, name=name, quorum=quorum,
