@@ -179,7 +179,8 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
         reference: show the reference answer.
         sequential: call jurors in turn and stop once the rule's verdict is decided (majority or strict).
         wave: jurors called at a time when sequential.
-        quorum: decide when at least this many jurors answered (all: a failed juror fails the trial).
+        quorum: decide when at least this many jurors answered (all: a failed juror fails the trial); when
+            sequential, a failed juror counts against it.
     """
     items = members(jurors, n, name)
     if personas is not None and len(personas) != len(items):
