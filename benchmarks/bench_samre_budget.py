@@ -1,12 +1,17 @@
 """SAMRE's budgeted stopping against a fixed-R debate, on simulated agents whose confidence grows over rounds.
 
-The judge (``sim:...:grow=G``) scores each candidate after every round; its doubt shrinks by the
-factor 1 - G a round and its scores sit where its confidence puts them, so a sure judge's score gap
-settles at once (D3's convergence stops the debate after its minimum of 3 rounds) and an unsure
-one's keeps moving (the debate runs longer). The fixed-R debate is the same protocol with
-convergence and the token budget off (``converge=False, max_tokens=None``), so the two differ only
-in when they stop. Prints accuracy (with the paired bootstrap interval of the difference), tokens per
-case, the measured saving, why SAMRE stopped, and the rounds it ran on easy and hard cases.
+The judge (``sim:...:grow=G``) scores each candidate after every round on D3's 6-120 scale. How hard
+a candidate is for it is its round-1 doubt h = (2 (1 - c))^2 (c its calibrated confidence): in each
+later round it revises the score with probability h (1 - G)^(r - 1) and otherwise repeats it, so a
+sure judge's score gap is the same from round 1 or 2 (D3's convergence stops the debate after its
+minimum of 3 rounds) and an unsure one's keeps moving (the debate runs to its last round). The
+fixed-R debate is the same protocol with convergence and the token budget off (``converge=False,
+max_tokens=None``), so the two differ only in when they stop. Prints accuracy (with the paired
+bootstrap interval of the difference), tokens per case, the measured saving, why SAMRE stopped, and
+the rounds it ran on easy and hard cases (the halves by the judge's round-1 confidence).
+
+D3's 10,000-token ceiling binds after round 3 here (the simulated prompts cost about 3,500 tokens
+a round), which cuts every long debate short; ``--no-budget`` shows convergence alone.
 
 Run: ``python benchmarks/bench_samre_budget.py [--cases 300] [--seed 0] [--no-budget]`` (simulated agents:
 the numbers show the mechanism, not real models).
@@ -25,7 +30,7 @@ from courtgraph.graphs.samre import samre, stopped
 from courtgraph.graphs.trial import judge_case
 from courtgraph.schema import Case, Record
 
-JUDGE = "sim:judge:0.7:grow=0.15"
+JUDGE = "sim:judge:0.8:grow=0.1"
 ADVOCATE = "sim:advocate:0.7"
 
 
@@ -48,6 +53,7 @@ class Comparison:
     reasons: dict[str, int]
     easy_rounds: float  # mean rounds SAMRE ran on the cases its judge was surest of in round 1 (upper half)
     hard_rounds: float  # ... and on the lower half
+    records: list[Record]  # SAMRE's records, each with its stop turn (reason and rounds)
 
     @property
     def saving(self) -> float:
@@ -92,7 +98,7 @@ async def compare(n: int = 300, seed: int = 0, judge: str = JUDGE, max_tokens: i
         tokens_samre=stats.mean([float(r.usage.tokens) for r in got["samre"]]),
         tokens_fixed=stats.mean([float(r.usage.tokens) for r in got["fixed"]]),
         rounds_samre=rounds, rounds_fixed=[s[1] if (s := stopped(r.trials[0])) else 0 for r in got["fixed"]],
-        reasons=reasons, easy_rounds=mean_rounds(True), hard_rounds=mean_rounds(False))
+        reasons=reasons, easy_rounds=mean_rounds(True), hard_rounds=mean_rounds(False), records=got["samre"])
 
 
 def main() -> None:
@@ -101,8 +107,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-budget", action="store_true", help="SAMRE stops on convergence only")
     args = parser.parse_args()
-    c = asyncio.run(compare(args.cases, args.seed, max_tokens=None if args.no_budget else MAX_TOKENS))
-    print(f"simulated agents, {c.n} cases, judge {JUDGE}, advocates {ADVOCATE}")
+    ceiling = None if args.no_budget else MAX_TOKENS
+    c = asyncio.run(compare(args.cases, args.seed, max_tokens=ceiling))
+    print(f"simulated agents, {c.n} cases, judge {JUDGE}, advocates {ADVOCATE}, token ceiling {ceiling or 'none'}")
     print(f"accuracy: SAMRE {100 * c.accuracy_samre:.1f}%, fixed 5 rounds {100 * c.accuracy_fixed:.1f}%, "
           f"difference 95% paired interval [{100 * c.delta_ci[0]:+.1f}, {100 * c.delta_ci[1]:+.1f}] points")
     print(f"tokens per case: SAMRE {c.tokens_samre:,.0f}, fixed {c.tokens_fixed:,.0f}: saving {100 * c.saving:.1f}%")

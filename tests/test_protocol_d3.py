@@ -75,28 +75,29 @@ def test_convergence_follows_d3() -> None:
 
 
 async def test_samre_stops_on_convergence_and_says_why() -> None:
-    adv, judge = advocate("advmodel"), scorer([(8, 2)] * 5)
+    adv, judge = advocate("advmodel"), scorer([(80, 20)] * 5)
     result = await run_trial(samre(adv, judge, max_tokens=None), TRIAL)
     assert stopped(result) == ("converged", 3)  # D3's min_rounds and window: 3
     assert len(adv.calls) == 2 * 3 and len(judge.calls) == 2 * 3 and result.usage.calls == 12
     assert result.verdict.winner == "A" and result.verdict.stage == "samre:converged"
-    assert result.verdict.scores == {"A": 8.0, "B": 2.0}
+    assert result.verdict.scores == {"A": 80.0, "B": 20.0}
     assert all("advmodel" not in p for p in judge.prompts())
+    assert "from 6 to 120" in judge.prompts()[0]  # D3's scale (six 1-20 criteria summed): epsilon 3 is in its points
     # round 2 advocates read round 1's scores (the judge's feedback), the judge never the private notes
-    assert "[[8]]" in adv.prompts()[2] and all("PRIVATE" not in p for p in judge.prompts())
+    assert "[[80]]" in adv.prompts()[2] and all("PRIVATE" not in p for p in judge.prompts())
 
 
 async def test_samre_runs_every_round_when_the_gap_keeps_moving_or_convergence_is_off() -> None:
-    judge = scorer([(5, 5), (6, 4), (7, 3), (8, 2), (9, 1)])  # the gap rises every round
+    judge = scorer([(60, 60), (70, 50), (80, 40), (90, 30), (100, 20)])  # the gap rises every round
     result = await run_trial(samre(advocate("a"), judge, max_tokens=None), TRIAL)
     assert stopped(result) == ("max_rounds", 5) and result.usage.calls == 20
-    fixed = await run_trial(samre(advocate("a"), scorer([(8, 2)] * 5), rounds=4, converge=False), TRIAL)
+    fixed = await run_trial(samre(advocate("a"), scorer([(80, 20)] * 5), rounds=4, converge=False), TRIAL)
     assert stopped(fixed) == ("max_rounds", 4) and fixed.usage.calls == 16
 
 
 async def test_samre_stops_when_the_token_budget_is_spent() -> None:
     # each round: 2 advocates x 120 tokens + 2 scores x 330 tokens = 900; over 1,000 after round 2
-    result = await run_trial(samre(advocate("a"), scorer([(5, 5), (6, 4), (7, 3)]), max_tokens=1000), TRIAL)
+    result = await run_trial(samre(advocate("a"), scorer([(60, 60), (70, 50), (80, 40)]), max_tokens=1000), TRIAL)
     assert stopped(result) == ("budget", 2) and result.usage.calls == 8
     assert result.verdict.stage == "samre:budget" and result.verdict.winner == "A"
 

@@ -11,7 +11,7 @@ from courtgraph.agents.aggregator import make_rule
 from courtgraph.graphs.jury import jury
 from courtgraph.graphs.sequential import decided, jurors_called
 from courtgraph.graphs.trial import run_trial
-from courtgraph.models import Message, ScriptedModel
+from courtgraph.models import Message, ModelError, ScriptedModel
 from courtgraph.schema import Case, Trial, Verdict
 
 N = 5
@@ -91,3 +91,53 @@ def test_sequential_refuses_rules_that_depend_on_more_than_counts() -> None:
         jury("scripted:x", n=5, aggregate="weighted", sequential=True)
     with pytest.raises(ValueError, match="sequential"):
         jury("scripted:x", n=5, rounds=1, sequential=True)
+    with pytest.raises(ValueError, match="quorum"):
+        jury("scripted:x", n=5, sequential=True, quorum=6)
+
+
+def voter_or_down(i: int) -> ScriptedModel:
+    """Juror i votes the i-th letter of the case's pattern (A, B), or fails for good on an F."""
+    def answer(messages: list[Message], _schema: object) -> str | BaseException:
+        vote = messages[-1]["content"].split("PATTERN:")[1].split()[0][i]
+        return ModelError("503 Service Unavailable") if vote == "F" else f"Confidence: 70%\n[[{vote}]]"
+    return ScriptedModel(answer, name=f"q{i}")
+
+
+def majority_with_quorum(votes: str, quorum: int) -> str:
+    """The full jury's outcome, independently: fewer than ``quorum`` answers fail it, else the side with more
+    votes among the answers wins (equal counts: a tie)."""
+    a, b = votes.count("A"), votes.count("B")
+    return "failed" if a + b < quorum else "A" if a > b else "B" if b > a else "tie"
+
+
+def stop_with_quorum(pattern: str, quorum: int) -> int:
+    """The first k after which every way the other jurors could answer (A, B or fail) gives one outcome."""
+    for k in range(1, len(pattern) + 1):
+        rest = len(pattern) - k
+        if len({majority_with_quorum(pattern[:k] + "".join(c), quorum)
+                for c in itertools.product("ABF", repeat=rest)}) == 1:
+            return k
+    return len(pattern)
+
+
+@pytest.mark.parametrize("quorum", [3, 4])
+async def test_a_sequential_jury_with_a_quorum_counts_failed_jurors_against_it(quorum: int) -> None:
+    full = jury([voter_or_down(i) for i in range(N)], quorum=quorum)
+    seq_models = [voter_or_down(i) for i in range(N)]
+    seq = jury(seq_models, quorum=quorum, sequential=True)
+    stops: list[int] = []
+    for pattern in ("".join(p) for p in itertools.product("ABF", repeat=N)):  # all 243 patterns with failures
+        trial = Trial(case=Case(id=pattern, question=f"Which? PATTERN: {pattern}", candidates=["x", "y"]))
+        want, got = await run_trial(full, trial), await run_trial(seq, trial)
+        expected = majority_with_quorum(pattern, quorum)
+        assert (want.verdict.status == "error") == (expected == "failed"), pattern
+        assert (got.verdict.status, got.verdict.winner) == (want.verdict.status, want.verdict.winner), pattern
+        k = stop_with_quorum(pattern, quorum)
+        assert jurors_called(got) == (k, N), pattern
+        assert got.usage.calls == k - pattern[:k].count("F"), pattern  # a call that failed counts no usage
+        if got.verdict.valid and "F" in pattern[:k]:
+            assert got.verdict.quorum and "failed" in got.verdict.quorum  # decided with members missing: said so
+        stops.append(k)
+    assert sum(len(m.calls) for m in seq_models) == sum(stops) < 243 * N
+    # 3 failures of 5 leave quorum 3 out of reach; 3 votes for A decide it even if the other 2 fail
+    assert stop_with_quorum("FFFAA", 3) == 3 and stop_with_quorum("AAABB", 3) == 3 < stop_with_quorum("AAABB", 4)

@@ -23,10 +23,14 @@ from courtgraph.errors import InputError
 def rejudge(
     run: Annotated[Path, typer.Argument(help="A run directory, as written by courtgraph run --out DIR.")],
     protocol: Annotated[str, typer.Option("--protocol", "-p", help="The stored protocol whose records are "
-                                          "re-judged (a debate, courtroom, jury or panel).")],
-    judge: Annotated[str | None, typer.Option("--judge", help="The new judge's model (debate, courtroom).")] = None,
+                                          "re-judged (a debate, SAMRE debate, consultancy, courtroom, jury, "
+                                          "sequential jury or panel).")],
+    judge: Annotated[str | None, typer.Option("--judge", help="The new judge's model (debate, SAMRE: its "
+                                         "final verdict, one call per trial; courtroom).")] = None,
     aggregate: Annotated[str | None, typer.Option("--aggregate", help="The new aggregator of a jury or panel: "
-                                                  "majority, strict, weighted, or a model.")] = None,
+                                                  "majority, strict, weighted, or a model. A sequential jury keeps "
+                                                  "only its drawn votes: trials the uncalled jurors could have "
+                                                  "changed are counted and listed in the records.")] = None,
     as_name: Annotated[str | None, typer.Option("--as", metavar="NAME", help="The new records' protocol name "
                                                 "(default PROTOCOL@JUDGE).")] = None,
     max_connections: MaxConnectionsOption = None,

@@ -8,39 +8,56 @@ protocol name. The advocates are not called again, so re-judging a debate costs 
 and re-aggregating a jury with a rule (majority, strict, weighted) costs none. A new record keeps the
 stored turns (so its cost per case is what the protocol costs, advocates included) and says in its
 ``metadata`` what it was re-judged from and how many calls the re-judging made.
+
+Proceedings whose deciding step also decided how long they ran:
+
+- A SAMRE debate: its judge's scores stopped it. The new judge gives the final verdict only (the debate
+  judge's pairwise verdict, one call per trial) over the advocates' turns the judge could read,
+  anonymized as the original judge read them; the rounds run stay as the original judge's scores
+  decided them (the stop turn is kept), and the original judge's earlier scores stay in the record
+  but are not shown to the new judge (they are another judge's opinion). Only the last round's
+  scores (the original deciding step) are replaced.
+- A sequential jury: only the jurors drawn were called, so its stored votes are those. A new rule is
+  applied to the drawn votes (zero calls); where the jurors never called could have changed the new
+  rule's verdict (any way they might have voted, as :func:`~courtgraph.graphs.sequential.decided`
+  checks for count rules; always, for other aggregators, when any juror went uncalled), the record
+  says so in ``metadata["rejudge_undecided"]`` (those trials' ids) and the summary counts them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from courtgraph.agents.advocate import court_framing
-from courtgraph.agents.aggregator import majority, make_aggregator
+from courtgraph.agents.aggregator import majority, make_aggregator, make_rule
 from courtgraph.agents.base import Facts, ModelLike, Speaker, as_model, decide, transcript_text
 from courtgraph.agents.consultant import Consultation
 from courtgraph.agents.juror import decision_kind, verdict_vars
 from courtgraph.errors import InputError
 from courtgraph.evals import stats
 from courtgraph.evals.store import RunStore
+from courtgraph.graphs.d3 import anonymize
 from courtgraph.graphs.more import judge_defences
+from courtgraph.graphs.sequential import COUNT_RULES, decided, jurors_called
 from courtgraph.graphs.trial import make_record
 from courtgraph.models import ChatModel
 from courtgraph.prompts import load_prompt
 from courtgraph.schema import Case, Label, Record, Trial, TrialResult, Turn, Usage, Verdict, visible_turns
 
-Kind = Literal["debate", "consultancy", "courtroom", "votes"]
+Kind = Literal["debate", "consultancy", "courtroom", "votes", "samre", "sequential"]
 
 
 def proceedings_kind(turns: Sequence[Turn]) -> Kind:
     """What decided a stored trial: a debate's judge, a courtroom's judge, or an aggregator of member votes."""
     roles = {t.role for t in turns}
-    steered = {t.model for t in turns if t.role == "controller"} & {"rule:samre", "rule:sequential"}
-    if steered:  # the deciding step also decided how long the proceedings ran: not re-judgeable as they stand
-        raise InputError(f"cannot re-judge proceedings that stopped by {steered.pop()}: their judge (or vote "
-                         "count) also decided when they ended, so a new judge would need proceedings never held")
+    steered = {t.model for t in turns if t.role == "controller"}
+    if "rule:samre" in steered:
+        return "samre"
+    if "rule:sequential" in steered:
+        return "sequential"
     if roles & {"prosecutor", "defender"}:
         return "courtroom"
     if "consultant" in roles:
@@ -69,7 +86,11 @@ async def rejudge_trial(trial: Trial, stored: TrialResult, *, judge: ChatModel |
     deciding turns come last)."""
     kind = proceedings_kind(stored.turns)
     kept = kept_turns(stored)
-    if kind == "votes":
+    if kind == "samre":
+        if judge is None:
+            raise InputError("give a judge to re-judge a SAMRE debate")
+        new = await rescore_samre(judge, trial, kept)
+    elif kind in ("votes", "sequential"):
         votes = list(stored.verdict.votes)
         if not votes:
             raise InputError(f"case {trial.case.id}: the stored verdict keeps no member votes to re-aggregate")
@@ -101,10 +122,42 @@ async def rejudge_trial(trial: Trial, stored: TrialResult, *, judge: ChatModel |
 
 
 def kept_turns(stored: TrialResult) -> list[Turn]:
-    """The stored turns re-judging keeps: all but the deciding step's."""
-    if proceedings_kind(stored.turns) == "votes":
+    """The stored turns re-judging keeps: all but the deciding step's (a sequential jury's and a SAMRE debate's
+    stop turn stay: they say how far the proceedings ran)."""
+    kind = proceedings_kind(stored.turns)
+    if kind == "votes":
         return [t for t in stored.turns if t.role != "aggregator" and t.phase != "stop"]
+    if kind == "sequential":
+        return [t for t in stored.turns if t.role != "aggregator"]
+    if kind == "samre":
+        last = max((t.round or 0 for t in stored.turns if t.role == "judge" and t.phase == "score"), default=0)
+        return [t for t in stored.turns if not (t.role == "judge" and t.phase == "score" and t.round == last)]
     return [t for t in stored.turns if not (t.role == "judge" and t.phase == "verdict")]
+
+
+async def rescore_samre(judge: ChatModel, trial: Trial, kept: list[Turn]) -> list[Turn]:
+    """A SAMRE debate's verdict by another judge: one pairwise verdict over the advocates' turns it may read,
+    without the advocates' model names (as the original judge read them)."""
+    argued = [t for t in visible_turns(kept, "judge") if t.role == "advocate"]
+    names = model_names(t.model for t in argued)
+    rounds = max((t.round or 0 for t in argued), default=1)
+    return list((await judge_defences(judge, trial, anonymize(argued, names), rounds))["turns"])
+
+
+def model_names(models: Iterable[str | None]) -> list[str]:
+    """The names that identify the stored turns' models (the spec and the model id after the provider)."""
+    names = {n for m in models if m for n in (m, m.partition(":")[2].partition("@")[0]) if len(n) > 2}
+    return sorted(names, key=len, reverse=True)
+
+
+def undecided(trial: TrialResult, rule: str | ModelLike) -> bool:
+    """Whether the jurors a sequential jury never called could have changed ``rule``'s verdict on ``trial``."""
+    drawn = jurors_called(trial)
+    if drawn is None or drawn[0] >= drawn[1]:
+        return False
+    if isinstance(rule, str) and rule in COUNT_RULES:
+        return not decided(make_rule(rule), list(trial.verdict.votes), drawn[1] - drawn[0])
+    return True
 
 
 @dataclass
@@ -121,6 +174,7 @@ class Rejudged:
     wins: int  # cases only the new one got right (McNemar's b)
     losses: int  # cases only the original got right (McNemar's c)
     p_value: float
+    undecided: int = 0  # sequential jury: trials where the jurors never called could have changed the new verdict
 
     def summary(self) -> str:
         def pct(x: float | None) -> str:
@@ -128,7 +182,9 @@ class Rejudged:
 
         return (f"{self.protocol}: {len(self.records)} records re-judged from {self.original} with {self.calls} "
                 f"new call(s); accuracy {pct(self.accuracy)} against {pct(self.original_accuracy)} on {self.n} "
-                f"cases (+{self.wins} / -{self.losses}, exact McNemar p={self.p_value:.3g})")
+                f"cases (+{self.wins} / -{self.losses}, exact McNemar p={self.p_value:.3g})"
+                + (f"; {self.undecided} trial(s) decided over the drawn jurors only: the jurors never called "
+                   "could have changed them" if self.undecided else ""))
 
 
 def compare(original: Sequence[Record], new: Sequence[Record]) -> dict[str, Any]:
@@ -165,10 +221,14 @@ async def rejudge(run_dir: str | Path, protocol: str, *, judge: ModelLike | None
                       for t in old.trials]
             calls = sum(new.usage.calls - Usage.total(t.usage for t in kept_turns(old_t)).calls
                         for new, old_t in zip(trials, old.trials, strict=True))
-            record = make_record(case, name, trials).model_copy(update={"metadata": {
-                "rejudged_from": protocol, "rejudged_by": what, "rejudge_calls": calls}})
+            meta: dict[str, Any] = {"rejudged_from": protocol, "rejudged_by": what, "rejudge_calls": calls}
+            rule = aggregate if aggregate is not None else chat
+            if rule is not None and any(proceedings_kind(t.turns) == "sequential" for t in old.trials):
+                meta["rejudge_undecided"] = [t.order for t in old.trials if undecided(t, rule)]
+            record = make_record(case, name, trials).model_copy(update={"metadata": meta})
             store.write(record)
             written.append(record)
     cmp = compare(original, written)
     return Rejudged(protocol=name, original=protocol, records=written,
-                    calls=sum(int(r.metadata["rejudge_calls"]) for r in written), **cmp)
+                    calls=sum(int(r.metadata["rejudge_calls"]) for r in written),
+                    undecided=sum(len(r.metadata.get("rejudge_undecided", [])) for r in written), **cmp)

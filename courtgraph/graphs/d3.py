@@ -4,7 +4,12 @@ The stopping rule is D3's ``utils/convergence.py`` (the paper's Algorithm 2), wi
 at most 5 rounds and 10,000 tokens; the debate has converged when, over the last ``window`` (3)
 rounds and after at least ``min_rounds`` (3), the spread (max - min) of the judge's score gap
 |s_A - s_B| is below ``epsilon`` (3.0) and the gap is not strictly rising or strictly falling
-(identical gaps always converge). Anonymization: D3 removes model identities from what the judge
+(identical gaps always converge). The gaps are on D3's scale (:data:`SCALE`: its judge sums six
+1-20 criteria, 6-120), so epsilon 3 is 3 of its points; on another scale give ``epsilon`` in that
+scale's points. Read from D3's code: its SAMRE entry point (``enhanced_debate``) passes
+``max_rounds=7`` and ``convergence_epsilon=5.0`` over these defaults, and it records every round with
+``tokens_used=0`` (a TODO), so its token ceiling never fires there; here the ceiling counts every
+call's input and output tokens. Anonymization: D3 removes model identities from what the judge
 reads; here the advocates' model names are scrubbed from the transcript the judge is given (the
 judge sees ``advocate_A`` and ``advocate_B``, never which model spoke).
 """
@@ -26,6 +31,9 @@ MAX_TOKENS = 10_000
 EPSILON = 3.0
 WINDOW = 3
 MIN_ROUNDS = 3
+#: D3's score scale: its judge rates six criteria from 1 to 20 and gives their sum (``(95, 87)`` in its prompt), so
+#: a score runs from 6 to 120 and ``EPSILON`` is 3 points of that scale.
+SCALE = (6.0, 120.0)
 
 #: Why a debate stopped: its gap converged, its token budget was spent, or it ran all its rounds.
 StopReason = Literal["converged", "budget", "max_rounds"]

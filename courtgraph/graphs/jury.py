@@ -179,7 +179,8 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
         reference: show the reference answer.
         sequential: call jurors in turn and stop once the rule's verdict is decided (majority or strict).
         wave: jurors called at a time when sequential.
-        quorum: decide when at least this many jurors answered (all: a failed juror fails the trial).
+        quorum: decide when at least this many jurors answered (all: a failed juror fails the trial); when
+            sequential, a failed juror counts against it.
     """
     items = members(jurors, n, name)
     if personas is not None and len(personas) != len(items):
@@ -195,9 +196,7 @@ def jury(jurors: Member | Sequence[Member], *, n: int | None = None, aggregate: 
 
         if rounds or mode != "pairwise" or not isinstance(aggregate, str):
             raise ValueError(f"{name}: sequential voting needs pairwise jurors, no deliberation and a count rule")
-        if quorum is not None:
-            raise ValueError(f"{name}: sequential voting takes no quorum (a failed juror fails the trial)")
-        return sequential_graph(voters, aggregate, wave=wave, name=name)
+        return sequential_graph(voters, aggregate, wave=wave, name=name, quorum=quorum)
     agg = make_aggregator(aggregate, weights=weights, tie_delta=tie_delta, scale=scale, reference=reference,
                           mode=mode)
     return voting_graph(voters, agg, rounds=rounds, deliberation=deliberation, name=name, quorum=quorum,

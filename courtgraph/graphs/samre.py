@@ -27,6 +27,7 @@ from courtgraph.graphs.d3 import (
     MAX_ROUNDS,
     MAX_TOKENS,
     MIN_ROUNDS,
+    SCALE,
     WINDOW,
     Budget,
     StopReason,
@@ -48,7 +49,7 @@ class SamreState(TrialState, total=False):
 
 def samre(advocates: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, *, rounds: int = MAX_ROUNDS,
           max_tokens: int | None = MAX_TOKENS, epsilon: float = EPSILON, window: int = WINDOW,
-          min_rounds: int = MIN_ROUNDS, converge: bool = True, scale: tuple[float, float] = (1, 10),
+          min_rounds: int = MIN_ROUNDS, converge: bool = True, scale: tuple[float, float] = SCALE,
           tie_delta: float = 0.0, word_limit: int | None = 150, anonymize_models: bool = True,
           name: str = "samre") -> Graph:
     """A SAMRE graph. ``advocates``: one model for both sides, or (for A, for B).
@@ -60,7 +61,7 @@ def samre(advocates: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, 
         window: rounds whose score gaps are compared.
         min_rounds: rounds before convergence may stop the debate.
         converge: stop on convergence (false: always run every round, as a fixed-R debate).
-        scale: the judge's score scale.
+        scale: the judge's score scale (D3's sum of six 1-20 criteria: 6-120; ``epsilon`` is in its points).
         tie_delta: final score gap counted as a tie.
         word_limit: words per argument, truncated.
         anonymize_models: remove the advocates' model names from what the judge reads.

@@ -7,6 +7,11 @@ The verdict is then the full jury's, for any votes the remaining jurors would ha
 saving costs no accuracy; only count rules (``majority``, ``strict``) qualify, because a weighted
 or LLM aggregate depends on more than the count. A jury of 5 whose first 3 agree makes 3 calls.
 
+With a ``quorum`` (at least that many jurors must answer), a failed juror counts against it: the jury is
+decided once the full jury's outcome (a quorum failure, or the rule's verdict) is the same for every way
+the jurors not yet called could answer, failures included; without one, a failed juror fails the trial at
+once, as in the full jury.
+
 The verdict keeps the votes actually cast (``len(votes)`` jurors called); a closing ``stop`` turn
 says how many jurors were called and how many calls were saved (:func:`jurors_called` reads it).
 """
@@ -20,7 +25,7 @@ from typing import Any, Protocol
 
 from langgraph.graph import END, START, StateGraph
 
-from courtgraph.agents.aggregator import AGENT, Rule, make_rule, member_quorum, quorum_failure
+from courtgraph.agents.aggregator import AGENT, Rule, check_quorum, make_rule, member_quorum, quorum_failure
 from courtgraph.agents.juror import Vote
 from courtgraph.agents.tasks import gather_all
 from courtgraph.graphs.state import Graph, TrialState
@@ -60,8 +65,10 @@ def decided(rule: Rule, cast: Sequence[Verdict], remaining: int) -> bool:
     return True
 
 
-def sequential_graph(voters: Sequence[Voter], aggregate: str, *, wave: int = 1, name: str = "jury") -> Graph:
-    """A jury over ``voters`` that calls them ``wave`` at a time, in order, until ``aggregate`` is decided."""
+def sequential_graph(voters: Sequence[Voter], aggregate: str, *, wave: int = 1, name: str = "jury",
+                     quorum: int | None = None) -> Graph:
+    """A jury over ``voters`` that calls them ``wave`` at a time, in order, until ``aggregate`` (under ``quorum``)
+    is decided."""
     if aggregate not in COUNT_RULES:
         raise ValueError(f"{name}: sequential voting needs a count rule ({', '.join(COUNT_RULES)}), not "
                          f"{aggregate!r}: a weighted or LLM aggregate can change with any further vote")
@@ -70,7 +77,15 @@ def sequential_graph(voters: Sequence[Voter], aggregate: str, *, wave: int = 1, 
     names = [v.name for v in voters]
     if len(set(names)) != len(names) or not names:
         raise ValueError(f"{name}: voters need distinct names, got {names}")
+    check_quorum(quorum, len(voters), name)
     rule = make_rule(aggregate)
+
+    def full_jury(votes: list[Verdict]) -> Verdict:
+        """The full jury's outcome on ``votes``: a quorum failure, else the rule's verdict."""
+        failure, _ = member_quorum(votes, quorum)
+        verdict = quorum_failure(votes, failure).verdict if failure else rule(votes)
+        assert verdict is not None
+        return verdict
 
     async def run(state: TrialState) -> dict[str, Any]:
         trial, given = state["trial"], state.get("turns", [])
@@ -87,11 +102,14 @@ def sequential_graph(voters: Sequence[Voter], aggregate: str, *, wave: int = 1, 
                 turns += got.turns
                 cast.append(got.verdict)
             called += len(batch)
-            if decided(rule, cast, len(voters) - called) or any(v.status == "error" for v in cast):
-                break  # a failed juror fails the trial (no quorum here): no further calls to pay for
-        failure, _ = member_quorum(cast, None)
-        verdict = quorum_failure(cast, failure).verdict if failure else rule(cast)
-        assert verdict is not None
+            if quorum is None and any(v.status == "error" for v in cast):
+                break  # a failed juror fails the trial (no quorum): no further calls to pay for
+            if decided(rule if quorum is None else full_jury, cast, len(voters) - called):
+                break  # with a quorum, the jurors still to call might fail too: that counts against it
+        verdict = full_jury(cast)
+        _, missing = member_quorum(cast, quorum)
+        if missing and verdict.valid:
+            verdict = verdict.model_copy(update={"quorum": missing})
         saved = len(voters) - called
         tally = Turn(role="aggregator", agent=AGENT, content=verdict.rationale or verdict.error or "",
                      model=f"rule:{aggregate}", phase="verdict", verdict=verdict)

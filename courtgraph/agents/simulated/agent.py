@@ -111,15 +111,27 @@ def score(s: Scene) -> str:
 
 
 def growing_score(s: Scene, good: bool, round: int) -> tuple[float, float]:
-    """A score in round ``round`` by an agent whose confidence grows (``grow``): right or wrong as in round 1
-    (the same draw every round), with its doubt shrinking by the factor (1 - grow) a round,
-    confidence_r = 1 - (1 - c) * (1 - grow)^(r - 1), capped at 0.99, and placed at mid-scale +/- half the
-    scale times (2 * confidence_r - 1): a sure judge's scores barely move, an unsure one's keep moving."""
+    """A score in round ``round`` by an agent whose confidence grows (``grow``), settling at a pace set by how
+    hard the candidate is for it.
+
+    Right or wrong as in round 1 (the same draw every round), with round-1 confidence c (calibrated) and
+    difficulty h = 2 (1 - c) (0: sure, 1: a coin). In round r >= 2 the agent revises its score with
+    probability h (1 - grow)^(r - 1) and otherwise repeats its last score, as a judge re-reading a debate
+    it has settled gives the same score. A score given in round k has confidence
+    c_k = 1 - (1 - c) (1 - grow)^(k - 1) (capped at 0.99) and sits at mid-scale +/- half the scale times
+    (2 c_k - 1), scaled by a wobble in [1 - h, 1 + h]: an easy candidate's score is the same from round 1
+    or 2, a hard one's keeps moving (never across mid-scale: the side stays the round-1 one)."""
     low, high = s.scale
     right, first = s.right(s.accuracy(), "score")
-    confidence = min(0.99, 1 - (1 - first) * (1 - s.sim.grow) ** (round - 1))
+    hard = (2 * (1 - first)) ** 2
+    revised = 1
+    for r in range(2, round + 1):
+        if s.draw("revise", r) < hard * (1 - s.sim.grow) ** (r - 1):
+            revised = r
+    confidence = min(0.99, 1 - (1 - first) * (1 - s.sim.grow) ** (revised - 1))
+    wobble = 1 + hard * (2 * s.draw("wobble", revised) - 1)
     toward = 1.0 if good == right else -1.0  # above mid-scale when the agent calls the candidate good
-    return (low + high) / 2 + toward * (high - low) / 2 * (2 * confidence - 1), confidence
+    return (low + high) / 2 + toward * (high - low) / 2 * (2 * confidence - 1) * wobble, confidence
 
 
 def choose(s: Scene) -> str:

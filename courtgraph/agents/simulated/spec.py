@@ -44,10 +44,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("debate", 0.0, 1.0, "accuracy when judging a debate or a courtroom (default: acc)",
               settings=("debate", "courtroom")),
     Parameter("consult", 0.0, 1.0, "accuracy when judging a consultancy (default: acc)", settings=("consultancy",)),
-    Parameter("grow", 0.0, 1.0, "confidence that grows over rounds: in round r of a debate the agent's doubt on a "
-              "score is (1 - grow)^(r - 1) of its first (right or wrong as in round 1), and the score sits where its "
-              "confidence puts it, so a sure judge's scores settle at once and an unsure one's keep moving "
-              "(0: scores as usual)"),
+    Parameter("grow", 0.0, 1.0, "confidence that grows over rounds, at a pace set by difficulty: a debate judge's "
+              "round-1 doubt h = 2(1 - c) on a score (c its calibrated confidence) makes it revise the score in round "
+              "r with probability h(1 - grow)^(r - 1), else repeat it; a revised score's doubt is (1 - grow)^(r - 1) "
+              "of its first, right or wrong as in round 1, so an easy candidate's score settles at once and a hard "
+              "one's keeps moving (0: scores as usual)"),
 
     Parameter("fooled", 0.0, 1.0, "susceptibility to any probe without its own key: on a perturbed case, the "
               "probability of preferring the perturbed (wrong) candidate whatever it would have said; drawn once "
