@@ -108,3 +108,14 @@ def test_registry_builds_more_and_samre_with_their_parameters() -> None:
     assert build_protocol("samre", roles, rounds=2).name == "samre"
     params = build_protocol.__globals__["PROTOCOLS"]["samre"].parameters()
     assert params["epsilon"].default == 3.0 and params["window"].default == 3 and params["max_tokens"].default == 10000
+
+
+def test_the_score_prompt_asks_for_d3s_six_criteria_on_d3s_scale_only() -> None:
+    from courtgraph.graphs.d3 import RUBRIC, SCALE, scale_rubric
+    from courtgraph.prompts import load_prompt
+
+    template = load_prompt("judge_debate_score")
+    assert "scale_rubric" in template.placeholders
+    on_d3 = scale_rubric(SCALE)
+    assert on_d3 == RUBRIC and "1 to 20" in on_d3 and on_d3.count(";") == 5  # six criteria, summed
+    assert scale_rubric((1.0, 10.0)) == ""  # another scale gets no sum of criteria it does not add up to

@@ -34,6 +34,15 @@ MIN_ROUNDS = 3
 #: D3's score scale: its judge rates six criteria from 1 to 20 and gives their sum (``(95, 87)`` in its prompt), so
 #: a score runs from 6 to 120 and ``EPSILON`` is 3 points of that scale.
 SCALE = (6.0, 120.0)
+#: D3's six criteria (its judge prompt, ``basemodel.py``): on :data:`SCALE` the judge is asked for their sum.
+RUBRIC = ("Rate it from 1 to 20 on each of six criteria and give their sum: relevance to the question; "
+          "accuracy of its information; depth and completeness; clarity and logical flow; strength of "
+          "reasoning and factual support; how well it answers the other advocate's points.")
+
+
+def scale_rubric(scale: tuple[float, float]) -> str:
+    """How to score on ``scale``: D3's six criteria on D3's own scale, nothing more on any other."""
+    return RUBRIC if tuple(scale) == SCALE else ""
 
 #: Why a debate stopped: its gap converged, its token budget was spent, or it ran all its rounds.
 StopReason = Literal["converged", "budget", "max_rounds"]

@@ -33,6 +33,7 @@ from courtgraph.graphs.d3 import (
     StopReason,
     anonymize,
     model_names,
+    scale_rubric,
 )
 from courtgraph.graphs.debate import pair
 from courtgraph.graphs.state import Graph, TrialState
@@ -101,7 +102,8 @@ def samre(advocates: ModelLike | tuple[ModelLike, ModelLike], judge: ModelLike, 
             who = Speaker(agent=f"judge[{candidate}]", role="judge", round=r, phase="score", prompt=template,
                           trial=trial, facts=Facts(setting="debate", candidate=candidate))
             rendered = template.render(**values(trial, seen, "judge", r), candidate=candidate,
-                                       scale_min=f"{scale[0]:g}", scale_max=f"{scale[1]:g}")
+                                       scale_min=f"{scale[0]:g}", scale_max=f"{scale[1]:g}",
+                                       scale_rubric=scale_rubric(scale))
             return await decide(bench, rendered, who, kind="score", scale=scale)
 
         a, b = await gather_all(one("A"), one("B"))
