@@ -49,3 +49,13 @@ def test_both_orders_share_one_index() -> None:
     for order in (texts, texts[::-1]):
         Echoes.of(order).mask("z" * (echoes.SEARCH_WINDOWS + ECHO_MIN + 5))
     assert echoes._windows.cache_info().misses == 1
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["<a id=1f>\n", "\n</a id=1f>", "<b id=2>\n", "\n</b id=2>", "<a id=2>\n", "x",
+                                 "\n", "<", "</a id=1f>", "<a id=1f>"]), max_size=14))
+def test_fenced_blocks_finds_what_the_fence_pattern_finds(parts: list[str]) -> None:
+    from courtgraph.prompts import _FENCED, fenced_blocks
+
+    prompt = "".join(parts)
+    assert fenced_blocks(prompt) == [(m.group("tag"), m.group("body")) for m in _FENCED.finditer(prompt)]
