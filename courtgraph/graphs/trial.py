@@ -8,6 +8,7 @@ JudgeBench's net-vote rule.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from langgraph.constants import END, START
 from langgraph.errors import GraphRecursionError
 
 from courtgraph.graphs.state import Graph
+from courtgraph.models.tracing import TRACING_ENV
 from courtgraph.schema import (
     ORDERS,
     Case,
@@ -111,6 +113,8 @@ def unobserved(config: dict[str, Any] | None) -> bool:
         return True
     if not set(config) <= _INERT_CONFIG or set(config.get("configurable") or {}) - {"thread_id"}:
         return False
+    if any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes") for name in TRACING_ENV):
+        return False  # LangSmith traces the graph run (langsmith caches the environment: read it here)
     from langchain_core.callbacks.manager import AsyncCallbackManager
 
     return not AsyncCallbackManager.configure(inheritable_callbacks=config.get("callbacks")).handlers
