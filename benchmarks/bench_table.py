@@ -13,7 +13,8 @@ calls (JudgeBench pairs in both orders). Extras:
 * jury latency: mean per-trial latency of a jury of 5 over a single judge, default concurrency, L = 0.2 s;
 * overhead: framework CPU per model call through a run, instant (simulated) agents, after a warm-up run;
 * start-up: seconds from starting ``courtgraph run`` to its first request (a stub in this process);
-* re-run: a finished run re-run with a warm response cache (a new run directory), against the first;
+* re-run: a finished run re-run with a warm response cache (a new run directory), against the first
+  (wall, and the CPU seconds of each ``courtgraph run`` process);
 * memory: peak RSS and run.db bytes per record for ``--memory-cases`` jury-of-3 cases.
 """
 
@@ -137,22 +138,28 @@ def startup(repeats: int) -> dict[str, float]:
 
 def rerun(cases: int) -> dict[str, float]:
     """Wall of ``courtgraph run`` with an empty response cache, then again (new run directory) with it full."""
+    import resource
+
     stub, url = start_stub(0.2)
-    walls = []
+    walls, cpus = [], []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(__file__).resolve().parents[2] / "shared" / "data" / "judgebench" / "gpt-4o-2024-05-13.jsonl"
             for i in range(2):
                 started = time.perf_counter()
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 subprocess.run([sys.executable, "-m", "courtgraph", "run", "-b", f"judgebench:{data}", "-p", "single",
                                 "-n", str(cases), "-m", f"openai:judge@{url}", "--cache", f"{tmp}/cache.sqlite",
                                 "-o", f"{tmp}/run{i}"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
                 walls.append(time.perf_counter() - started)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     finally:
         stub.terminate()
         stub.wait()
-    return {"first_s": walls[0], "cached_s": walls[1], "ratio": walls[1] / walls[0]}
+    return {"first_s": walls[0], "cached_s": walls[1], "ratio": walls[1] / walls[0], "first_cpu_s": cpus[0],
+            "cached_cpu_s": cpus[1]}
 
 
 def memory(cases: int) -> dict[str, Any]:
@@ -186,7 +193,8 @@ def main() -> None:
         print(f"start-up: first request {s['wall_s']:.2f} s after starting `courtgraph run` "
               f"({s['cpu_s']:.2f} s of CPU)")
         figures["rerun"] = r = rerun(350)
-        print(f"re-run fully cached: {r['cached_s']:.2f} s vs first {r['first_s']:.2f} s ({r['ratio']:.1%})")
+        print(f"re-run fully cached: {r['cached_s']:.2f} s vs first {r['first_s']:.2f} s ({r['ratio']:.1%}); "
+              f"CPU {r['cached_cpu_s']:.2f} s vs {r['first_cpu_s']:.2f} s")
         figures["memory"] = m = memory(args.memory_cases)
         print(f"memory: {args.memory_cases} jury-of-3 cases: peak RSS {m['peak_rss_mb']:.0f} MB, run.db "
               f"{m['bytes_per_record'] / 1024:.1f} KB per record (cases included)")

@@ -74,3 +74,18 @@ async def test_odd_updates_behave_as_through_pregel() -> None:
     g.add_edge("judge", END)
     _, error = await invoke(g.compile(), state)
     assert error is not None and "dict" in error
+
+
+def test_runs_take_the_direct_path_unless_someone_listens(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    from courtgraph.graphs.trial import trial_config, unobserved
+
+    graph = single(ScriptedModel("[[A]]"))
+    config = trial_config(graph, Trial(case=CASE), {"metadata": {"courtgraph_run_id": "r1"}})
+    assert unobserved(config) and unobserved(None)  # what the harness passes: nobody listens
+    assert not unobserved({**config, "callbacks": [BaseCallbackHandler()]})  # a handler sees the graph run
+    assert not unobserved({**config, "configurable": {"thread_id": "t", "user_key": 1}})  # a node may read it
+    monkeypatch.setenv("LANGSMITH_TRACING", "true")
+    monkeypatch.setenv("LANGSMITH_API_KEY", "test-key-not-used")
+    assert not unobserved(config)  # LangSmith tracing traces the graph run

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: Shortest verbatim copy of untrusted text that counts as an echo (unless the whole text is shorter).
 ECHO_MIN = 12
+#: Up to this many windows, an answer's windows are looked up in the texts one by one (a C substring
+#: search, about 1 ns a character); a longer answer uses the texts' index of windows (:func:`_windows`).
+SEARCH_WINDOWS = 256
 ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 #: Material an answer marks as quoted: code blocks, and any block in the prompt's fence syntax.
 _QUOTED = re.compile(r"```.*?```|<(?P<tag>[a-z][a-z0-9_]*) id=(?P<id>[0-9a-f]+)>.*?</(?P=tag) id=(?P=id)>", re.DOTALL)
@@ -33,24 +37,33 @@ class Echoes:
     """The untrusted texts of one request, indexed to find verbatim copies of them in an answer."""
 
     texts: tuple[str, ...] = ()
-    grams: frozenset[str] = frozenset()
+    longs: tuple[str, ...] = ()  # the texts of at least ECHO_MIN characters, whose windows are echoes
     shorts: tuple[str, ...] = ()
     objects: tuple[dict[str, object], ...] = ()  # JSON objects inside the texts (verdicts to refuse)
+    haystack: str = ""  # the long texts joined by NUL: a window without a NUL is in one of them iff in this
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Echoes:
-        cleaned = tuple(dict.fromkeys(c for c in map(clean, texts) if c.strip()))
-        grams = frozenset(t[i:i + ECHO_MIN] for t in cleaned if len(t) >= ECHO_MIN
-                          for i in range(len(t) - ECHO_MIN + 1))
+        cleaned = tuple(dict.fromkeys(c for c in map(_cleaned, texts) if c.strip()))
+        longs = tuple(t for t in cleaned if len(t) >= ECHO_MIN)
         shorts = tuple(t for t in cleaned if len(t) < ECHO_MIN)
-        return cls(cleaned, grams, shorts, tuple(o for t in cleaned for o in json_objects(t)))
+        return cls(cleaned, longs, shorts, tuple(o for t in cleaned for o in _objects(t)), "\0".join(longs))
 
     def mask(self, text: str) -> list[bool]:
         """Per character of ``text`` (already cleaned): whether it is repeated or quoted material."""
         out = [False] * len(text)
-        for i in range(len(text) - ECHO_MIN + 1):
-            if text[i:i + ECHO_MIN] in self.grams:
-                out[i:i + ECHO_MIN] = [True] * ECHO_MIN
+        windows = len(text) - ECHO_MIN + 1
+        if windows > 0 and self.longs:
+            longs = self.longs
+            repeated: Callable[[str], bool]
+            if windows <= SEARCH_WINDOWS:
+                def repeated(window: str) -> bool:
+                    return window in self.haystack and ("\0" not in window or any(window in t for t in longs))
+            else:
+                repeated = _windows(tuple(sorted(longs))).__contains__  # the same for both orders of a case
+            for i in range(windows):
+                if repeated(text[i:i + ECHO_MIN]):
+                    out[i:i + ECHO_MIN] = [True] * ECHO_MIN
         for short in self.shorts:
             for m in re.finditer(re.escape(short), text):
                 out[m.start():m.end()] = [True] * (m.end() - m.start())
@@ -66,6 +79,26 @@ class Echoes:
         text = clean(text)
         masked = self.mask(text)
         return bool(text.strip()) and all(m or c.isspace() for c, m in zip(text, masked, strict=True))
+
+
+@lru_cache(maxsize=64)
+def _cleaned(text: str) -> str:
+    """:func:`clean`, once per text: the same case texts come with every call of a case."""
+    return clean(text)
+
+
+@lru_cache(maxsize=64)
+def _objects(text: str) -> tuple[dict[str, object], ...]:
+    """:func:`json_objects`, once per text (a candidate full of code has many braces to try)."""
+    return tuple(json_objects(text))
+
+
+@lru_cache(maxsize=16)
+def _windows(longs: tuple[str, ...]) -> frozenset[str]:
+    """Every ECHO_MIN-character window of the texts, built once for the calls that share them (every agent
+    of a case, in both orders): indexing a JudgeBench case costs more than the rest of a call's framework
+    CPU. A window of an answer is an echo exactly when it is in this set. 16 entries hold a few MB."""
+    return frozenset(t[i:i + ECHO_MIN] for t in longs for i in range(len(t) - ECHO_MIN + 1))
 
 
 def own(span: tuple[int, int], text: str, masked: list[bool]) -> bool:

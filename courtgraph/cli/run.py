@@ -285,9 +285,10 @@ def _run(plan: RunPlan, watch: str | None = None, output: Output = Output()) -> 
     from courtgraph.evals import run_plan
     from courtgraph.evals.logs import level_number, log_to_stderr
     from courtgraph.evals.progress import choose_display
-    from courtgraph.view.live import watch_trial
 
     def watcher(graph: Graph, trial: Trial) -> Awaitable[TrialResult]:
+        from courtgraph.view.live import watch_trial  # only for --watch: rich's markdown is not start-up's
+
         # both orders run at once, so their turns interleave: each says which order it is
         return watch_trial(graph, trial, err_console, tag_order=True)
 

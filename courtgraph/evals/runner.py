@@ -84,8 +84,7 @@ class Results:
         if self._records is not None:
             return [r for r in self._records if record_failed(r)]
         with RunStore(self.run_dir, create=False) as store:
-            keys = store.query("SELECT case_id, protocol FROM records WHERE failed = 1")
-            found = [store.record(str(c), str(p)) for c, p in keys if c in self.cases and p in self.protocols]
+            found = [store.record(c, p) for c, p in self._failed_keys(store)]
         order = {(p, c): i for i, (p, c) in enumerate((p, c) for p in self.protocols for c in self.cases)}
         return sorted((r for r in found if r is not None), key=lambda r: order[r.protocol, r.case_id])
 
@@ -104,10 +103,23 @@ class Results:
         per trial (``"trials"``) or per turn (``"turns"``); see :mod:`courtgraph.evals.frames`."""
         return to_pandas(self.records, frame)
 
+    def _failed_keys(self, store: RunStore) -> list[tuple[str, str]]:
+        keys = store.query("SELECT case_id, protocol FROM records WHERE failed = 1")
+        return [(str(c), str(p)) for c, p in keys if c in self.cases and p in self.protocols]
+
     def __repr__(self) -> str:
-        protocols = list(dict.fromkeys(r.protocol for r in self.records))
-        return (f"Results(run_dir={str(self.run_dir)!r}, {len(self.records)} records, {len(self.cases)} cases, "
-                f"protocols={protocols}, {len(self.failed)} failed)")
+        """One line, from the summary and one SQL count: it never reads a record (asyncio formats the
+        result of a run's main task with it, which once unpacked every record of a big run)."""
+        if self._records is not None:
+            count, failed = len(self._records), len(self.failed)
+            protocols = list(dict.fromkeys(r.protocol for r in self._records))
+        else:
+            count = sum(m.n for m in self.summary.protocols.values())
+            protocols = [p for p in self.protocols if p in self.summary.protocols]
+            with RunStore(self.run_dir, create=False) as store:
+                failed = len(self._failed_keys(store))
+        return (f"Results(run_dir={str(self.run_dir)!r}, {count} records, {len(self.cases)} cases, "
+                f"protocols={protocols}, {failed} failed)")
 
     def _repr_html_(self) -> str:
         failed = f", {len(self.failed)} failed" if self.failed else ""

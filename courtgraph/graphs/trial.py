@@ -8,6 +8,7 @@ JudgeBench's net-vote rule.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from langgraph.constants import END, START
 from langgraph.errors import GraphRecursionError
 
 from courtgraph.graphs.state import Graph
+from courtgraph.models.tracing import TRACING_ENV
 from courtgraph.schema import (
     ORDERS,
     Case,
@@ -94,6 +96,30 @@ async def _run_one_node(graph: Graph, runnable: Any, state: dict[str, Any]) -> d
     return {k: c.get() for k, c in channels.items() if c.is_available()}
 
 
+#: The config keys of :func:`trial_config` (plus the recursion limit): with no handler listening they
+#: change nothing in a one-node graph without a checkpointer, so its direct path may ignore them.
+_INERT_CONFIG = frozenset({"metadata", "run_name", "recursion_limit", "configurable", "tags"})
+
+
+def unobserved(config: dict[str, Any] | None) -> bool:
+    """Whether a run with this config is seen by nobody, so that the direct path loses nothing.
+
+    Pregel would hand the config to a callback manager (a LangSmith tracer, ``astream_events``, a
+    handler in ``callbacks``) and to nodes that ask for it; the direct path does neither. It is taken
+    only when the config holds nothing but what :func:`trial_config` sets and langchain-core's own
+    ``configure`` (environment, tracing contexts, hooks) finds no handler.
+    """
+    if not config:
+        return True
+    if not set(config) <= _INERT_CONFIG or set(config.get("configurable") or {}) - {"thread_id"}:
+        return False
+    if any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes") for name in TRACING_ENV):
+        return False  # LangSmith traces the graph run (langsmith caches the environment: read it here)
+    from langchain_core.callbacks.manager import AsyncCallbackManager
+
+    return not AsyncCallbackManager.configure(inheritable_callbacks=config.get("callbacks")).handlers
+
+
 async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | None = None,
                  on_turns: OnTurns | None = None) -> tuple[dict[str, Any], str | None]:
     """Run a protocol graph to its last state, and why it stopped early (None when it finished).
@@ -105,7 +131,7 @@ async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | N
     cfg.update(config or {})
     cfg.setdefault("configurable", {}).setdefault("thread_id", uuid.uuid4().hex)  # a checkpointer needs one
     last = dict(state)
-    direct = one_node(graph) if on_turns is None and not config else None
+    direct = one_node(graph) if on_turns is None and unobserved(config) else None
     try:
         if direct is not None:
             last = await _run_one_node(graph, direct, state)

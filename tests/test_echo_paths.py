@@ -1,0 +1,61 @@
+"""The two ways of finding echoes (searching the texts for a short answer's windows, the texts' window
+index for a long answer) mark exactly what the definition marks: every window copied from a long text."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from courtgraph.agents import echoes
+from courtgraph.agents.echoes import ECHO_MIN, Echoes
+
+ALPHABET = st.sampled_from(list("ab \0[]A\n"))  # few letters: windows repeat often; NUL crosses the joins
+
+
+def by_definition(texts: list[str], answer: str) -> list[int]:
+    """Start of every answer window that occurs in one of the (long) texts."""
+    longs = [t for t in texts if len(t) >= ECHO_MIN and t.strip()]
+    return [i for i in range(len(answer) - ECHO_MIN + 1) if any(answer[i:i + ECHO_MIN] in t for t in longs)]
+
+
+def covered(starts: list[int], length: int) -> list[bool]:
+    out = [False] * length
+    for i in starts:
+        out[i:i + ECHO_MIN] = [True] * ECHO_MIN
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(ALPHABET, min_size=0, max_size=60), max_size=4), st.text(ALPHABET, max_size=80),
+       st.booleans())
+def test_search_and_index_mark_the_same_windows(texts: list[str], answer: str, index: bool) -> None:
+    e = Echoes.of(texts)
+    expected = covered(by_definition(texts, answer), len(answer))
+    saved = echoes.SEARCH_WINDOWS
+    echoes.SEARCH_WINDOWS = -1 if index else 10**6
+    try:
+        got = e.mask(answer)
+    finally:
+        echoes.SEARCH_WINDOWS = saved
+    # short texts only add marks (code blocks and fences cannot occur in this alphabet)
+    assert all(g for g, x in zip(got, expected, strict=True) if x)
+    if not e.shorts:
+        assert got == expected
+
+
+def test_both_orders_share_one_index() -> None:
+    texts = ["x" * 20 + "first candidate text", "y" * 20 + "second candidate text"]
+    echoes._windows.cache_clear()
+    for order in (texts, texts[::-1]):
+        Echoes.of(order).mask("z" * (echoes.SEARCH_WINDOWS + ECHO_MIN + 5))
+    assert echoes._windows.cache_info().misses == 1
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["<a id=1f>\n", "\n</a id=1f>", "<b id=2>\n", "\n</b id=2>", "<a id=2>\n", "x",
+                                 "\n", "<", "</a id=1f>", "<a id=1f>"]), max_size=14))
+def test_fenced_blocks_finds_what_the_fence_pattern_finds(parts: list[str]) -> None:
+    from courtgraph.prompts import _FENCED, fenced_blocks
+
+    prompt = "".join(parts)
+    assert fenced_blocks(prompt) == [(m.group("tag"), m.group("body")) for m in _FENCED.finditer(prompt)]
