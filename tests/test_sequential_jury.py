@@ -98,7 +98,7 @@ def test_sequential_refuses_rules_that_depend_on_more_than_counts() -> None:
 def voter_or_down(i: int) -> ScriptedModel:
     """Juror i votes the i-th letter of the case's pattern (A, B), or fails for good on an F."""
     def answer(messages: list[Message], _schema: object) -> str | BaseException:
-        vote = messages[-1]["content"].split("PATTERN:")[1].split()[0][i]
+        vote = case_text(messages).split("PATTERN:")[1].split()[0][i]
         return ModelError("503 Service Unavailable") if vote == "F" else f"Confidence: 70%\n[[{vote}]]"
     return ScriptedModel(answer, name=f"q{i}")
 
