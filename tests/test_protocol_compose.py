@@ -29,7 +29,7 @@ def everyone(messages: list[Message], _schema: object) -> str:
     """Plays any role: questions get a question, everything else an argument ending in a verdict tag."""
     if "question" in messages[-1]["content"].split("\n")[-1].lower() and "[[" not in messages[-1]["content"]:
         return "What is your evidence?"
-    if "[[SCORE]]" in messages[-1]["content"]:  # a score of one response (SAMRE's judge, on D3's 6-120 scale): A the better
+    if "[[SCORE]]" in messages[-1]["content"]:  # SAMRE's judge (D3's 6-120 scale): A the better
         return f"Confidence: 80%\n[[{80 if 'Score Response A' in messages[-1]['content'] else 30}]]"
     return "Canberra is the capital. Confidence: 80%\n[[A]]"
 
