@@ -7,12 +7,17 @@ together. Without the bookkeeping each of them wrote the case at 1.25x input on 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from courtgraph.cli import main
+from courtgraph.evals import run_async
 from courtgraph.graphs.jury import jury
 from courtgraph.graphs.trial import judge_case
 from courtgraph.models import pricing
@@ -187,3 +192,45 @@ async def test_warm_up_waits_for_the_writer_then_reads_and_a_failed_writer_passe
     release.set()
     await asyncio.gather(first, *others)
     assert order == ["first:write", "j0:write", "j1:read"]
+
+
+async def test_run_async_prefix_warmup_reads_and_is_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's setting: every juror after the first of a trial reads; the manifest records it."""
+    with StubServer(latency=0.1, prefix_cache=True) as stub:
+        m = model(stub, "anthropic", monkeypatch)
+        results = await run_async(CASES[:2], {"jury": jury([m, m, m], name="jury")}, out=tmp_path / "r",
+                                  cache=None, progress=False, concurrency=8, prefix_warmup=True)
+    for calls in trials(results.records):
+        assert len(calls) == 3 and sum(1 for r, _ in calls if r >= 1400) == 2
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["config"]["prefix_warmup"] is True
+
+
+def test_cli_prefix_warmup_is_recorded_and_kept_by_resume(capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
+    run_dir = tmp_path / "r"
+
+    def cli(*args: str) -> int:
+        with pytest.raises(SystemExit) as exit_:
+            main(["run", *args, "--display", "none"])
+        capsys.readouterr()
+        return int(exit_.value.code or 0)
+
+    def stored() -> Any:
+        return json.loads((run_dir / "manifest.json").read_text())["config"].get("prefix_warmup")
+
+    with StubServer() as stub:
+        spec = f"anthropic:claude-warm@{stub.anthropic_url}"
+        assert cli("-b", "sample", "-p", "jury", "-m", spec, "-n", "1", "--prefix-warmup", "-o", str(run_dir)) == 0
+        assert stored() is True
+        assert cli("--resume", "-o", str(run_dir), "-n", "2") == 0
+        assert stored() is True  # kept
+        assert cli("--resume", "-o", str(run_dir), "-n", "2", "--no-prefix-warmup") == 0
+        assert stored() is None  # turned off
+
+
+def test_help_says_what_the_warm_up_costs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--prefix-warmup" in out and "one extra call latency per case" in out.replace("│ ", "")

@@ -25,8 +25,8 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -40,6 +40,16 @@ prefix_warmup: ContextVar[bool] = ContextVar("prefix_warmup", default=False)
 #: The role of the request being built in this task (read by the provider when it sets its breakpoint); None:
 #: not taken yet (a request without one carries the breakpoint, as every request did before).
 breakpoint_role: ContextVar[Role | None] = ContextVar("breakpoint_role", default=None)
+
+@contextmanager
+def use_prefix_warmup(on: bool) -> Iterator[None]:
+    """Turn the warm-up on (or off) for the calls made inside (a run: ``run_async(prefix_warmup=True)``)."""
+    token = prefix_warmup.set(on)
+    try:
+        yield
+    finally:
+        prefix_warmup.reset(token)
+
 
 #: How many recent prefixes an endpoint remembers (oldest forgotten first).
 DEFAULT_CAPACITY = 4096
