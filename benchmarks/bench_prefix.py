@@ -12,12 +12,19 @@ Claude Sonnet 4 ($3 input, $0.30 read, $3.75 write, $15 output). The stub answer
 output share of the cost is far below a real judge's: the input cost is shown apart.
 
     python benchmarks/bench_prefix.py [--cases 50] [--latency 0] [--concurrency 8] [--prefix-min 1024]
+    python benchmarks/bench_prefix.py --cases 50 --latency 0.2 --concurrency 16 --modes every,now,warmup
 
 ``--prefix-min`` is the shortest cacheable prefix in stub tokens (words): 1,024 is the providers' minimum
 in tokens, so it is conservative; 768 words is about 1,024 tokens at OpenAI's rule of thumb of 0.75 words a token.
 
 ``--latency`` > 0 shows the concurrent misses: a prefix is cached only once a first answer has begun, so
 jurors sent together all miss (as with the real providers).
+
+``--modes`` picks the rows: ``main`` (main's prompts; every request carries the breakpoint), ``every`` (the
+shared prefix, every request carries the breakpoint: before one writer per prefix), ``now`` (one writer per
+prefix: models/prefix_writers.py) and ``warmup`` (``--prefix-warmup``: calls of a case sent together wait for
+the first). "no-cache $" is the same input at the input price; "trial s" is the mean wall-clock time of a
+trial (a case's two orders run one after the other).
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import asyncio
 import os
 import subprocess
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +48,7 @@ from courtgraph.models import pricing
 from courtgraph.models.anthropic import EPHEMERAL, AnthropicModel
 from courtgraph.models.endpoint import EndpointModel
 from courtgraph.models.openai import OpenAIModel
+from courtgraph.models.prefix_writers import PrefixWriters, use_prefix_warmup
 from courtgraph.schema import Record, Usage
 from courtgraph.testing import StubServer
 
@@ -47,7 +57,7 @@ JUDGEBENCH = ROOT.parent / "shared" / "data" / "judgebench" / "gpt-4o-2024-05-13
 PRICES = {"openai": pricing.Price(2.00, 8.00, 0.50), "anthropic": pricing.Price(3.00, 15.00, 0.30, 3.75)}
 
 
-def main_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def main_breakpoints(messages: list[dict[str, Any]], *, mark: bool = True) -> list[dict[str, Any]]:
     """main's rule: the first user message (there, the whole prompt) is the breakpoint."""
     out = list(messages)
     for i, m in enumerate(out):
@@ -81,27 +91,35 @@ def main_prompts() -> Iterator[None]:
                 os.environ["COURTGRAPH_PROMPTS"] = old_env
 
 
-def model(stub: StubServer, api: str) -> EndpointModel:
-    m: EndpointModel = (OpenAIModel("gpt-bench", base_url=stub.openai_url, cache=None) if api == "openai" else
-                        AnthropicModel("claude-bench", base_url=stub.anthropic_url, cache=None))
-    # priced at the URL (the call's cost) and without it (models/base.py looks the write premium and the
-    # saving up by provider:model)
-    for key in (f"{api}:{m.model}@{m.base_url}", f"{api}:{m.model}"):
-        pricing._TABLE[key] = PRICES[api]
+def model(stub: StubServer, api: str, mode: str) -> EndpointModel:
+    key = f"bench-{uuid.uuid4()}"  # an endpoint of its own: a fresh memory of prefixes
+    m: EndpointModel = (OpenAIModel("gpt-bench", base_url=stub.openai_url, api_key=key, cache=None)
+                        if api == "openai" else
+                        AnthropicModel("claude-bench", base_url=stub.anthropic_url, api_key=key, cache=None))
+    if mode in ("main", "every"):
+        m.endpoint.prefixes = PrefixWriters(capacity=0)  # remembers nothing: every request writes, as before
+    pricing._TABLE[f"{api}:{m.model}@{m.base_url}"] = PRICES[api]  # priced at its URL (one pricing key)
     return m
 
 
 async def run(api: str, protocol: str, cases: list[Any], latency: float, concurrency: int,
-              prefix_min: int) -> list[Record]:
-    with StubServer(prefix_cache=True, prefix_cache_min=prefix_min, latency=latency) as stub:
-        graph = build_protocol(protocol, Roles(model=model(stub, api)))
+              prefix_min: int, mode: str) -> tuple[list[Record], float]:
+    """The records, and the mean wall-clock seconds of a trial."""
+    with StubServer(prefix_cache=True, prefix_cache_min=prefix_min, latency=latency) as stub, \
+            use_prefix_warmup(mode == "warmup"):
+        graph = build_protocol(protocol, Roles(model=model(stub, api, mode)))
         gate = asyncio.Semaphore(concurrency)
+        took: list[float] = []
 
         async def one(case: Any) -> Record:
             async with gate:
-                return await judge_case(graph, case, protocol=protocol)
+                started = time.perf_counter()
+                record = await judge_case(graph, case, protocol=protocol)
+                took.append((time.perf_counter() - started) / max(len(record.trials), 1))
+                return record
 
-        return list(await asyncio.gather(*(one(c) for c in cases)))
+        records = list(await asyncio.gather(*(one(c) for c in cases)))
+        return records, sum(took) / max(len(took), 1)
 
 
 def input_cost(api: str, u: Usage) -> float:
@@ -111,29 +129,30 @@ def input_cost(api: str, u: Usage) -> float:
             + u.cache_write_tokens * (p.cache_write or p.input)) / 1e6
 
 
-async def bench(n: int, latency: float, concurrency: int, prefix_min: int) -> None:
+async def bench(n: int, latency: float, concurrency: int, prefix_min: int, modes: list[str]) -> None:
     from courtgraph.evals.benchmarks.judgebench import load
 
     cases = load(JUDGEBENCH)[:n]
     print(f"JudgeBench {JUDGEBENCH.name}: {len(cases)} cases x 2 orders, stub latency {latency:g} s, "
           f"{concurrency} cases at once, shortest cached prefix {prefix_min} words\n")
-    head = (f"{'provider':10} {'protocol':8} {'prompts':7} {'calls':>6} {'input tok':>10} {'cached':>7} "
-            f"{'written':>8} {'input $':>9} {'total $':>9} {'saved $':>8}")
+    head = (f"{'provider':10} {'protocol':8} {'mode':7} {'calls':>6} {'input tok':>10} {'cached':>7} "
+            f"{'written':>8} {'input $':>9} {'no-cache $':>10} {'total $':>9} {'saved $':>8} {'trial s':>8}")
     print(head)
     print("-" * len(head))
     for api in ("openai", "anthropic"):
         for protocol in ("jury", "debate"):
-            for label in ("main", "now"):
+            for label in modes:
                 if label == "main":
                     with main_prompts():
-                        records = await run(api, protocol, cases, latency, concurrency, prefix_min)
+                        records, trial_s = await run(api, protocol, cases, latency, concurrency, prefix_min, label)
                 else:
-                    records = await run(api, protocol, cases, latency, concurrency, prefix_min)
+                    records, trial_s = await run(api, protocol, cases, latency, concurrency, prefix_min, label)
                 u = Usage.total(r.usage for r in records)
                 failed = sum(r.error is not None for r in records)
                 print(f"{api:10} {protocol:8} {label:7} {u.calls:6d} {u.input_tokens:10,d} "
                       f"{u.cached_input_tokens / u.input_tokens:7.1%} {u.cache_write_tokens / u.input_tokens:8.1%} "
-                      f"{input_cost(api, u):9.3f} {u.cost_usd or 0:9.3f} {u.prompt_cache_saved_usd or 0:8.3f}"
+                      f"{input_cost(api, u):9.3f} {u.input_tokens * PRICES[api].input / 1e6:10.3f} "
+                      f"{u.cost_usd or 0:9.3f} {u.prompt_cache_saved_usd or 0:8.3f} {trial_s:8.2f}"
                       + (f"  ({failed} failed)" if failed else ""))
 
 
@@ -143,5 +162,6 @@ if __name__ == "__main__":
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--prefix-min", type=int, default=1024)
+    parser.add_argument("--modes", default="main,now", help="Rows: main, every, now, warmup (comma-separated).")
     args = parser.parse_args()
-    asyncio.run(bench(args.cases, args.latency, args.concurrency, args.prefix_min))
+    asyncio.run(bench(args.cases, args.latency, args.concurrency, args.prefix_min, args.modes.split(",")))

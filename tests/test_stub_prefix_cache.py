@@ -22,6 +22,7 @@ from courtgraph.models import pricing
 from courtgraph.models.anthropic import AnthropicModel
 from courtgraph.models.endpoint import EndpointModel
 from courtgraph.models.openai import OpenAIModel
+from courtgraph.models.prefix_writers import prefix_warmup
 from courtgraph.models.pricing import Price, cost_usd
 from courtgraph.schema import Case, Record, Turn
 from courtgraph.testing import StubServer
@@ -99,20 +100,25 @@ CASES = [Case(id=f"c{i}", question=f"Case {i}: what is 17 * 3? " + text(50, f"q{
 def models(stub: StubServer, api: str, monkeypatch: pytest.MonkeyPatch, structured: bool = True) -> EndpointModel:
     m: EndpointModel = (OpenAIModel("gpt-test", base_url=stub.openai_url, cache=None) if api == "openai" else
                         AnthropicModel("claude-test", base_url=stub.anthropic_url, cache=None))
+    # priced at its URL only: the cost, the cache-write premium and the saving share one key (pricing_key)
     monkeypatch.setitem(pricing._TABLE, f"{api}:{m.model}@{m.base_url}", PRICE)
-    # the cache-write premium and the saving are looked up without the base URL (models/base.py): price both
-    monkeypatch.setitem(pricing._TABLE, f"{api}:{m.model}", PRICE)
     m.structured = structured
     return m
 
 
 async def run(api: str, protocol: str, monkeypatch: pytest.MonkeyPatch, *, prefix_cache: bool,
               structured: bool = True) -> list[Record]:
-    with StubServer(prefix_cache=prefix_cache) as stub:
-        m = models(stub, api, monkeypatch, structured)
-        graph = jury([m, m, m], name="jury") if protocol == "jury" else debate(m, m, rounds=2, interactive=True,
-                                                                                  name="debate")
-        return [await judge_case(graph, case) for case in CASES]
+    # with the warm-up, calls sent together wait for the first of their case (else, at the stub's latency 0,
+    # whether a juror reads depends on the stub serving them one by one: tests/test_prefix_writers.py)
+    token = prefix_warmup.set(True)
+    try:
+        with StubServer(prefix_cache=prefix_cache) as stub:
+            m = models(stub, api, monkeypatch, structured)
+            graph = jury([m, m, m], name="jury") if protocol == "jury" else debate(m, m, rounds=2, interactive=True,
+                                                                                      name="debate")
+            return [await judge_case(graph, case) for case in CASES]
+    finally:
+        prefix_warmup.reset(token)
 
 
 def paid(records: list[Record]) -> list[list[Turn]]:

@@ -144,6 +144,14 @@ BatchPollOption = Annotated[float | None, typer.Option(
     "--batch-poll", metavar="SECONDS", help="Seconds between looks at a pending batch (30).")]
 
 
+PrefixWarmupOption = Annotated[bool | None, typer.Option(
+    "--prefix-warmup/--no-prefix-warmup", help="Provider prompt caching: calls of a case sent together (a jury's "
+    "jurors, a panel's specialists) wait until the first has answered, then read its cached prefix (OpenAI and "
+    "Anthropic endpoints; OpenAI only for a case prefix of about 1,024 tokens or more, at 4 characters a token). "
+    "Costs about one extra call latency per case for juries and panels, nothing for sequential protocols "
+    "(debates). Kept by --resume.")]
+
+
 def batch_settings(batch: bool | None, size: int | None, wait: float | None, poll: float | None,
                    old: dict[str, Any] | None = None, *, resuming: bool = False) -> Any:
     """The run's :class:`~courtgraph.models.batching.BatchSettings` (None: synchronous). On --resume, None

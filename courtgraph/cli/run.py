@@ -33,6 +33,7 @@ from courtgraph.cli.options import (
     MaxRetriesOption,
     MaxTokensOption,
     ModelArgOption,
+    PrefixWarmupOption,
     ReasoningEffortOption,
     RoleArgsOption,
     RolesFileOption,
@@ -132,6 +133,7 @@ def run_command(
     batch_size: BatchSizeOption = None,
     batch_wait: BatchWaitOption = None,
     batch_poll: BatchPollOption = None,
+    prefix_warmup: PrefixWarmupOption = None,
     fail_on_error: FailOnErrorOption = False,
     max_errors: MaxErrorsOption = None,
     dry_run: DryRunOption = False,
@@ -212,7 +214,8 @@ def run_command(
                            cache="default" if not (no_cache or cache) else cache_path, command=_command(),
                            endpoints=endpoints or None,
                            batch=batch_settings(batch, batch_size, batch_wait, batch_poll,
-                                                stored_config(out)[1].get("batch"), resuming=True))
+                                                stored_config(out)[1].get("batch"), resuming=True),
+                           prefix_warmup=prefix_warmup)
     else:
         if not bench:
             raise InputError("give --bench (sample, judgebench[:PATH], llmbar[:PATH] or jsonl:PATH)",
@@ -226,7 +229,8 @@ def run_command(
                        limits=run_limits(cost_limit, allow_unknown_cost, fail_on_error, max_errors),
                        seed=seed or 0, cache=cache_path, params=params, field_map=field_map, label_map=label_map,
                        command=_command(), calibrate_on=calibrate_on, alpha=alpha, delta=delta, endpoints=endpoints,
-                       batch=batch_settings(batch, batch_size, batch_wait, batch_poll))
+                       batch=batch_settings(batch, batch_size, batch_wait, batch_poll),
+                       prefix_warmup=bool(prefix_warmup))
     if dry_run:
         from courtgraph.evals.dryrun import plan_run
 

@@ -89,6 +89,7 @@ class RunPlan:
     delta: float = 0.1
     notes: Sequence[str] = ()  # said before the run starts, and in its log (a resume's changed endpoints)
     batch: BatchSettings | None = None  # --batch: calls through the providers' batch APIs (models/batching.py)
+    prefix_warmup: bool = False  # --prefix-warmup: calls sharing a cacheable prefix wait for its first answer
 
     def prepare(self) -> PreparedRun:
         """Check every setting, load and choose the cases, build the protocols: raises InputError first."""
@@ -131,6 +132,7 @@ class RunPlan:
             "cache": None if cache_path is None else str(getattr(cache_path, "path", cache_path)),
             **({"calibrate_on": self.calibrate_on, "alpha": self.alpha, "delta": self.delta} if held_out else {}),
             **({"batch": self.batch.to_json()} if self.batch else {}),
+            **({"prefix_warmup": True} if self.prefix_warmup else {}),
         }
         if self.batch is not None:
             warnings += batch_warnings(models_of(described))

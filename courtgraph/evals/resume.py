@@ -70,14 +70,14 @@ def resume_plan(out: str | Path | None = None, *, bench: str | None = None, prot
                 field_map: Mapping[str, str] | str | None = None, label_map: Mapping[str, str] | str | None = None,
                 concurrency: int | None = None, cache: CacheLike = "default",
                 command: Sequence[str] | None = None, endpoints: EndpointSettings | None = None,
-                batch: BatchSettings | bool | None = None) -> RunPlan:
+                batch: BatchSettings | bool | None = None, prefix_warmup: bool | None = None) -> RunPlan:
     """A plan that continues the run in ``out`` (else the latest under runs/): each setting not given
     (None or empty) is the stored one, the case choice, generation settings, limits, concurrency and
     cache choice (``--no-cache`` included) among them. The stored benchmark and protocols must be
     specs (a run whose cases or graphs were given in Python needs them given again). ``endpoints`` go
     over the stored endpoint settings, field by field: they change no verdict, so they may change, and
     the plan's ``notes`` say how. ``batch``: batch settings, False for synchronous calls, None for the
-    run's own (its pending batches are polled again)."""
+    run's own (its pending batches are polled again). ``prefix_warmup``: None keeps the run's own."""
     run_dir, old = stored_config(out)
     stored_endpoints = EndpointSettings.from_json((old.get("endpoints") or {}).get("settings"))
     chosen_endpoints = stored_endpoints.merged(endpoints) if endpoints else stored_endpoints
@@ -116,6 +116,7 @@ def resume_plan(out: str | Path | None = None, *, bench: str | None = None, prot
         resume=True, command=command, calibrate_on=old.get("calibrate_on"), alpha=old.get("alpha", 0.15),
         delta=old.get("delta", 0.1),  # a calibrated run holds out the same cases again
         batch=stored_batch(old) if batch is None else batch if isinstance(batch, BatchSettings) else None,
+        prefix_warmup=bool(old.get("prefix_warmup")) if prefix_warmup is None else prefix_warmup,
     )
 
 

@@ -49,6 +49,7 @@ from courtgraph.models.batch_terms import BatchSettings
 from courtgraph.models.batching import use_batch_mode
 from courtgraph.models.connections import EndpointSettings, use_endpoint_settings
 from courtgraph.models.errors import EndpointDown
+from courtgraph.models.prefix_writers import use_prefix_warmup
 from courtgraph.schema import Case, Order, Record
 
 #: The run's own events (start, end, interruption); records and retries are logged where they happen.
@@ -159,6 +160,7 @@ async def run_async(
     watcher: WatchTrial | None = None,
     display: RunDisplay | None = None,
     batch: BatchSettings | None = None,
+    prefix_warmup: bool = False,
 ) -> Results:
     """Judge every case of ``bench`` with every protocol, in both orders, into a run directory.
 
@@ -168,13 +170,14 @@ async def run_async(
     progress bar on ``console`` when ``progress``, else nothing). A run stopped by its cost limit
     returns with ``Results.stopped`` set; one stopped by its error budget raises
     :class:`~courtgraph.evals.budget.RunStopped`. ``batch``: send the calls through the providers' batch
-    APIs at half the price (:mod:`courtgraph.models.batching`).
+    APIs at half the price (:mod:`courtgraph.models.batching`). ``prefix_warmup``: calls of a case sent
+    together wait for the first to answer, then read its prompt cache (:mod:`courtgraph.models.prefix_writers`).
     """
     plan = RunPlan(bench, protocols, roles=roles, out=out, orders=orders, concurrency=concurrency, limit=limit,
                    categories=categories, sample=sample, shuffle=shuffle, cases=cases, stratify=stratify,
                    settings=settings, limits=limits, seed=seed, cache=cache, params=params, field_map=field_map,
                    label_map=label_map, resume=resume, command=command, endpoints=endpoints,
-                   batch=batch)
+                   batch=batch, prefix_warmup=prefix_warmup)
     return await run_plan(plan, progress=progress, watch=watch, console=console, watcher=watcher, display=display)
 
 
@@ -244,7 +247,7 @@ async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest
         display.start(total, total - len(todo))
         try:
             with use_cache(prepared.cache), simulated.simulation(plan.seed), guard.active(), \
-                    batch_journal(store.run_dir, plan.batch) as journal:
+                    use_prefix_warmup(plan.prefix_warmup), batch_journal(store.run_dir, plan.batch) as journal:
                 async with use_batch_mode(plan.batch, journal, notify=lambda text: console.print(
                         escape(text), highlight=False, soft_wrap=True)):  # --batch: calls through batch APIs
                     # a batch pays off when many calls wait together: batch mode admits a batch's worth at once

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, ConfigError, GenerateParams, Message
+from courtgraph.models.batching import current_batch_mode
 from courtgraph.models.endpoint import EndpointModel, parse_endpoint_spec
+from courtgraph.models.prefix_writers import breakpoint_role, prefix_key, prefix_warmup
 from courtgraph.models.schemas import json_schema
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ EPHEMERAL = {"type": "ephemeral"}
 MAX_BREAKPOINTS = 4
 
 
-def cache_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def cache_breakpoints(messages: list[dict[str, Any]], *, mark: bool = True) -> list[dict[str, Any]]:
     """The conversation as the API takes it, with one prompt-cache breakpoint: the end of the first user message.
 
     Every agent of a case opens with the same shared prefix: the system prompt (role-neutral rules) and
@@ -49,9 +51,11 @@ def cache_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     which keeps the breakpoint exactly at the end of the case. A prefix shorter than the model's
     minimum (1,024 tokens for most) is simply not cached. The system prompt carries no breakpoint of its
     own: it is a prefix of the case's, and a breakpoint is a limited resource (:data:`MAX_BREAKPOINTS`).
+    ``mark=False`` sends the same turns without it (another request is writing this prefix right now:
+    :mod:`courtgraph.models.prefix_writers`).
     """
     out: list[dict[str, Any]] = []
-    marked = False
+    marked = not mark
     for m in messages:
         block: dict[str, Any] = {"type": "text", "text": m["content"]}
         if m["role"] == "user" and not marked:
@@ -88,9 +92,45 @@ class AnthropicModel(EndpointModel):
         return anthropic.AsyncAnthropic(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout,
                                         max_retries=0)
 
+    async def _complete(self, messages: list[Message], schema: type[BaseModel] | None,
+                        params: GenerateParams) -> Completion:
+        """One call, as the one writer of its cache prefix or not (:mod:`courtgraph.models.prefix_writers`).
+
+        A sync call takes its role when it is sent (in :meth:`_request`, inside its endpoint slot), so a juror
+        that waited for a slot until the writer answered reads. With the warm-up, or in a batch (requests
+        queued together are concurrent: only the first of a prefix carries the breakpoint, and the batch's
+        answer is when it has been written), the role is taken here and held for the whole call."""
+        key = self._prefix_key(messages, schema)
+        warmup = prefix_warmup.get()
+        if key is None or not (warmup or current_batch_mode() is not None):
+            return await super()._complete(messages, schema, params)
+        async with self.endpoint.prefixes.request(key, warmup=warmup) as role:
+            token = breakpoint_role.set(role)
+            try:
+                return await super()._complete(messages, schema, params)
+            finally:
+                breakpoint_role.reset(token)
+
+    def _prefix_key(self, messages: list[Message], schema: type[BaseModel] | None) -> str | None:
+        """The hash of what the breakpoint caches (model, system, tool, the turns up to the case); None without one."""
+        first_user = next((i for i, m in enumerate(messages) if m["role"] == "user"), None)
+        if first_user is None:
+            return None
+        tool = answer_tool(schema) if schema is not None else None
+        return prefix_key(self.model, tool, [(m["role"], m["content"]) for m in messages[:first_user + 1]])
+
     async def _request(self, client: anthropic.AsyncAnthropic, messages: list[Message],
                        schema: type[BaseModel] | None, params: GenerateParams) -> Completion:
-        r = await client.messages.create(**self._params(messages, schema, params))
+        key = self._prefix_key(messages, schema) if breakpoint_role.get() is None else None
+        if key is None:  # no prefix, or the role was taken for the whole call
+            r = await client.messages.create(**self._params(messages, schema, params))
+            return self._completion(r, schema)
+        async with self.endpoint.prefixes.request(key) as role:
+            token = breakpoint_role.set(role)
+            try:
+                r = await client.messages.create(**self._params(messages, schema, params))
+            finally:
+                breakpoint_role.reset(token)
         return self._completion(r, schema)
 
     def _params(self, messages: list[Message], schema: type[BaseModel] | None,
@@ -100,7 +140,8 @@ class AnthropicModel(EndpointModel):
         request: dict[str, Any] = {
             "model": self.model, "max_tokens": params.max_tokens,
             "messages": cache_breakpoints([{"role": m["role"], "content": m["content"]}
-                                           for m in messages if m["role"] != "system"]),
+                                           for m in messages if m["role"] != "system"],
+                                          mark=breakpoint_role.get() != "plain"),
         }
         if system:
             request["system"] = system

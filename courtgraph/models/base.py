@@ -206,7 +206,7 @@ class ChatModel(ABC):
         latency = time.perf_counter() - started
         cost = self.price(done.input_tokens, done.output_tokens, done.cached_input_tokens)
         if done.cache_write_tokens and cost is not None:  # Anthropic bills cache writes above input
-            premium = cache_write_premium(self.provider, self.model, done.cache_write_tokens)
+            premium = cache_write_premium(*self.pricing_key, done.cache_write_tokens)
             cost = None if premium is None else cost + premium
         factor = batch_factor(self.provider) if done.batched else 1.0  # a batch bills every token at its price
         if cost is not None:
@@ -219,7 +219,7 @@ class ChatModel(ABC):
             output_tokens=done.output_tokens,
             cached_input_tokens=done.cached_input_tokens,
             cache_write_tokens=done.cache_write_tokens,
-            prompt_cache_saved_usd=_scaled(prompt_cache_saving(self.provider, self.model, done.cached_input_tokens,
+            prompt_cache_saved_usd=_scaled(prompt_cache_saving(*self.pricing_key, done.cached_input_tokens,
                                                                done.cache_write_tokens), factor),
             batched=int(done.batched),
             cost_usd=cost,
@@ -233,9 +233,15 @@ class ChatModel(ABC):
             cache.put(key, response.model_dump(mode="json"))
         return response
 
+    @property
+    def pricing_key(self) -> tuple[str, str]:
+        """``(provider, model)`` as the price table knows this model: one key for the call's cost, the cache-write
+        premium and the prompt-cache saving alike (endpoints at a custom URL price ``model@URL``)."""
+        return self.provider, self.model
+
     def price(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float | None:
         """USD for one call; None when the model's price is unknown. Free models override."""
-        return cost_usd(self.provider, self.model, input_tokens, output_tokens, cached_input_tokens)
+        return cost_usd(*self.pricing_key, input_tokens, output_tokens, cached_input_tokens)
 
     def _from_cache(self, stored: dict[str, Any]) -> ModelResponse:
         """A cached answer: no call billed; what it would have cost is counted as saved."""

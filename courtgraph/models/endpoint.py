@@ -32,7 +32,7 @@ from courtgraph.models.batching import current_batch_mode
 from courtgraph.models.cache import ResponseCache
 from courtgraph.models.connections import DEFAULT_TIMEOUT, run_limits_for
 from courtgraph.models.limits import env_number, get_endpoint
-from courtgraph.models.pricing import cost_usd
+from courtgraph.models.pricing import price_key
 from courtgraph.models.retry import (
     Failure,
     RetryPolicy,
@@ -323,11 +323,12 @@ class EndpointModel(ChatModel):
         done.retries, done.rate_limited, done.faults = tries - 1, rate_limited, faults
         return done
 
-    def price(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float | None:
+    @property
+    def pricing_key(self) -> tuple[str, str]:
         """The official API's price, but at another base URL (a local server, a proxy) only a price set for
-        ``provider:model@URL`` (:func:`~courtgraph.models.pricing.set_price`): else unknown, never OpenAI's."""
-        model = f"{self.model}@{self.base_url}" if self.custom_url else self.model
-        return cost_usd(self.provider, model, input_tokens, output_tokens, cached_input_tokens)
+        ``provider:model@URL`` (:func:`~courtgraph.models.pricing.set_price`): else unknown, never OpenAI's.
+        The call's cost, the cache-write premium and the saving all use this key."""
+        return self.provider, price_key(self.model, self.base_url if self.custom_url else None)
 
     def _where(self) -> str:
         return f"{self.provider} at {self.base_url}"

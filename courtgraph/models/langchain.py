@@ -41,7 +41,6 @@ from courtgraph.models.base import _DEFAULT, ChatModel, Completion, ConfigError,
 from courtgraph.models.cache import ResponseCache
 from courtgraph.models.endpoint import PLACEHOLDER_KEY, PerLoop, split_spec
 from courtgraph.models.limits import Endpoint, get_endpoint
-from courtgraph.models.pricing import cost_usd
 
 #: Fields holding SDK clients bound to the loop that made them: never copied into a rebuilt model.
 CLIENT_FIELDS = ("client", "async_client", "root_client", "root_async_client")
@@ -160,10 +159,10 @@ class LangChainModel(ChatModel):
             self._first_loop_taken = True
             return _LoopModel(self.llm)
 
-    def price(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float | None:
-        if not self.llm_provider or not self.llm_model:
-            return None
-        return cost_usd(self.llm_provider, self.llm_model, input_tokens, output_tokens, cached_input_tokens)
+    @property
+    def pricing_key(self) -> tuple[str, str]:
+        """The wrapped model's price (an unknown provider or model prices as nothing known: ``None``)."""
+        return self.llm_provider or "", self.llm_model or ""
 
     async def _complete(self, messages: list[Message], schema: type[BaseModel] | None,
                         params: GenerateParams) -> Completion:

@@ -41,6 +41,7 @@ from courtgraph.models.admission import current_admission
 from courtgraph.models.breaker import BREAKER_COOLDOWN_S, DEFAULT_BREAKER, Breaker, breaker_threshold
 from courtgraph.models.connections import NO_LIMITS, EndpointLimits, current_endpoint_settings, env_number
 from courtgraph.models.errors import ConfigError, EndpointDown
+from courtgraph.models.prefix_writers import PrefixWriters
 
 DEFAULT_CONCURRENCY = 8
 
@@ -225,6 +226,7 @@ class Endpoint:
         self._configured = EndpointLimits(max_connections=max_concurrency if explicit else None, rpm=rpm, tpm=tpm)
         self._requests: _Bucket | None = _Bucket(rpm) if rpm else None
         self._tokens: _Bucket | None = _Bucket(tpm) if tpm else None
+        self.prefixes = PrefixWriters()  # who writes each cacheable prefix now (models/prefix_writers.py)
 
     def __repr__(self) -> str:
         return (f"Endpoint({self.provider} at {self.base_url}, limit={self.limit}/{self.max_concurrency}, "

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, GenerateParams, Message
 from courtgraph.models.endpoint import EndpointModel, parse_endpoint_spec
+from courtgraph.models.prefix_writers import OPENAI_MIN_CHARS, prefix_key, prefix_warmup
 from courtgraph.models.schemas import json_schema, strict_json_schema
 
 if TYPE_CHECKING:
@@ -82,6 +83,25 @@ class OpenAIModel(EndpointModel):
         import openai
 
         return openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0)
+
+    async def _complete(self, messages: list[Message], schema: type[BaseModel] | None,
+                        params: GenerateParams) -> Completion:
+        """With the warm-up (``--prefix-warmup``), a call whose case prefix another call is sending now waits
+        for its answer, then reads the cache; only a prefix likely long enough to be cached (1,024 tokens, at
+        :data:`~courtgraph.models.prefix_writers.OPENAI_MIN_CHARS` characters) ever waits."""
+        key = self._prefix_key(messages, schema) if prefix_warmup.get() else None
+        if key is None:
+            return await super()._complete(messages, schema, params)
+        async with self.endpoint.prefixes.request(key, warmup=True):
+            return await super()._complete(messages, schema, params)
+
+    def _prefix_key(self, messages: list[Message], schema: type[BaseModel] | None) -> str | None:
+        """The hash of the automatic cache's likely prefix (model, output format, the turns up to the case)."""
+        first_user = next((i for i, m in enumerate(messages) if m["role"] == "user"), None)
+        if first_user is None or sum(len(m["content"]) for m in messages[:first_user + 1]) < OPENAI_MIN_CHARS:
+            return None
+        shape = schema.__name__ if schema is not None else None
+        return prefix_key(self.model, shape, [(m["role"], m["content"]) for m in messages[:first_user + 1]])
 
     async def _request(self, client: openai.AsyncOpenAI, messages: list[Message], schema: type[BaseModel] | None,
                        params: GenerateParams) -> Completion:

@@ -69,6 +69,11 @@ def _load_env_table() -> None:
             set_price(spec, value["input"], value["output"], value.get("cached_input"), value.get("cache_write"))
 
 
+def price_key(model: str, base_url: str | None) -> str:
+    """The model part of a price key: ``model``, or ``model@URL`` for a server other than the provider's own."""
+    return f"{model}@{base_url}" if base_url else model
+
+
 def price_of(provider: str, model: str) -> Price | None:
     if not _loaded_env:
         _load_env_table()
