@@ -313,6 +313,12 @@ def test_batch_settings_are_checked_and_request_ids_name_the_exact_body() -> Non
     assert request_id("openai", "http://h/v1", body) == same and len(same) == 64 and same.isalnum()
     assert request_id("openai", "http://h/v1", {**body, "max_tokens": 6}) != same
     assert request_id("anthropic", "http://h/v1", body) != same != request_id("openai", "http://g/v1", body)
+    # a prompt-cache breakpoint changes the price, not the answer: a resumed run finds the same request either way
+    marked = {"model": "m", "max_tokens": 5, "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}]}]}
+    plain = {**marked, "messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]}
+    assert request_id("anthropic", "http://h", marked) == request_id("anthropic", "http://h", plain)
+    assert request_id("anthropic", "http://h", plain) != request_id("anthropic", "http://h", {**plain, "max_tokens": 6})
 
 
 def test_no_batch_finishes_a_batch_run_synchronously(priced: StubServer, tmp_path: Path,

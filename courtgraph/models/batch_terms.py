@@ -85,6 +85,19 @@ class Batchable(Protocol):
 
 
 def request_id(provider: str, base_url: str | None, body: dict[str, Any]) -> str:
-    """A request's ``custom_id``: the SHA-256 (64 hex digits, within Anthropic's limit) of the exact body."""
-    blob = json.dumps([provider, base_url, body], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """A request's ``custom_id``: the SHA-256 (64 hex digits, within Anthropic's limit) of the body without its
+    prompt-cache markers. Which request of a prefix carries Anthropic's ``cache_control`` breakpoint depends on
+    the order requests are built (one writer per prefix), and a resumed run must find its pending batch's
+    answers whatever that order: the markers change the price of a request, never its answer."""
+    blob = json.dumps([provider, base_url, _without_markers(body)], sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _without_markers(value: Any) -> Any:
+    """``value`` with every ``cache_control`` key removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: _without_markers(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [_without_markers(v) for v in value]
+    return value
