@@ -15,7 +15,8 @@ from test_runner import make_cases, truthful
 from courtgraph.cli import main
 from courtgraph.evals import run, stats
 from courtgraph.evals.metrics import Summary, summarize
-from courtgraph.evals.report import detail_rows, load_run, plot, print_summary, summary_markdown
+from courtgraph.evals.plot import plot
+from courtgraph.evals.report import detail_rows, load_run, print_summary, summary_markdown
 from courtgraph.evals.store import RunStore
 from courtgraph.graphs import single
 from courtgraph.graphs.trial import make_record

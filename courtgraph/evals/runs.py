@@ -151,8 +151,9 @@ def report_runs(runs: Sequence[Path], *, labels: Sequence[str] | None = None, ba
                 console: Console | None = None) -> Summary:
     """What ``courtgraph report RUN1 RUN2 ...`` does: the runs' protocols compared on their shared cases,
     with each run's provenance, as tables (or JSON on stdout), markdown and a plot."""
+    from courtgraph.evals.plot import plot
     from courtgraph.evals.provenance import provenance_caption, provenance_lines, provenance_markdown
-    from courtgraph.evals.report import _writable, plot, print_summary, summary_markdown
+    from courtgraph.evals.report import _writable, print_summary, summary_markdown
 
     md_path = _writable(Path(markdown), "markdown") if markdown is not None else None
     plot_path = _writable(Path(plot_to), "plot") if plot_to is not None else None
