@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from courtgraph.models.base import Completion, ConfigError, GenerateParams, Message
 from courtgraph.models.batching import current_batch_mode
 from courtgraph.models.endpoint import EndpointModel, parse_endpoint_spec
-from courtgraph.models.prefix_writers import breakpoint_role, prefix_key, prefix_warmup
+from courtgraph.models.prefix_writers import breakpoint_role, case_prefix, prefix_key, prefix_warmup
 from courtgraph.models.schemas import json_schema
 
 if TYPE_CHECKING:
@@ -100,9 +100,9 @@ class AnthropicModel(EndpointModel):
         that waited for a slot until the writer answered reads. With the warm-up, or in a batch (requests
         queued together are concurrent: only the first of a prefix carries the breakpoint, and the batch's
         answer is when it has been written), the role is taken here and held for the whole call."""
-        key = self._prefix_key(messages, schema)
         warmup = prefix_warmup.get()
-        if key is None or not (warmup or current_batch_mode() is not None):
+        key = self._prefix_key(messages, schema) if warmup or current_batch_mode() is not None else None
+        if key is None:  # a sync call without the warm-up: the role is taken when it is sent
             return await super()._complete(messages, schema, params)
         async with self.endpoint.prefixes.request(key, warmup=warmup) as role:
             token = breakpoint_role.set(role)
@@ -113,11 +113,10 @@ class AnthropicModel(EndpointModel):
 
     def _prefix_key(self, messages: list[Message], schema: type[BaseModel] | None) -> str | None:
         """The hash of what the breakpoint caches (model, system, tool, the turns up to the case); None without one."""
-        first_user = next((i for i, m in enumerate(messages) if m["role"] == "user"), None)
-        if first_user is None:
+        shared = case_prefix(messages)
+        if shared is None:
             return None
-        tool = answer_tool(schema) if schema is not None else None
-        return prefix_key(self.model, tool, [(m["role"], m["content"]) for m in messages[:first_user + 1]])
+        return prefix_key(self.model, answer_tool(schema) if schema is not None else None, shared)
 
     async def _request(self, client: anthropic.AsyncAnthropic, messages: list[Message],
                        schema: type[BaseModel] | None, params: GenerateParams) -> Completion:

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from courtgraph.models.base import Completion, GenerateParams, Message
 from courtgraph.models.endpoint import EndpointModel, parse_endpoint_spec
-from courtgraph.models.prefix_writers import OPENAI_MIN_CHARS, prefix_key, prefix_warmup
+from courtgraph.models.prefix_writers import OPENAI_MIN_CHARS, case_prefix, prefix_key, prefix_warmup
 from courtgraph.models.schemas import json_schema, strict_json_schema
 
 if TYPE_CHECKING:
@@ -97,11 +97,10 @@ class OpenAIModel(EndpointModel):
 
     def _prefix_key(self, messages: list[Message], schema: type[BaseModel] | None) -> str | None:
         """The hash of the automatic cache's likely prefix (model, output format, the turns up to the case)."""
-        first_user = next((i for i, m in enumerate(messages) if m["role"] == "user"), None)
-        if first_user is None or sum(len(m["content"]) for m in messages[:first_user + 1]) < OPENAI_MIN_CHARS:
+        shared = case_prefix(messages)
+        if shared is None or sum(len(content) for _, content in shared) < OPENAI_MIN_CHARS:
             return None
-        shape = schema.__name__ if schema is not None else None
-        return prefix_key(self.model, shape, [(m["role"], m["content"]) for m in messages[:first_user + 1]])
+        return prefix_key(self.model, schema.__name__ if schema is not None else None, shared)
 
     async def _request(self, client: openai.AsyncOpenAI, messages: list[Message], schema: type[BaseModel] | None,
                        params: GenerateParams) -> Completion:

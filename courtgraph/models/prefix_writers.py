@@ -25,7 +25,7 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -65,6 +65,13 @@ OPENAI_MIN_CHARS = 1024 * 4
 def prefix_key(*parts: Any) -> str:
     """A short stable hash of a cacheable prefix (model, system, tools, the messages up to the breakpoint)."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def case_prefix(messages: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]] | None:
+    """The turns every agent of a case shares: up to and including the first user message (the case);
+    None when there is no user message, so nothing to share."""
+    first_user = next((i for i, m in enumerate(messages) if m["role"] == "user"), None)
+    return None if first_user is None else [(m["role"], m["content"]) for m in messages[:first_user + 1]]
 
 
 @dataclass
