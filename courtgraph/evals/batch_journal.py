@@ -8,7 +8,15 @@ of being submitted again. A batch that ends is marked with its final status (``c
 ``expired``, ``failed``, ``ended``...).
 
 A table of its own (``batches``) in the run's database, through a connection of its own: the record
-store (:mod:`courtgraph.evals.store`) neither knows nor reads it, and WAL lets both write.
+store (:mod:`courtgraph.evals.store`) neither knows nor reads it, and WAL lets both write, one at a time.
+
+**Never behind the store's group commit.** The store commits the records written in one event-loop
+iteration at the end of it (``RunStore.write``, then ``flush`` on the next iteration), so between the two
+its connection holds SQLite's write lock. A journal write made in that window, on the same loop (a batch
+ending in the iteration a record was written), would wait on a lock only the blocked loop can release:
+SQLite's busy handler blocked the whole run for its 30 s timeout, then "database is locked" was raised
+inside the batch's poller and its answers never reached their calls (the run hung). So the journal is
+given the store's ``flush`` (``before_write``) and commits the store's pending records before each write.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,8 +48,9 @@ CREATE TABLE IF NOT EXISTS batches (
 class RunBatchJournal:
     """The :class:`~courtgraph.models.batching.BatchJournal` of one run directory (see the module docstring)."""
 
-    def __init__(self, run_dir: str | Path) -> None:
+    def __init__(self, run_dir: str | Path, before_write: Callable[[], None] | None = None) -> None:
         self.path = Path(run_dir) / DB_NAME
+        self._before_write = before_write  # the record store's group commit (module docstring)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -66,6 +75,7 @@ class RunBatchJournal:
         return [JournalEntry(str(b), str(p), str(u), str(m), tuple(json.loads(ids))) for b, p, u, m, ids in rows]
 
     def batch_submitted(self, entry: JournalEntry) -> None:
+        self._release_store()
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, 'pending', ?, NULL)",
                              (entry.batch_id, entry.provider, entry.base_url, entry.model,
@@ -73,10 +83,16 @@ class RunBatchJournal:
             self._db.commit()
 
     def batch_ended(self, batch_id: str, status: str) -> None:
+        self._release_store()
         with self._lock:
             self._db.execute("UPDATE batches SET status = ?, ended_at = ? WHERE batch_id = ?",
                              (status, now_iso(), batch_id))
             self._db.commit()
+
+    def _release_store(self) -> None:
+        """Commit the record store's pending records first: its open transaction would hold the write lock."""
+        if self._before_write is not None:
+            self._before_write()
 
     def counts(self) -> dict[str, int]:
         """Batches by status (``pending``, ``completed``...), for reports and tests."""
@@ -86,10 +102,12 @@ class RunBatchJournal:
 
 
 @contextmanager
-def batch_journal(run_dir: str | Path, settings: BatchSettings | None) -> Iterator[RunBatchJournal | None]:
-    """The run's journal while a batch run runs; nothing for a synchronous run (its run.db is left as it was)."""
+def batch_journal(run_dir: str | Path, settings: BatchSettings | None,
+                  before_write: Callable[[], None] | None = None) -> Iterator[RunBatchJournal | None]:
+    """The run's journal while a batch run runs; nothing for a synchronous run (its run.db is left as it was).
+    ``before_write``: the record store's ``flush`` (see the module docstring: without it a run can hang)."""
     if settings is None:
         yield None
         return
-    with RunBatchJournal(run_dir) as journal:
+    with RunBatchJournal(run_dir, before_write) as journal:
         yield journal

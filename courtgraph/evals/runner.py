@@ -247,7 +247,8 @@ async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest
         display.start(total, total - len(todo))
         try:
             with use_cache(prepared.cache), simulated.simulation(plan.seed), guard.active(), \
-                    use_prefix_warmup(plan.prefix_warmup), batch_journal(store.run_dir, plan.batch) as journal:
+                    use_prefix_warmup(plan.prefix_warmup), \
+                    batch_journal(store.run_dir, plan.batch, store.flush) as journal:
                 async with use_batch_mode(plan.batch, journal, notify=lambda text: console.print(
                         escape(text), highlight=False, soft_wrap=True)):  # --batch: calls through batch APIs
                     # a batch pays off when many calls wait together: batch mode admits a batch's worth at once

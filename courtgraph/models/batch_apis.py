@@ -13,12 +13,18 @@ This module knows the SDKs' batch resources and their result shapes, nothing abo
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from courtgraph.models.retry import server_message
+from courtgraph.models.breaker import REQUEST_FAULTS
+from courtgraph.models.retry import Failure, retrying, server_message
+
+if TYPE_CHECKING:
+    from courtgraph.models.batch_terms import Batchable
+
+T = TypeVar("T")
 
 #: The Chat Completions endpoint, the one OpenAI batch lines go to.
 OPENAI_ENDPOINT = "/v1/chat/completions"
@@ -139,3 +145,30 @@ class AnthropicBatches:
 
 #: The batch API of each provider that has one.
 BATCH_APIS: Mapping[str, BatchApi] = MappingProxyType({"openai": OpenAIBatches(), "anthropic": AnthropicBatches()})
+
+
+async def endpoint_call(model: Batchable, request: Callable[[Any], Awaitable[T]]) -> T:
+    """One batch-endpoint request (an upload, a create, a poll) through ``model``'s SDK client, retried as a
+    sync call is (:func:`courtgraph.models.retry.retrying`) and counted by the endpoint's circuit breaker as one
+    sync call: a failure after the retries counts toward opening it (a request's own 400/413/422 aside), a
+    success resets it, and while it is open the request is refused at once with
+    :class:`~courtgraph.models.errors.EndpointDown` (batch mode then fails the batch's calls, and the run stops
+    taking new work as it does for sync calls)."""
+    breaker = model.endpoint.breaker
+    try:
+        async for attempt in retrying(model.retry):
+            with attempt:
+                breaker.check()
+                try:
+                    done = await request(model.batch_client())
+                except Exception as exc:
+                    failure = model._classify(exc)
+                    if failure is None:
+                        raise
+                    raise failure from exc
+    except Failure as failure:
+        if failure.status not in REQUEST_FAULTS:
+            breaker.failed(failure.message)
+        raise
+    breaker.succeeded()
+    return done

@@ -13,7 +13,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from courtgraph.models.batch_apis import Line
 from courtgraph.models.errors import ConfigError, ModelError
+from courtgraph.models.limits import Endpoint
 from courtgraph.models.retry import Failure, RetryPolicy
 
 #: Requests per batch at most: OpenAI's Batch API takes 50,000 (Anthropic's Message Batches 100,000).
@@ -68,6 +70,7 @@ class Batchable(Protocol):
     model: str
     base_url: str | None
     retry: RetryPolicy
+    endpoint: Endpoint  # its circuit breaker counts batch submits and polls as sync calls
 
     def batch_client(self) -> Any: ...
 
@@ -101,3 +104,12 @@ def _without_markers(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_markers(v) for v in value]
     return value
+
+
+def line_failure(model: Batchable, line: Line) -> Failure | None:
+    """An unanswered line as a sync call's failure: its status judged as a sync HTTP error's would be."""
+    if line.body is not None:
+        return None
+    if line.unrun:
+        return Failure(f"{model.provider} batch request never ran: {line.message}", retryable=True, kind="expired")
+    return model._status_failure(line.status or 500, {}, line.message)

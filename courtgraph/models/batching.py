@@ -32,6 +32,11 @@ batched call (:meth:`~courtgraph.models.admission.Admission.stalled`), so no fur
 until a batch returns and waiting longer would only add latency. This is what makes each step of a
 multi-round protocol one batch (a debate's round, then its judge) whatever the step's width.
 
+**Never a silent hang.** A waiting call is always in a queue or a live batch task; a batch task that fails
+fails its calls, a journal or console failure is logged and the answers are routed all the same, and a
+watchdog sends again any call nothing holds (:mod:`courtgraph.models.batch_watch`). Submitting and
+polling count in the endpoint's circuit breaker as sync calls (:func:`~courtgraph.models.batch_apis.endpoint_call`).
+
 **Concurrency.** A call in batch mode waits for its batch (hours, on a real provider) while it counts
 as in flight in the run's admission (:mod:`courtgraph.models.admission`), and a batch only pays off
 when many calls wait together; so a batch run admits at least ``size`` calls at once (the runner
@@ -46,18 +51,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
 from courtgraph.models.admission import current_admission
-from courtgraph.models.batch_apis import BATCH_APIS, BatchState, Line
-from courtgraph.models.batch_terms import Batchable, BatchJournal, BatchSettings, JournalEntry, request_id
-from courtgraph.models.retry import Failure, retrying
+from courtgraph.models.batch_apis import BATCH_APIS, BatchState, Line, endpoint_call
+from courtgraph.models.batch_terms import (
+    Batchable,
+    BatchJournal,
+    BatchSettings,
+    JournalEntry,
+    line_failure,
+    request_id,
+)
+from courtgraph.models.batch_watch import Watchdog
+from courtgraph.models.errors import EndpointDown
+from courtgraph.models.retry import Failure
 from courtgraph.schema import Usage
 
 log = logging.getLogger("courtgraph.models")
-T = TypeVar("T")
 #: Seconds a run must stay stalled (every admitted trial waiting in a batched call) before its queues are sent:
 #: the calls of one fan-out (a jury's jurors) start within a few loop iterations of each other.
 STALL_S = 0.05
@@ -76,7 +89,7 @@ class BatchMode:
     """The batch collector of one run, on its event loop (see the module docstring)."""
 
     def __init__(self, settings: BatchSettings, journal: BatchJournal | None = None,
-                 notify: Callable[[str], None] | None = None) -> None:
+                 notify: Callable[[str], None] | None = None, watchdog_s: float | None = None) -> None:
         self.settings = settings
         self.journal = journal
         self.notify = notify  # one line for the user when a batch is submitted, resumed or ends
@@ -92,12 +105,19 @@ class BatchMode:
         self._tasks: set[asyncio.Task[None]] = set()
         self._blocked = 0  # calls now waiting for a batch's answer
         self._stall_check: asyncio.TimerHandle | None = None
+        self._live: dict[str, int] = {}  # custom_id -> live batch tasks (submitting, polling) that hold it
+        self.listeners: list[Callable[[], None]] = []  # told when a batch is submitted, resumed or ends
+        self.watchdog = Watchdog(self, watchdog_s)
         for entry in journal.pending_batches() if journal is not None else []:
             self._adoptable.update(dict.fromkeys(entry.custom_ids, entry))
 
     def __repr__(self) -> str:
-        queued = sum(len(q.requests) for q in self._queues.values())
-        return f"BatchMode(submitted={self.submitted}, pending={len(self.pending)}, queued={queued})"
+        return f"BatchMode(submitted={self.submitted}, pending={len(self.pending)}, queued={self.queued})"
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting in a queue for their batch to be sent."""
+        return sum(len(q.requests) for q in self._queues.values())
 
     # -- a call ------------------------------------------------------------------------------------
 
@@ -113,11 +133,12 @@ class BatchMode:
                 claimed = self._claim(model, custom_id, body)
                 self._blocked += 1
                 self._watch_stall()
+                self.watchdog.arm()
                 try:
                     line = await asyncio.shield(claimed)
                 finally:
                     self._blocked -= 1
-                failure = _line_failure(model, line)
+                failure = line_failure(model, line)
                 if failure is None and line.body is not None:
                     try:
                         done = model._batch_completion(line.body, schema)
@@ -152,15 +173,15 @@ class BatchMode:
         if entry is not None and (entry.provider, entry.base_url) == (model.provider, model.base_url):
             if entry.batch_id not in self._followed:
                 self._followed.add(entry.batch_id)
-                self._spawn(self._follow(model, entry))
+                self._spawn_batch(entry.custom_ids, self._follow(model, entry))
             return future
         key = (model.provider, model.base_url or "", model.model, model.batch_account())
         queue = self._queues.setdefault(key, _Queue(model))
         queue.requests[custom_id] = body
         if len(queue.requests) >= self.settings.size:
-            self._flush(key)
+            self.flush(key)
         elif queue.timer is None:
-            queue.timer = loop.call_later(self.settings.wait_s, self._flush, key)
+            queue.timer = loop.call_later(self.settings.wait_s, self.flush, key)
         return future
 
     # -- batches -----------------------------------------------------------------------------------
@@ -177,11 +198,11 @@ class BatchMode:
             for key, queue in list(self._queues.items()):
                 if queue.requests:
                     log.debug("every trial waits for a batch: sending %d queued requests now", len(queue.requests))
-                    self._flush(key)
+                    self.flush(key)
         else:
             self._watch_stall()
 
-    def _flush(self, key: tuple[str, str, str, str]) -> None:
+    def flush(self, key: tuple[str, str, str, str]) -> None:
         """Send up to ``size`` of a queue's requests as one batch; what is left waits for its own timer."""
         queue = self._queues[key]
         if queue.timer is not None:
@@ -193,33 +214,31 @@ class BatchMode:
         for custom_id, _ in taken:
             del queue.requests[custom_id]
         if queue.requests:
-            queue.timer = asyncio.get_running_loop().call_later(self.settings.wait_s, self._flush, key)
-        self._spawn(self._submit(queue.model, taken))
+            queue.timer = asyncio.get_running_loop().call_later(self.settings.wait_s, self.flush, key)
+        self._spawn_batch([custom_id for custom_id, _ in taken], self._submit(queue.model, taken))
 
     async def _submit(self, model: Batchable, requests: Sequence[tuple[str, dict[str, Any]]]) -> None:
         ids = tuple(custom_id for custom_id, _ in requests)
         api = BATCH_APIS[model.provider]
         try:
-            batch_id = await self._call(model, lambda client: api.submit(client, requests))
+            batch_id = await endpoint_call(model, lambda client: api.submit(client, requests))
         except Failure as failure:
-            self._fail(ids, Failure(f"submitting a batch of {len(ids)} requests failed: {failure.message}",
+            self.fail_calls(ids, Failure(f"submitting a batch of {len(ids)} requests failed: {failure.message}",
                                     status=failure.status, kind=failure.kind))
             return
-        except BaseException as exc:
-            self._fail(ids, exc)
-            raise
         entry = JournalEntry(batch_id, model.provider, model.base_url or "", model.model, ids)
-        if self.journal is not None:
-            self.journal.batch_submitted(entry)
         self.submitted += 1
-        self._say("batch %s submitted to %s at %s: %d requests (%d batches pending)", batch_id, model.provider,
-                  model.base_url, len(ids), len(self.pending) + 1)
+        self.pending[batch_id] = len(ids)
+        self._keep("batch %s accepted but not journaled: a crash before it ends pays it again",
+                   batch_id, lambda: None if self.journal is None else self.journal.batch_submitted(entry))
+        self.say("batch %s submitted to %s at %s: %d requests (%d batches pending)", batch_id, model.provider,
+                  model.base_url, len(ids), len(self.pending))
         await self._settle(model, entry, first_look=self.settings.poll_s)
 
     async def _follow(self, model: Batchable, entry: JournalEntry) -> None:
         """A batch an earlier invocation submitted: poll it again, at once."""
         self.resumed += 1
-        self._say("batch %s (%d requests, submitted before the run was resumed) polled again, not resubmitted",
+        self.say("batch %s (%d requests, submitted before the run was resumed) polled again, not resubmitted",
                   entry.batch_id, len(entry.custom_ids))
         await self._settle(model, entry, first_look=0.0)
 
@@ -227,37 +246,38 @@ class BatchMode:
         """Poll until the batch ends, then route each line to its call."""
         api = BATCH_APIS[model.provider]
         self.pending[entry.batch_id] = len(entry.custom_ids)
+        self._changed()
         wait = first_look
         try:
             while True:
                 await asyncio.sleep(wait)
                 wait = self.settings.poll_s
-                state: BatchState = await self._call(model, lambda client: api.poll(client, entry.batch_id))
+                state: BatchState = await endpoint_call(model, lambda client: api.poll(client, entry.batch_id))
                 if state.ended:
                     break
-        except Failure as failure:
-            self.pending.pop(entry.batch_id, None)
-            self._fail(entry.custom_ids, Failure(f"polling batch {entry.batch_id} failed: {failure.message}",
-                                                 status=failure.status, kind=failure.kind))
-            return
+        except asyncio.CancelledError:
+            raise  # still pending at the provider: close() says so, and the journal keeps it for --resume
         except BaseException as exc:
-            if not isinstance(exc, asyncio.CancelledError):
-                self._fail(entry.custom_ids, exc)
-            raise
-        self.pending.pop(entry.batch_id, None)
+            self._forget(entry)
+            if not isinstance(exc, Failure):
+                raise  # the batch task's guard fails its calls
+            self.fail_calls(entry.custom_ids, Failure(f"polling batch {entry.batch_id} failed: {exc.message}",
+                                                 status=exc.status, kind=exc.kind))
+            return
+        self._forget(entry)
         self.ended += 1
-        for custom_id in entry.custom_ids:
-            self._adoptable.pop(custom_id, None)
-        if self.journal is not None:
-            self.journal.batch_ended(entry.batch_id, "failed" if state.failed else state.status or "ended")
+        status = "failed" if state.failed else state.status or "ended"
+        self._keep("batch %s ended but its journal row was not updated: --resume polls it again",
+                   entry.batch_id, lambda: None if self.journal is None else self.journal.batch_ended(
+                       entry.batch_id, status))
         if state.failed is not None:
-            self._say("batch %s failed: %s", entry.batch_id, state.failed, level=logging.WARNING)
-            self._fail(entry.custom_ids, Failure(f"{model.provider} batch {entry.batch_id} failed: {state.failed}",
+            self.say("batch %s failed: %s", entry.batch_id, state.failed, level=logging.WARNING)
+            self.fail_calls(entry.custom_ids, Failure(f"{model.provider} batch {entry.batch_id} failed: {state.failed}",
                                                  kind="batch_failed"))
             return
         lines = {line.custom_id: line for line in state.lines}
         answered = sum(line.body is not None for line in lines.values())
-        self._say("batch %s ended (%s): %d of %d requests answered (%d batches pending)", entry.batch_id,
+        self.say("batch %s ended (%s): %d of %d requests answered (%d batches pending)", entry.batch_id,
                   state.status, answered, len(entry.custom_ids), len(self.pending))
         for custom_id in entry.custom_ids:
             line = lines.get(custom_id) or Line(custom_id, unrun=True, message="missing from the batch's results")
@@ -267,35 +287,74 @@ class BatchMode:
             elif not future.done():
                 future.set_result(line)
 
-    async def _call(self, model: Batchable, request: Callable[[Any], Awaitable[T]]) -> T:
-        """One batch-endpoint request, retried as a sync call is (:func:`courtgraph.models.retry.retrying`)."""
-        async for attempt in retrying(model.retry):
-            with attempt:
-                try:
-                    return await request(model.batch_client())
-                except Exception as exc:
-                    failure = model._classify(exc)
-                    if failure is None:
-                        raise
-                    raise failure from exc
-        raise AssertionError("unreachable: retrying() re-raises the last failure")
+    def _forget(self, entry: JournalEntry) -> None:
+        """The batch is over (ended or failed): not pending, and no later call may wait to adopt it."""
+        self.pending.pop(entry.batch_id, None)
+        for custom_id in entry.custom_ids:
+            self._adoptable.pop(custom_id, None)
 
-    def _say(self, text: str, *args: Any, level: int = logging.INFO) -> None:
-        """A batch's event in the log (run.log) and, when the run asked for it, on the user's console."""
+    def say(self, text: str, *args: Any, level: int = logging.INFO) -> None:
+        """A batch's event in the log (run.log) and, when the run asked for it, on the user's console
+        (a console that fails is logged, never a reason to leave a batch's calls waiting)."""
         log.log(level, text, *args)
         if self.notify is not None:
-            self.notify(text % args)
+            try:
+                self.notify(text % args)
+            except Exception:
+                log.exception("batch mode could not show a line on the console")
+        self._changed()
 
-    def _fail(self, ids: Sequence[str], exc: BaseException) -> None:
+    def _keep(self, lost: str, batch_id: str, write: Callable[[], None]) -> None:
+        """Write to the journal; a failure is said loudly and the batch goes on (its answers still count)."""
+        try:
+            write()
+        except Exception as exc:
+            self.say(lost + " (%s: %s)", batch_id, type(exc).__name__, exc, level=logging.ERROR)
+
+    def _changed(self) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("a batch-mode listener failed")
+
+    def load(self) -> tuple[int, int]:
+        """Batches pending now and the requests they hold (for status lines)."""
+        return len(self.pending), sum(self.pending.values())
+
+    def fail_calls(self, ids: Sequence[str], exc: BaseException) -> None:
         for custom_id in ids:
             future = self._waiting.pop(custom_id, None)
             if future is not None and not future.done():
                 future.set_exception(exc)
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(work)
+    def _spawn_batch(self, ids: Sequence[str], work: Awaitable[None]) -> None:
+        """Run one batch's task; while it lives its calls are *placed*. However it ends, none of its calls is
+        left waiting: an error it did not expect fails them (logged), EndpointDown included."""
+        for custom_id in ids:
+            self._live[custom_id] = self._live.get(custom_id, 0) + 1
+
+        async def guarded() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except EndpointDown as down:
+                self.fail_calls(ids, down)
+            except BaseException as exc:
+                log.exception("batch mode: a batch task of %d requests failed; its calls fail", len(ids))
+                self.fail_calls(ids, exc)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._tasks.discard(task)
+            for custom_id in ids:
+                left = self._live.pop(custom_id, 1) - 1
+                if left:
+                    self._live[custom_id] = left
+
+        task: asyncio.Task[None] = asyncio.ensure_future(guarded())
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(done)
 
     async def close(self) -> None:
         """Stop the timers and pollers: a pending batch stays with the provider (and in the journal)."""
@@ -304,22 +363,14 @@ class BatchMode:
                 queue.timer.cancel()
         if self._stall_check is not None:
             self._stall_check.cancel()
+        self.watchdog.stop()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.pending:
-            self._say("%d batches still pending at the provider (%s): --resume polls them again, never pays twice",
+            self.say("%d batches still pending at the provider (%s): --resume polls them again, never pays twice",
                       len(self.pending), ", ".join(self.pending))
-
-
-def _line_failure(model: Batchable, line: Line) -> Failure | None:
-    """An unanswered line as a sync call's failure: its status judged as a sync HTTP error's would be."""
-    if line.body is not None:
-        return None
-    if line.unrun:
-        return Failure(f"{model.provider} batch request never ran: {line.message}", retryable=True, kind="expired")
-    return model._status_failure(line.status or 500, {}, line.message)
 
 
 _current: ContextVar[BatchMode | None] = ContextVar("courtgraph_batch_mode", default=None)

@@ -16,6 +16,8 @@ from courtgraph.models.errors import ConfigError, EndpointDown
 DEFAULT_BREAKER = 5
 #: Seconds an open breaker refuses calls before letting one through to try again.
 BREAKER_COOLDOWN_S = 60.0
+#: Statuses that fault one request (too long, malformed), not the endpoint: they never count toward opening it.
+REQUEST_FAULTS = frozenset({400, 413, 422})
 
 
 class Breaker:
