@@ -383,13 +383,14 @@ def current_batch_mode() -> BatchMode | None:
 
 @asynccontextmanager
 async def use_batch_mode(settings: BatchSettings | None, journal: BatchJournal | None = None,
-                         notify: Callable[[str], None] | None = None) -> AsyncIterator[BatchMode | None]:
+                         notify: Callable[[str], None] | None = None,
+                         watchdog_s: float | None = None) -> AsyncIterator[BatchMode | None]:
     """Within the block, HTTP providers' calls go through batches (nothing changes when ``settings`` is None);
-    ``notify`` gets a line for each batch submitted, resumed and ended."""
+    ``notify`` gets a line for each batch submitted, resumed and ended; ``watchdog_s``: see :class:`Watchdog`."""
     if settings is None:
         yield None
         return
-    mode = BatchMode(settings, journal, notify)
+    mode = BatchMode(settings, journal, notify, watchdog_s)
     token = _current.set(mode)
     try:
         yield mode
