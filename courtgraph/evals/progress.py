@@ -19,6 +19,7 @@ from rich.table import Column
 from courtgraph.evals.status import RunTally, StatusLines
 from courtgraph.graphs.state import Graph
 from courtgraph.graphs.trial import run_trial
+from courtgraph.models.batching import BatchMode
 from courtgraph.schema import Record, Trial, TrialResult, Turn, Usage
 
 
@@ -92,6 +93,10 @@ class ProgressBar:
     def stop(self) -> None:
         self._bar.stop()
 
+    def refresh(self) -> None:
+        """Redraw the totals now (a batch was submitted or ended: no record may come for hours)."""
+        self._bar.update(self._task, stats=self._stats())
+
     def _stats(self) -> str:
         errors, _, rest = escape(self.tally.figures()).partition(" · ")
         return f"{f'[red]{errors}[/]' if self.errors else errors} · {rest}"
@@ -124,6 +129,17 @@ class PlainWatcher:
 
     def _line(self, text: str) -> None:
         self.console.print(escape(text), highlight=False, soft_wrap=True)
+
+
+def follow_batches(display: RunDisplay, mode: BatchMode | None) -> None:
+    """Show a ``--batch`` run's pending batches in ``display``'s totals (``2 batches pending (216 calls)``),
+    redrawn by a progress bar whenever a batch is submitted or ends; status lines show them at each line."""
+    tally = getattr(display, "tally", None)
+    if mode is None or not isinstance(tally, RunTally):
+        return
+    tally.batches = mode
+    if isinstance(display, ProgressBar):
+        mode.listeners.append(display.refresh)
 
 
 #: What ``--display`` takes: a bar on a terminal and status lines elsewhere, or one of them, or nothing.

@@ -38,7 +38,7 @@ from courtgraph.evals.loop import judge_all
 from courtgraph.evals.manifest import begin_run, default_baseline
 from courtgraph.evals.metrics import Summary, summarize
 from courtgraph.evals.plan import BenchLike, CacheLike, PreparedRun, ProtocolsLike, RunPlan
-from courtgraph.evals.progress import NoDisplay, PlainWatcher, ProgressBar, RunDisplay, WatchTrial
+from courtgraph.evals.progress import NoDisplay, PlainWatcher, ProgressBar, RunDisplay, WatchTrial, follow_batches
 from courtgraph.evals.resume import open_store
 from courtgraph.evals.runlock import hold_run_lock
 from courtgraph.evals.settings import RoleSettings
@@ -250,7 +250,8 @@ async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest
                     use_prefix_warmup(plan.prefix_warmup), \
                     batch_journal(store.run_dir, plan.batch, store.flush) as journal:
                 async with use_batch_mode(plan.batch, journal, notify=lambda text: console.print(
-                        escape(text), highlight=False, soft_wrap=True)):  # --batch: calls through batch APIs
+                        escape(text), highlight=False, soft_wrap=True)) as batches:  # --batch: through batch APIs
+                    follow_batches(display, batches)  # status lines and the bar show the pending batches
                     # a batch pays off when many calls wait together: batch mode admits a batch's worth at once
                     calls = max(plan.concurrency, plan.batch.size) if plan.batch else plan.concurrency
                     await judge_all(todo, graphs, prepared.orders, store=store, concurrency=calls,

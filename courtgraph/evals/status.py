@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from courtgraph.evals.store import record_failed
+from courtgraph.models.batching import BatchMode
 from courtgraph.models.faults import trouble_text
 from courtgraph.schema import Record, Usage
 
@@ -40,6 +41,7 @@ class RunTally:
     errors: int = 0
     usage: Usage = field(default_factory=Usage)
     started: float = field(default_factory=time.monotonic)
+    batches: BatchMode | None = None  # a --batch run's collector: its pending batches are shown
 
     def start(self, total: int, already: int) -> None:
         self.total, self.done, self.new, self.started = total, already, 0, time.monotonic()
@@ -68,8 +70,18 @@ class RunTally:
         cost = "cost ?" if u.cost_usd is None else f"${u.cost_usd:.4f}"
         errors = f"{self.errors} error{'s' if self.errors != 1 else ''}"
         trouble = trouble_text(u)  # retries, 429s, faults by kind (nothing when there were none)
+        batches = batch_text(self.batches) if self.batches is not None else ""
         return (f"{errors} · {u.calls} calls · {u.tokens:,} tokens · {cost} · {self.rate:.1f} rec/s · "
-                f"ETA {duration(self.eta_s)}" + (f" · {trouble}" if trouble else ""))
+                f"ETA {duration(self.eta_s)}" + (f" · {batches}" if batches else "")
+                + (f" · {trouble}" if trouble else ""))
+
+
+def batch_text(mode: BatchMode) -> str:
+    """``2 batches pending (216 calls)``, and the calls queued for the next batch when there are any: a batch
+    run waits for its batches (up to 24 h each), so its status says what it waits for."""
+    pending, calls = len(mode.pending), sum(mode.pending.values())
+    text = f"{pending} batch{'' if pending == 1 else 'es'} pending ({calls} call{'' if calls == 1 else 's'})"
+    return text + (f", {mode.queued} queued" if mode.queued else "")
 
 
 class StatusLines:

@@ -32,10 +32,8 @@ batched call (:meth:`~courtgraph.models.admission.Admission.stalled`), so no fur
 until a batch returns and waiting longer would only add latency. This is what makes each step of a
 multi-round protocol one batch (a debate's round, then its judge) whatever the step's width.
 
-**Never a silent hang.** A waiting call is always in a queue or a live batch task; a batch task that fails
-fails its calls, a journal or console failure is logged and the answers are routed all the same, and a
-watchdog sends again any call nothing holds (:mod:`courtgraph.models.batch_watch`). Submitting and
-polling count in the endpoint's circuit breaker as sync calls (:func:`~courtgraph.models.batch_apis.endpoint_call`).
+**Never a silent hang**: a waiting call is always in a queue or a live batch task, and a watchdog resends
+any call nothing holds (:mod:`courtgraph.models.batch_watch`). Submits and polls count in the circuit breaker.
 
 **Concurrency.** A call in batch mode waits for its batch (hours, on a real provider) while it counts
 as in flight in the run's admission (:mod:`courtgraph.models.admission`), and a batch only pays off
@@ -67,6 +65,7 @@ from courtgraph.models.batch_terms import (
 )
 from courtgraph.models.batch_watch import Watchdog
 from courtgraph.models.errors import EndpointDown
+from courtgraph.models.pricing import batch_factor
 from courtgraph.models.retry import Failure
 from courtgraph.schema import Usage
 
@@ -115,8 +114,7 @@ class BatchMode:
         return f"BatchMode(submitted={self.submitted}, pending={len(self.pending)}, queued={self.queued})"
 
     @property
-    def queued(self) -> int:
-        """Requests waiting in a queue for their batch to be sent."""
+    def queued(self) -> int:  # requests waiting in a queue for their batch to be sent
         return sum(len(q.requests) for q in self._queues.values())
 
     # -- a call ------------------------------------------------------------------------------------
@@ -311,16 +309,12 @@ class BatchMode:
         except Exception as exc:
             self.say(lost + " (%s: %s)", batch_id, type(exc).__name__, exc, level=logging.ERROR)
 
-    def _changed(self) -> None:
+    def _changed(self) -> None:  # a batch was submitted, resumed or ended: tell the listeners (status lines)
         for listener in list(self.listeners):
             try:
                 listener()
             except Exception:
                 log.exception("a batch-mode listener failed")
-
-    def load(self) -> tuple[int, int]:
-        """Batches pending now and the requests they hold (for status lines)."""
-        return len(self.pending), sum(self.pending.values())
 
     def fail_calls(self, ids: Sequence[str], exc: BaseException) -> None:
         for custom_id in ids:
@@ -371,6 +365,12 @@ class BatchMode:
         if self.pending:
             self.say("%d batches still pending at the provider (%s): --resume polls them again, never pays twice",
                       len(self.pending), ", ".join(self.pending))
+
+
+def billed_share(provider: str) -> float:
+    """The share of the synchronous price a call to ``provider`` made here is billed: its batch price in batch
+    mode for a provider with a batch API (what ``EndpointModel._complete`` batches), else 1."""
+    return batch_factor(provider) if _current.get() is not None and provider in BATCH_APIS else 1.0
 
 
 _current: ContextVar[BatchMode | None] = ContextVar("courtgraph_batch_mode", default=None)

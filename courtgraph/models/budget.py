@@ -5,7 +5,9 @@ at the model's price) and settles to what it really cost when it returns, so con
 overshoot together. A call whose reservation does not fit is refused with :class:`BudgetExceeded`
 before any request is sent. A model of unknown price is refused too, unless ``allow_unknown`` (its
 calls then count as free, and the limit says so). Cache hits and free models (simulated, scripted,
-recorded) cost nothing and are never refused.
+recorded) cost nothing and are never refused. In batch mode a call that goes through a provider's batch
+API is held at the batch price (:func:`~courtgraph.models.batching.billed_share`, 50% for OpenAI and
+Anthropic), the price it is billed and settled at: holding the sync price would refuse calls the limit can pay.
 
 The budget of the current run is a context variable, like the response cache; so is the list of
 refusals seen in one scope, which lets the harness tell a record cut short by the budget (not
@@ -20,6 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from courtgraph.models.base import ModelError
+from courtgraph.models.batching import billed_share
 
 
 class BudgetExceeded(ModelError):
@@ -42,7 +45,11 @@ class Budget:
         self._lock = threading.Lock()
 
     def reserve(self, spec: str, worst_case: float | None) -> float:
-        """Hold ``worst_case`` USD for one call, or raise :class:`BudgetExceeded`. Returns the amount held."""
+        """Hold ``worst_case`` USD (at the synchronous price) for one call of model ``spec``, at the share of it the
+        call will be billed (the batch price in batch mode), or raise :class:`BudgetExceeded`. Returns the amount
+        held."""
+        if worst_case is not None:
+            worst_case *= billed_share(spec.partition(":")[0])
         with self._lock:
             if worst_case is None:
                 if not self.allow_unknown:
