@@ -335,9 +335,12 @@ class BatchMode:
                 raise
             except EndpointDown as down:
                 self.fail_calls(ids, down)
-            except BaseException as exc:
+            except Exception as exc:
                 log.exception("batch mode: a batch task of %d requests failed; its calls fail", len(ids))
                 self.fail_calls(ids, exc)
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: its calls fail, and it goes on up
+                self.fail_calls(ids, exc)
+                raise
 
         def done(task: asyncio.Task[None]) -> None:
             self._tasks.discard(task)
