@@ -285,15 +285,13 @@ class BatchMode:
             elif not future.done():
                 future.set_result(line)
 
-    def _forget(self, entry: JournalEntry) -> None:
-        """The batch is over (ended or failed): not pending, and no later call may wait to adopt it."""
+    def _forget(self, entry: JournalEntry) -> None:  # over (ended or failed): no later call may wait to adopt it
         self.pending.pop(entry.batch_id, None)
         for custom_id in entry.custom_ids:
             self._adoptable.pop(custom_id, None)
 
     def say(self, text: str, *args: Any, level: int = logging.INFO) -> None:
-        """A batch's event in the log (run.log) and, when the run asked for it, on the user's console
-        (a console that fails is logged, never a reason to leave a batch's calls waiting)."""
+        """A batch's event in the log (run.log) and on the user's console if asked (a failing console is logged)."""
         log.log(level, text, *args)
         if self.notify is not None:
             try:
