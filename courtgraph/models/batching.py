@@ -222,7 +222,7 @@ class BatchMode:
             batch_id = await endpoint_call(model, lambda client: api.submit(client, requests))
         except Failure as failure:
             self.fail_calls(ids, Failure(f"submitting a batch of {len(ids)} requests failed: {failure.message}",
-                                    status=failure.status, kind=failure.kind))
+                                         status=failure.status, kind=failure.kind))
             return
         entry = JournalEntry(batch_id, model.provider, model.base_url or "", model.model, ids)
         self.submitted += 1
@@ -230,14 +230,14 @@ class BatchMode:
         self._keep("batch %s accepted but not journaled: a crash before it ends pays it again",
                    batch_id, lambda: None if self.journal is None else self.journal.batch_submitted(entry))
         self.say("batch %s submitted to %s at %s: %d requests (%d batches pending)", batch_id, model.provider,
-                  model.base_url, len(ids), len(self.pending))
+                 model.base_url, len(ids), len(self.pending))
         await self._settle(model, entry, first_look=self.settings.poll_s)
 
     async def _follow(self, model: Batchable, entry: JournalEntry) -> None:
         """A batch an earlier invocation submitted: poll it again, at once."""
         self.resumed += 1
         self.say("batch %s (%d requests, submitted before the run was resumed) polled again, not resubmitted",
-                  entry.batch_id, len(entry.custom_ids))
+                 entry.batch_id, len(entry.custom_ids))
         await self._settle(model, entry, first_look=0.0)
 
     async def _settle(self, model: Batchable, entry: JournalEntry, first_look: float) -> None:
@@ -260,7 +260,7 @@ class BatchMode:
             if not isinstance(exc, Failure):
                 raise  # the batch task's guard fails its calls
             self.fail_calls(entry.custom_ids, Failure(f"polling batch {entry.batch_id} failed: {exc.message}",
-                                                 status=exc.status, kind=exc.kind))
+                                                      status=exc.status, kind=exc.kind))
             return
         self._forget(entry)
         self.ended += 1
@@ -270,13 +270,13 @@ class BatchMode:
                        entry.batch_id, status))
         if state.failed is not None:
             self.say("batch %s failed: %s", entry.batch_id, state.failed, level=logging.WARNING)
-            self.fail_calls(entry.custom_ids, Failure(f"{model.provider} batch {entry.batch_id} failed: {state.failed}",
-                                                 kind="batch_failed"))
+            self.fail_calls(entry.custom_ids, Failure(
+                f"{model.provider} batch {entry.batch_id} failed: {state.failed}", kind="batch_failed"))
             return
         lines = {line.custom_id: line for line in state.lines}
         answered = sum(line.body is not None for line in lines.values())
         self.say("batch %s ended (%s): %d of %d requests answered (%d batches pending)", entry.batch_id,
-                  state.status, answered, len(entry.custom_ids), len(self.pending))
+                 state.status, answered, len(entry.custom_ids), len(self.pending))
         for custom_id in entry.custom_ids:
             line = lines.get(custom_id) or Line(custom_id, unrun=True, message="missing from the batch's results")
             future = self._waiting.pop(custom_id, None)
@@ -365,7 +365,7 @@ class BatchMode:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.pending:
             self.say("%d batches still pending at the provider (%s): --resume polls them again, never pays twice",
-                      len(self.pending), ", ".join(self.pending))
+                     len(self.pending), ", ".join(self.pending))
 
 
 def billed_share(provider: str) -> float:
