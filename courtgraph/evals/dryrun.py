@@ -33,7 +33,7 @@ from courtgraph.graphs.registry import Roles
 from courtgraph.models import ConfigError, GenerateParams
 from courtgraph.models.batch_apis import BATCH_APIS
 from courtgraph.models.endpoint import parse_endpoint_spec
-from courtgraph.models.pricing import BATCH_FACTOR, batch_factor, cost_usd
+from courtgraph.models.pricing import BATCH_FACTOR, batch_factor, cost_usd, price_key
 from courtgraph.schema import ORDERS
 
 #: Turn roles that the settings know under another name.
@@ -114,7 +114,7 @@ def role_price(model: Any, batch: bool) -> tuple[str, str, float] | None:
             name, base_url, _ = parse_endpoint_spec(provider, rest)
         except ConfigError:
             return None
-        key = f"{name}@{base_url.rstrip('/')}" if base_url else name
+        key = price_key(name, base_url.rstrip("/") if base_url else None)  # as EndpointModel.pricing_key
     share = batch_factor(provider) if batch and provider in BATCH_APIS else 1.0
     return str(provider), str(key), share
 
