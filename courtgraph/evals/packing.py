@@ -38,7 +38,11 @@ _VERDICT_TEXT = ("rationale", "raw", "votes")
 
 def pack(record: Record) -> tuple[str, bytes]:
     """A record as (its SQL skeleton, its whole JSON compressed); see the module docstring."""
-    whole = record.model_dump_json()
+    return pack_json(record.model_dump_json())
+
+
+def pack_json(whole: str) -> tuple[str, bytes]:
+    """:func:`pack` of a record already dumped (``Record.model_dump_json()``), which the store has in hand."""
     skeleton = json.loads(whole)
     for trial in skeleton["trials"]:
         trial["turns"] = []
@@ -64,4 +68,4 @@ def unpack(data: str, packed: bytes | None, *, whole: bool = True) -> Record:
     return record
 
 
-__all__ = ["ZLIB_LEVEL", "pack", "pack_case", "unpack", "unpack_case"]
+__all__ = ["ZLIB_LEVEL", "pack", "pack_case", "pack_json", "unpack", "unpack_case"]
