@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from courtgraph.errors import InputError
-from courtgraph.evals.packing import pack_case, pack_json, unpack, unpack_case
+from courtgraph.evals.packing import pack, pack_case, unpack, unpack_case
 from courtgraph.evals.runlock import flock, held_lock
 from courtgraph.models.faults import one_line
 from courtgraph.models.secrets import redact
@@ -248,7 +248,7 @@ class RunStore:
         if (safe := redact(text)) != text:  # an error body echoed a configured key: stored and exported redacted
             record = Record.model_validate_json(safe)
             text = record.model_dump_json()
-        data, packed = pack_json(text)
+        data, packed = pack(record, text)
         row = (record.case_id, record.protocol, record.category, label, record.verdict.winner,
                record.verdict.status, None if record.correct is None else int(record.correct),
                int(record_failed(record)), usage.calls, usage.tokens, usage.cost_usd, record.latency_s,
