@@ -78,7 +78,8 @@ class Usage(BaseModel):
         def money(a: float | None, b: float | None) -> float | None:
             return None if a is None or b is None else a + b
 
-        return Usage(
+        # sums of validated fields are valid: built without validating them again (every call and record adds)
+        return Usage.model_construct(
             calls=self.calls + other.calls,
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from courtgraph.schema import (
     Case,
@@ -118,3 +120,21 @@ def test_combined_votes_are_wholly_in_the_case_frame() -> None:
 
 def test_an_ok_trial_without_a_winner_is_not_a_vote() -> None:
     assert combine_orders([_trial("AB", None), _trial("BA", None)]).status == "invalid"
+
+
+_MONEY = st.none() | st.floats(0, 1e6) | st.integers(0, 10)
+_USAGE = st.builds(Usage, calls=st.integers(0, 99), input_tokens=st.integers(0, 10**6), cost_usd=_MONEY,
+                   saved_usd=_MONEY, prompt_cache_saved_usd=_MONEY, cache_hits=st.integers(0, 9),
+                   faults=st.dictionaries(st.sampled_from(["429", "503", "timeout"]), st.integers(0, 5)),
+                   batched=st.integers(0, 9))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_USAGE, _USAGE)
+def test_a_sum_of_usages_is_the_validated_usage_of_its_fields(a: Usage, b: Usage) -> None:
+    """__add__ builds its result without validating it again: it must be what validation gives, to the byte."""
+    total = a + b
+    again = Usage.model_validate(total.model_dump())
+    assert total == again and total.model_dump_json() == again.model_dump_json()
+    assert total.model_fields_set == again.model_fields_set
+    assert total.cost_usd == (None if a.cost_usd is None or b.cost_usd is None else a.cost_usd + b.cost_usd)

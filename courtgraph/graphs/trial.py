@@ -20,7 +20,7 @@ from langgraph.constants import END, START
 from langgraph.errors import GraphRecursionError
 
 from courtgraph.graphs.state import Graph
-from courtgraph.models.tracing import TRACING_ENV
+from courtgraph.models.tracing import TRACING_ENV, nobody_listens
 from courtgraph.schema import (
     ORDERS,
     Case,
@@ -115,9 +115,7 @@ def unobserved(config: dict[str, Any] | None) -> bool:
         return False
     if any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes") for name in TRACING_ENV):
         return False  # LangSmith traces the graph run (langsmith caches the environment: read it here)
-    from langchain_core.callbacks.manager import AsyncCallbackManager
-
-    return not AsyncCallbackManager.configure(inheritable_callbacks=config.get("callbacks")).handlers
+    return nobody_listens(config.get("callbacks"))
 
 
 async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | None = None,
