@@ -95,3 +95,29 @@ def test_answers_quoting_parts_of_the_texts_are_marked_as_defined(data: st.DataO
         if not e.shorts:
             assert got == expected
         assert all(g for g, x in zip(got, expected, strict=True) if x)
+
+
+def objects_by_definition(text: str) -> list[dict[str, object]]:
+    """Every dict a JSON decoder reads from some brace of the text."""
+    import json
+
+    decoder, out = json.JSONDecoder(), []
+    for i, c in enumerate(text):
+        if c == "{":
+            try:
+                obj, _ = decoder.raw_decode(text, i)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                out.append(obj)
+    return out
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(['{', '}', '"', '"a"', ':', '1', ',', ' ', '\n', '\t', '[', ']', '{"v": "B"}', 'x',
+                                 '\\', '\u00a0', '{}', 'null']), max_size=25))
+def test_json_objects_finds_what_every_brace_finds(parts: list[str]) -> None:
+    from courtgraph.agents.echoes import json_objects
+
+    text = "".join(parts)
+    assert json_objects(text) == objects_by_definition(text)

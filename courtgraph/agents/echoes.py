@@ -133,10 +133,15 @@ def own(span: tuple[int, int], text: str, masked: list[bool]) -> bool:
     return any(not masked[i] and not text[i].isspace() for i in range(*span))
 
 
+#: Where a JSON object can start: a brace, JSON whitespace, then a key's quote or the closing brace. Any other
+#: brace fails to decode at once (and a failure costs an exception that counts the lines before it).
+_OBJECT_START = re.compile(r'\{[ \t\n\r]*["}]')
+
+
 def json_objects(text: str) -> list[dict[str, object]]:
     """Every JSON object embedded in ``text`` (a candidate may carry a verdict as JSON)."""
     decoder, out = json.JSONDecoder(), []
-    for m in re.finditer(r"\{", text):
+    for m in _OBJECT_START.finditer(text):
         try:
             obj, _ = decoder.raw_decode(text, m.start())
         except ValueError:
