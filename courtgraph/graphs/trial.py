@@ -127,7 +127,9 @@ async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | N
     """
     cfg: dict[str, Any] = {"recursion_limit": (graph.config or {}).get("recursion_limit", DEFAULT_RECURSION_LIMIT)}
     cfg.update(config or {})
-    cfg.setdefault("configurable", {}).setdefault("thread_id", uuid.uuid4().hex)  # a checkpointer needs one
+    configurable = cfg.setdefault("configurable", {})
+    if "thread_id" not in configurable:  # a checkpointer needs one
+        configurable["thread_id"] = uuid.uuid4().hex
     last = dict(state)
     direct = one_node(graph) if on_turns is None and unobserved(config) else None
     try:
