@@ -25,8 +25,8 @@ SEARCH_WINDOWS = 256
 #: Searching, a window is looked up only if the first block of BLOCK characters starting at a multiple of
 #: BLOCK_STEP inside it is in the texts: every window holds one whole (BLOCK + BLOCK_STEP - 1 <= ECHO_MIN), and
 #: a window of the texts holds only substrings of them. An answer in the model's own words misses most blocks,
-#: so it costs about a quarter of the searches.
-BLOCK, BLOCK_STEP = 8, 4
+#: so it costs about a sixth of the searches (7 and 6 measured fastest on JudgeBench cases).
+BLOCK, BLOCK_STEP = 7, 6
 ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 #: Material an answer marks as quoted: code blocks, and any block in the prompt's fence syntax.
 _QUOTED = re.compile(r"```.*?```|<(?P<tag>[a-z][a-z0-9_]*) id=(?P<id>[0-9a-f]+)>.*?</(?P=tag) id=(?P=id)>", re.DOTALL)
