@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from courtgraph.evals.packing import pack, skeleton_of
+from courtgraph.evals.packing import case_skeleton_of, pack, pack_case, skeleton_of
 from courtgraph.evals.store import RunStore
 from courtgraph.schema import Case, Record, TrialResult, Turn, Usage, Verdict
 
@@ -102,6 +102,10 @@ def test_records_written_in_one_loop_iteration_are_committed_at_its_end(tmp_path
 
 
 _FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 1e-7, 3.3659998734947294e-05])
+#: Free-form metadata: JSON's own types, and others JSON changes (tuples, number keys)
+_METADATA = st.recursive(st.none() | st.booleans() | st.integers() | _FLOATS | st.text(max_size=5),
+                         lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+                         | st.dictionaries(st.text(max_size=3) | st.integers(0, 3), inner, max_size=3), max_leaves=8)
 _TEXT = st.text(max_size=12)
 _VERDICTS = st.builds(Verdict, winner=st.sampled_from(["A", "B", "tie", None]),
                       status=st.sampled_from(["ok", "invalid", "error"]), score=_FLOATS | st.none(),
@@ -118,7 +122,7 @@ _RECORDS = st.builds(Record, case_id=_TEXT, protocol=_TEXT, category=_TEXT | st.
                      label=st.sampled_from(["A", "B", "tie", None]) | _FLOATS | _TEXT,
                      trials=st.lists(_TRIALS, max_size=2), verdict=_VERDICTS, correct=st.booleans() | st.none(),
                      usage=_USAGES, latency_s=_FLOATS, templates_used=st.dictionaries(_TEXT, _TEXT, max_size=2),
-                     metadata=st.dictionaries(_TEXT, st.integers() | _FLOATS | _TEXT, max_size=2))
+                     metadata=st.dictionaries(_TEXT, _METADATA, max_size=2))
 
 
 @settings(max_examples=300, deadline=None)
@@ -131,3 +135,14 @@ def test_the_skeleton_is_the_whole_json_without_turns_and_verdict_text(record: R
     assert data == skeleton_of(whole)
     assert zlib.decompress(packed).decode() == whole
     assert pack(record, whole) == (data, packed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.builds(Case, id=_TEXT, question=_TEXT, candidates=st.lists(_TEXT, min_size=1, max_size=2),
+                 reference=_TEXT | st.none(), label=st.sampled_from(["A", "B", "tie", None]) | _FLOATS | _TEXT,
+                 category=_TEXT | st.none(), metadata=st.dictionaries(_TEXT, _METADATA, max_size=3)))
+def test_the_case_skeleton_is_the_whole_json_without_texts(case: Case) -> None:
+    whole = case.model_dump_json()
+    data, packed = pack_case(case)
+    assert data == case_skeleton_of(whole)
+    assert zlib.decompress(packed).decode() == whole

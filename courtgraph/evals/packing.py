@@ -24,8 +24,32 @@ _CASE_TEXT = ("question", "candidates", "reference", "context")
 def pack_case(case: Case) -> tuple[str, bytes]:
     """A case as (its SQL skeleton: id, label, category, metadata; its whole JSON compressed)."""
     whole = case.model_dump_json()
-    skeleton = {k: v for k, v in json.loads(whole).items() if k not in _CASE_TEXT}
-    return json.dumps(skeleton, ensure_ascii=False, separators=(",", ":")), zlib.compress(whole.encode(), ZLIB_LEVEL)
+    return _case_skeleton(case) or case_skeleton_of(whole), zlib.compress(whole.encode(), ZLIB_LEVEL)
+
+
+def case_skeleton_of(whole: str) -> str:
+    """The SQL skeleton of a case's whole JSON: what it means (the fast path of :func:`pack_case` gives the same)."""
+    return _dumps({k: v for k, v in json.loads(whole).items() if k not in _CASE_TEXT})
+
+
+def _case_skeleton(case: Case) -> str | None:
+    """:func:`case_skeleton_of` without parsing the texts back (see :func:`_skeleton`)."""
+    if not _plain(case.metadata):
+        return None
+    try:
+        return _dumps(case.model_dump(mode="json", exclude=set(_CASE_TEXT)), allow_nan=False)
+    except ValueError:  # an infinite or NaN float, which the case's JSON writes as null
+        return None
+
+
+def _plain(value: object) -> bool:
+    """Whether free-form data holds only JSON's own types (dicts with string keys), which a JSON-mode dump
+    gives as its JSON reads back; anything else (a tuple, a number key, an enum) takes the slow path."""
+    if isinstance(value, dict):
+        return type(value) is dict and all(type(k) is str and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return type(value) is list and all(map(_plain, value))
+    return type(value) in (str, int, float, bool, type(None))
 
 
 def unpack_case(data: str, packed: bytes | None) -> Case:
@@ -73,9 +97,9 @@ _TRIAL_FIELDS = tuple(TrialResult.model_fields)
 def _skeleton(record: Record) -> str | None:
     """:func:`skeleton_of` without parsing the whole JSON back (the turns, most of a jury's record, are never
     dumped): the record's JSON-mode dump holds the values its JSON holds, except a non-finite float (the JSON
-    holds null: then None, and the caller parses) and, in free-form metadata, keys JSON would turn into strings
-    (a record with metadata takes the slow path)."""
-    if record.metadata:
+    holds null: then None, and the caller parses) and, in free-form metadata, types JSON would change
+    (a record whose metadata holds anything else takes the slow path)."""
+    if not _plain(record.metadata):
         return None
     data = record.model_dump(mode="json", exclude=_SKELETON_EXCLUDE)
     data["trials"] = [{k: [] if k == "turns" else trial[k] for k in _TRIAL_FIELDS} for trial in data["trials"]]
@@ -96,4 +120,4 @@ def unpack(data: str, packed: bytes | None, *, whole: bool = True) -> Record:
     return record
 
 
-__all__ = ["ZLIB_LEVEL", "pack", "pack_case", "skeleton_of", "unpack", "unpack_case"]
+__all__ = ["ZLIB_LEVEL", "case_skeleton_of", "pack", "pack_case", "skeleton_of", "unpack", "unpack_case"]
