@@ -43,8 +43,9 @@ def _case_skeleton(case: Case) -> str | None:
 
 
 def _plain(value: object) -> bool:
-    """Whether free-form data holds only JSON's own types (dicts with string keys), which a JSON-mode dump
-    gives as its JSON reads back; anything else (a tuple, a number key, an enum) takes the slow path."""
+    """Whether free-form data holds only JSON's own types (dicts with string keys): only then is its JSON-mode
+    dump relied on to be what its JSON reads back as (pydantic's two modes agreed on tuples, number keys, enums
+    and bytes too, but nothing promises it), so anything else takes the slow path."""
     if isinstance(value, dict):
         return type(value) is dict and all(type(k) is str and _plain(v) for k, v in value.items())
     if isinstance(value, list):
@@ -97,8 +98,7 @@ _TRIAL_FIELDS = tuple(TrialResult.model_fields)
 def _skeleton(record: Record) -> str | None:
     """:func:`skeleton_of` without parsing the whole JSON back (the turns, most of a jury's record, are never
     dumped): the record's JSON-mode dump holds the values its JSON holds, except a non-finite float (the JSON
-    holds null: then None, and the caller parses) and, in free-form metadata, types JSON would change
-    (a record whose metadata holds anything else takes the slow path)."""
+    holds null: then None, and the caller parses); free-form metadata must hold only JSON's types (:func:`_plain`)."""
     if not _plain(record.metadata):
         return None
     data = record.model_dump(mode="json", exclude=_SKELETON_EXCLUDE)
