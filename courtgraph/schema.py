@@ -98,10 +98,40 @@ class Usage(BaseModel):
 
     @staticmethod
     def total(usages: Iterable[Usage]) -> Usage:
-        out = Usage()
-        for u in usages:
-            out = out + u
-        return out
+        """``Usage() + u1 + u2 + ...``, field by field in the same order, built once (not once per term)."""
+        items = list(usages)
+        if len(items) < 2:
+            return Usage() + items[0] if items else Usage()
+
+        def money(values: Iterable[float | None]) -> float | None:
+            out = 0.0
+            for value in values:
+                if value is None:
+                    return None
+                out = out + value
+            return out
+
+        faults: dict[str, int] = {}
+        for u in items:
+            for kind, count in u.faults.items():
+                faults[kind] = faults.get(kind, 0) + count
+        return Usage(
+            calls=sum(u.calls for u in items),
+            input_tokens=sum(u.input_tokens for u in items),
+            output_tokens=sum(u.output_tokens for u in items),
+            cached_input_tokens=sum(u.cached_input_tokens for u in items),
+            cache_write_tokens=sum(u.cache_write_tokens for u in items),
+            prompt_cache_saved_usd=money(u.prompt_cache_saved_usd for u in items),
+            cost_usd=money(u.cost_usd for u in items),
+            cache_hits=sum(u.cache_hits for u in items),
+            saved_input_tokens=sum(u.saved_input_tokens for u in items),
+            saved_output_tokens=sum(u.saved_output_tokens for u in items),
+            saved_usd=money(u.saved_usd for u in items),
+            retries=sum(u.retries for u in items),
+            rate_limited=sum(u.rate_limited for u in items),
+            faults={k: faults[k] for k in sorted(faults)},
+            batched=sum(u.batched for u in items),
+        )
 
     @property
     def tokens(self) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from courtgraph.agents.parsing import PairwiseOutput
@@ -18,7 +20,7 @@ from courtgraph.models import (
     default_cache_path,
     use_cache,
 )
-from courtgraph.models.cache import cache_key
+from courtgraph.models.cache import cache_key, key_json
 
 MESSAGES: list[Message] = [{"role": "user", "content": "Which is better? [[A]] or [[B]]"}]
 
@@ -128,3 +130,33 @@ async def test_unknown_price_stays_unknown_in_savings(tmp_path: Path) -> None:
         await model.generate(MESSAGES)
         hit = await model.generate(MESSAGES)
     assert hit.cached and hit.usage.saved_usd is None and hit.usage.cost_usd == 0.0
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                                 max_size=3), max_leaves=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=6), st.text(max_size=6), st.none() | st.text(max_size=6),
+       st.dictionaries(st.text(max_size=4), _JSON, max_size=3), _JSON, st.none() | st.dictionaries(st.text(), _JSON))
+def test_the_key_is_the_hash_of_the_whole_list_as_canonical_json(provider: str, model: str, base_url: str | None,
+                                                                 params: dict[str, object], messages: object,
+                                                                 schema: dict[str, object] | None) -> None:
+    """Keys written by earlier versions keep hitting: the key is built item by item (a structured call's schema
+    JSON kept), and must stay the hash of the list dumped at once."""
+    import hashlib
+    import json
+
+    blob = json.dumps([provider, model, base_url, params, messages, schema], sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    expected = hashlib.sha256(blob.encode()).hexdigest()
+    assert cache_key(provider, model, base_url, params, messages, schema) == expected
+    assert cache_key(provider, model, base_url, params, messages, schema, schema_json=key_json(schema)) == expected
+
+
+def test_a_schema_key_is_built_once_and_is_its_canonical_json() -> None:
+    from courtgraph.models.schemas import json_schema, json_schema_key
+
+    assert json_schema_key(PairwiseOutput) == key_json(json_schema(PairwiseOutput))
+    assert json_schema_key(PairwiseOutput) is json_schema_key(PairwiseOutput)

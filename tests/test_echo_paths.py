@@ -59,3 +59,65 @@ def test_fenced_blocks_finds_what_the_fence_pattern_finds(parts: list[str]) -> N
 
     prompt = "".join(parts)
     assert fenced_blocks(prompt) == [(m.group("tag"), m.group("body")) for m in _FENCED.finditer(prompt)]
+
+
+def test_every_window_holds_a_whole_aligned_block() -> None:
+    """What the block filter of the search path rests on."""
+    assert echoes.BLOCK + echoes.BLOCK_STEP - 1 <= ECHO_MIN
+    for i in range(50):
+        k = -(-i // echoes.BLOCK_STEP) * echoes.BLOCK_STEP
+        assert i <= k and k + echoes.BLOCK <= i + ECHO_MIN
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data(), st.lists(st.text(st.sampled_from(list("abcdefgh \0[]A\n")), min_size=ECHO_MIN, max_size=70),
+                           min_size=1, max_size=3))
+def test_answers_quoting_parts_of_the_texts_are_marked_as_defined(data: st.DataObject, texts: list[str]) -> None:
+    """Answers made of pieces cut from the texts (any length, so windows and blocks half match) and noise."""
+    pieces = []
+    for _ in range(data.draw(st.integers(1, 6))):
+        if data.draw(st.booleans()):
+            text = data.draw(st.sampled_from(texts))
+            start = data.draw(st.integers(0, len(text)))
+            pieces.append(text[start:data.draw(st.integers(start, len(text)))])
+        else:
+            pieces.append(data.draw(st.text(st.sampled_from(list("abcxyz \n")), max_size=15)))
+    answer = "".join(pieces)
+    e = Echoes.of(texts)
+    expected = covered(by_definition(texts, answer), len(answer))
+    for index in (False, True):
+        saved = echoes.SEARCH_WINDOWS
+        echoes.SEARCH_WINDOWS = -1 if index else 10**6
+        try:
+            got = e.mask(answer)
+        finally:
+            echoes.SEARCH_WINDOWS = saved
+        if not e.shorts:
+            assert got == expected
+        assert all(g for g, x in zip(got, expected, strict=True) if x)
+
+
+def objects_by_definition(text: str) -> list[dict[str, object]]:
+    """Every dict a JSON decoder reads from some brace of the text."""
+    import json
+
+    decoder, out = json.JSONDecoder(), []
+    for i, c in enumerate(text):
+        if c == "{":
+            try:
+                obj, _ = decoder.raw_decode(text, i)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                out.append(obj)
+    return out
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(['{', '}', '"', '"a"', ':', '1', ',', ' ', '\n', '\t', '[', ']', '{"v": "B"}', 'x',
+                                 '\\', '\u00a0', '{}', 'null']), max_size=25))
+def test_json_objects_finds_what_every_brace_finds(parts: list[str]) -> None:
+    from courtgraph.agents.echoes import json_objects
+
+    text = "".join(parts)
+    assert json_objects(text) == objects_by_definition(text)

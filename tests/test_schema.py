@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from courtgraph.schema import (
     Case,
@@ -118,3 +120,22 @@ def test_combined_votes_are_wholly_in_the_case_frame() -> None:
 
 def test_an_ok_trial_without_a_winner_is_not_a_vote() -> None:
     assert combine_orders([_trial("AB", None), _trial("BA", None)]).status == "invalid"
+
+
+_MONEY = st.none() | st.floats(0, 1e6) | st.integers(0, 10)
+_USAGE = st.builds(Usage, calls=st.integers(0, 99), input_tokens=st.integers(0, 10**6), cost_usd=_MONEY,
+                   saved_usd=_MONEY, prompt_cache_saved_usd=_MONEY, cache_hits=st.integers(0, 9),
+                   faults=st.dictionaries(st.sampled_from(["429", "503", "timeout"]), st.integers(0, 5)),
+                   batched=st.integers(0, 9))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_USAGE | st.builds(Usage, cost_usd=st.sampled_from([-0.0, 0.1, 1e-17, None])), max_size=6))
+def test_a_total_is_the_sum_from_an_empty_usage_term_by_term(usages: list[Usage]) -> None:
+    """total() adds field by field in one pass: the same floats in the same order as adding Usages one by one."""
+    folded = Usage()
+    for u in usages:
+        folded = folded + u
+    total = Usage.total(iter(usages))
+    assert total.model_dump_json() == folded.model_dump_json() and total == folded
+    assert list(total.faults) == sorted(total.faults)

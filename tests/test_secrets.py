@@ -133,3 +133,41 @@ def test_a_planted_key_echoed_by_a_401_appears_in_no_file_and_no_output(tmp_path
     assert not _files_holding(tmp_path, PLANTED) and not _files_holding(tmp_path, OFFICIAL)
     assert all(PLANTED[:MIN_PREFIX] not in text and OFFICIAL[:MIN_PREFIX] not in text for text in outputs)
     assert (run_dir / "run.db").is_file() and (tmp_path / "exports" / "records.jsonl").stat().st_size > 0
+
+
+def test_a_key_set_after_redactions_began_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keys are kept between redactions (every record is redacted), never past a change of the environment:
+    a key set, changed or removed later counts from the next redaction on."""
+    monkeypatch.delenv("LATE_GATEWAY_TOKEN", raising=False)
+    text = f"x {PLANTED} y {OFFICIAL} z"
+    assert redact(text) == text  # the list is built and kept
+    monkeypatch.setenv("LATE_GATEWAY_TOKEN", PLANTED)
+    assert redact(text) == f"x {REDACTED} y {OFFICIAL} z"
+    monkeypatch.setenv("LATE_GATEWAY_TOKEN", OFFICIAL)  # same variables, another value
+    assert redact(text) == f"x {PLANTED} y {REDACTED} z"
+    monkeypatch.setenv("UNRELATED_SETTING", "on")  # not a credential: the keys stay the same
+    assert redact(text) == f"x {PLANTED} y {REDACTED} z"
+    monkeypatch.delenv("LATE_GATEWAY_TOKEN")
+    assert redact(text) == text
+    SECRETS.add(PLANTED)  # a key given in code after the list was built
+    assert redact(text) == f"x {REDACTED} y {OFFICIAL} z"
+
+
+def test_a_run_store_never_writes_a_key_set_after_its_first_record(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from courtgraph.evals import RunStore
+    from courtgraph.schema import Record, Verdict
+
+    monkeypatch.delenv("LATE_GATEWAY_API_KEY", raising=False)
+    with RunStore(tmp_path / "run") as store:
+        store.write(Record(case_id="c1", protocol="p", verdict=Verdict.failed(f"401: bad key {PLANTED}")))
+        monkeypatch.setenv("LATE_GATEWAY_API_KEY", PLANTED)
+        store.write(Record(case_id="c2", protocol="p", error=f"401: bad key {PLANTED}",
+                           verdict=Verdict.failed(f"401: bad key {PLANTED}")))
+        first, second = store.record("c1", "p"), store.record("c2", "p")
+        assert first is not None and second is not None
+        assert PLANTED in first.model_dump_json()  # not a key when it was written
+        assert PLANTED[:MIN_PREFIX] not in second.model_dump_json()
+        assert second.error == f"401: bad key {REDACTED}"
+        raw = store.query("SELECT error, data FROM records WHERE case_id = 'c2'")[0]
+        assert all(PLANTED[:MIN_PREFIX] not in str(column) for column in raw)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import zlib
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from courtgraph.evals.packing import case_skeleton_of, pack, pack_case, skeleton_of
 from courtgraph.evals.store import RunStore
 from courtgraph.schema import Case, Record, TrialResult, Turn, Usage, Verdict
 
@@ -94,3 +99,50 @@ def test_records_written_in_one_loop_iteration_are_committed_at_its_end(tmp_path
 
     with RunStore(tmp_path) as store:
         assert asyncio.run(scenario(store)) == (0, 5)
+
+
+_FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 1e-7, 3.3659998734947294e-05])
+#: Free-form metadata: JSON's own types, and others JSON changes (tuples, number keys)
+_METADATA = st.recursive(st.none() | st.booleans() | st.integers() | _FLOATS | st.text(max_size=5),
+                         lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+                         | st.dictionaries(st.text(max_size=3) | st.integers(0, 3), inner, max_size=3), max_leaves=8)
+_TEXT = st.text(max_size=12)
+_VERDICTS = st.builds(Verdict, winner=st.sampled_from(["A", "B", "tie", None]),
+                      status=st.sampled_from(["ok", "invalid", "error"]), score=_FLOATS | st.none(),
+                      scores=st.dictionaries(_TEXT, _FLOATS, max_size=2), confidence=_FLOATS | st.none(),
+                      rationale=_TEXT, agent=_TEXT | st.none(), raw=_TEXT | st.none(), error=_TEXT | st.none(),
+                      quorum=_TEXT | st.none(), votes=st.lists(st.builds(Verdict, rationale=_TEXT), max_size=2))
+_USAGES = st.builds(Usage, calls=st.integers(0, 9), cost_usd=_FLOATS | st.none(), saved_usd=_FLOATS,
+                    faults=st.dictionaries(_TEXT, st.integers(0, 3), max_size=2))
+_TURNS = st.builds(Turn, role=_TEXT, agent=_TEXT, content=_TEXT, usage=_USAGES, latency_s=_FLOATS,
+                   verdict=_VERDICTS | st.none())
+_TRIALS = st.builds(TrialResult, order=st.sampled_from(["AB", "BA"]), verdict=_VERDICTS,
+                    turns=st.lists(_TURNS, max_size=2), usage=_USAGES, latency_s=_FLOATS, error=_TEXT | st.none())
+_RECORDS = st.builds(Record, case_id=_TEXT, protocol=_TEXT, category=_TEXT | st.none(),
+                     label=st.sampled_from(["A", "B", "tie", None]) | _FLOATS | _TEXT,
+                     trials=st.lists(_TRIALS, max_size=2), verdict=_VERDICTS, correct=st.booleans() | st.none(),
+                     usage=_USAGES, latency_s=_FLOATS, templates_used=st.dictionaries(_TEXT, _TEXT, max_size=2),
+                     metadata=st.dictionaries(_TEXT, _METADATA, max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_RECORDS)
+def test_the_skeleton_is_the_whole_json_without_turns_and_verdict_text(record: Record) -> None:
+    """pack() builds the skeleton from the record (without dumping and parsing its turns); it must be byte for
+    byte what the definition gives from the record's whole JSON (floats JSON writes as null included)."""
+    whole = record.model_dump_json()
+    data, packed = pack(record)
+    assert data == skeleton_of(whole)
+    assert zlib.decompress(packed).decode() == whole
+    assert pack(record, whole) == (data, packed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.builds(Case, id=_TEXT, question=_TEXT, candidates=st.lists(_TEXT, min_size=1, max_size=2),
+                 reference=_TEXT | st.none(), label=st.sampled_from(["A", "B", "tie", None]) | _FLOATS | _TEXT,
+                 category=_TEXT | st.none(), metadata=st.dictionaries(_TEXT, _METADATA, max_size=3)))
+def test_the_case_skeleton_is_the_whole_json_without_texts(case: Case) -> None:
+    whole = case.model_dump_json()
+    data, packed = pack_case(case)
+    assert data == case_skeleton_of(whole)
+    assert zlib.decompress(packed).decode() == whole

@@ -131,3 +131,42 @@ async def test_langsmith_gets_an_llm_run_for_every_openai_call(stub: StubServer,
     top = next(run_id for run_id, run in posts.items() if run.get("name") == "debate q7 AB")
     assert {"courtgraph_case_id": "q7", "courtgraph_order": "AB", "courtgraph_protocol": "debate"}.items() \
         <= extras[top]["metadata"].items()  # traces can be filtered by case, order and protocol
+
+
+def test_nobody_listens_answers_what_configure_answers() -> None:
+    """The check every call makes inside a graph run is langchain-core's own answer, without the metadata work:
+    given handlers (a list or a manager), the debug switch and a tracer in context (LangSmith's environment
+    is tested end to end above)."""
+    from langchain_core.callbacks import AsyncCallbackManager, BaseCallbackHandler
+    from langchain_core.globals import set_debug
+    from langchain_core.tracers.context import tracing_v2_callback_var
+    from langchain_core.tracers.stdout import ConsoleCallbackHandler
+
+    from courtgraph.models.tracing import nobody_listens
+
+    handler = BaseCallbackHandler()
+    givens: list[Any] = [None, [], [handler], AsyncCallbackManager(handlers=[]),
+                         AsyncCallbackManager(handlers=[handler]),
+                         AsyncCallbackManager(handlers=[], inheritable_handlers=[])]
+
+    def agree() -> list[bool]:
+        answers = []
+        for given in givens:
+            expected = not AsyncCallbackManager.configure(inheritable_callbacks=given, inheritable_tags=["t"],
+                                                          inheritable_metadata={"agent": "judge"}).handlers
+            assert nobody_listens(given) == expected, given
+            answers.append(expected)
+        return answers
+
+    assert agree() == [True, True, False, True, False, True]
+    set_debug(True)
+    try:
+        assert not any(agree())
+    finally:
+        set_debug(False)
+    token = tracing_v2_callback_var.set(ConsoleCallbackHandler())  # type: ignore[arg-type]
+    try:
+        assert not any(agree())
+    finally:
+        tracing_v2_callback_var.reset(token)
+    assert agree() == [True, True, False, True, False, True]

@@ -223,7 +223,8 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
             parsed = parse_pairwise(r.text, echoes) if kind == "pairwise" else parse_score(r.text, scale, echoes)
         reasked = (reask_prompt,) if attempt else ()
         if isinstance(parsed, Verdict):
-            verdict = parsed.model_copy(update={"agent": who.agent})
+            verdict = parsed  # a new Verdict of this call's own (not a copy: every decision makes one)
+            verdict.agent = who.agent
             return _turn(who, "\n\n--- re-asked ---\n\n".join(texts), usage, latency, cached,
                          model.spec, verdict, reasked)
         problem = parsed if not r.truncated else f"{parsed}: the answer was cut off at the token limit"

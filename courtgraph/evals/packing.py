@@ -11,7 +11,7 @@ import json
 import zlib
 from typing import Any
 
-from courtgraph.schema import Case, Record
+from courtgraph.schema import Case, Record, TrialResult
 
 #: zlib's fastest level: half the CPU of its default for a fifth more bytes (a jury record: 1.6 KB, not 1.3).
 ZLIB_LEVEL = 1
@@ -24,8 +24,33 @@ _CASE_TEXT = ("question", "candidates", "reference", "context")
 def pack_case(case: Case) -> tuple[str, bytes]:
     """A case as (its SQL skeleton: id, label, category, metadata; its whole JSON compressed)."""
     whole = case.model_dump_json()
-    skeleton = {k: v for k, v in json.loads(whole).items() if k not in _CASE_TEXT}
-    return json.dumps(skeleton, ensure_ascii=False, separators=(",", ":")), zlib.compress(whole.encode(), ZLIB_LEVEL)
+    return _case_skeleton(case) or case_skeleton_of(whole), zlib.compress(whole.encode(), ZLIB_LEVEL)
+
+
+def case_skeleton_of(whole: str) -> str:
+    """The SQL skeleton of a case's whole JSON: what it means (the fast path of :func:`pack_case` gives the same)."""
+    return _dumps({k: v for k, v in json.loads(whole).items() if k not in _CASE_TEXT})
+
+
+def _case_skeleton(case: Case) -> str | None:
+    """:func:`case_skeleton_of` without parsing the texts back (see :func:`_skeleton`)."""
+    if not _plain(case.metadata):
+        return None
+    try:
+        return _dumps(case.model_dump(mode="json", exclude=set(_CASE_TEXT)), allow_nan=False)
+    except ValueError:  # an infinite or NaN float, which the case's JSON writes as null
+        return None
+
+
+def _plain(value: object) -> bool:
+    """Whether free-form data holds only JSON's own types (dicts with string keys): only then is its JSON-mode
+    dump relied on to be what its JSON reads back as (pydantic's two modes agreed on tuples, number keys, enums
+    and bytes too, but nothing promises it), so anything else takes the slow path."""
+    if isinstance(value, dict):
+        return type(value) is dict and all(type(k) is str and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return type(value) is list and all(map(_plain, value))
+    return type(value) in (str, int, float, bool, type(None))
 
 
 def unpack_case(data: str, packed: bytes | None) -> Case:
@@ -36,21 +61,52 @@ def unpack_case(data: str, packed: bytes | None) -> Case:
 _VERDICT_TEXT = ("rationale", "raw", "votes")
 
 
-def pack(record: Record) -> tuple[str, bytes]:
-    """A record as (its SQL skeleton, its whole JSON compressed); see the module docstring."""
-    whole = record.model_dump_json()
+def pack(record: Record, whole: str | None = None) -> tuple[str, bytes]:
+    """A record as (its SQL skeleton, its whole JSON compressed); see the module docstring.
+
+    ``whole`` is ``record.model_dump_json()`` when the caller has it already (the store, which redacts it)."""
+    whole = record.model_dump_json() if whole is None else whole
+    return _skeleton(record) or skeleton_of(whole), zlib.compress(whole.encode(), ZLIB_LEVEL)
+
+
+def skeleton_of(whole: str) -> str:
+    """The SQL skeleton of a record's whole JSON: what it means (the fast path of :func:`pack` gives the same)."""
     skeleton = json.loads(whole)
     for trial in skeleton["trials"]:
         trial["turns"] = []
         _drop_text(trial.get("verdict"))
     _drop_text(skeleton.get("verdict"))
-    return json.dumps(skeleton, ensure_ascii=False, separators=(",", ":")), zlib.compress(whole.encode(), ZLIB_LEVEL)
+    return _dumps(skeleton)
 
 
 def _drop_text(verdict: dict[str, Any] | None) -> None:
     if verdict is not None:
         for key in _VERDICT_TEXT:
             verdict.pop(key, None)
+
+
+def _dumps(data: dict[str, Any], allow_nan: bool = True) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)
+
+
+#: What the skeleton leaves out of a record's dump (the turns themselves are put back as empty lists).
+_SKELETON_EXCLUDE: dict[str, Any] = {"verdict": set(_VERDICT_TEXT),
+                                     "trials": {"__all__": {"turns": True, "verdict": set(_VERDICT_TEXT)}}}
+_TRIAL_FIELDS = tuple(TrialResult.model_fields)
+
+
+def _skeleton(record: Record) -> str | None:
+    """:func:`skeleton_of` without parsing the whole JSON back (the turns, most of a jury's record, are never
+    dumped): the record's JSON-mode dump holds the values its JSON holds, except a non-finite float (the JSON
+    holds null: then None, and the caller parses); free-form metadata must hold only JSON's types (:func:`_plain`)."""
+    if not _plain(record.metadata):
+        return None
+    data = record.model_dump(mode="json", exclude=_SKELETON_EXCLUDE)
+    data["trials"] = [{k: [] if k == "turns" else trial[k] for k in _TRIAL_FIELDS} for trial in data["trials"]]
+    try:
+        return _dumps(data, allow_nan=False)
+    except ValueError:  # an infinite or NaN float, which the record's JSON writes as null
+        return None
 
 
 def unpack(data: str, packed: bytes | None, *, whole: bool = True) -> Record:
@@ -64,4 +120,4 @@ def unpack(data: str, packed: bytes | None, *, whole: bool = True) -> Record:
     return record
 
 
-__all__ = ["ZLIB_LEVEL", "pack", "pack_case", "unpack", "unpack_case"]
+__all__ = ["ZLIB_LEVEL", "case_skeleton_of", "pack", "pack_case", "skeleton_of", "unpack", "unpack_case"]

@@ -247,7 +247,8 @@ class RunStore:
         text = record.model_dump_json()
         if (safe := redact(text)) != text:  # an error body echoed a configured key: stored and exported redacted
             record = Record.model_validate_json(safe)
-        data, packed = pack(record)
+            text = record.model_dump_json()
+        data, packed = pack(record, text)
         row = (record.case_id, record.protocol, record.category, label, record.verdict.winner,
                record.verdict.status, None if record.correct is None else int(record.correct),
                int(record_failed(record)), usage.calls, usage.tokens, usage.cost_usd, record.latency_s,

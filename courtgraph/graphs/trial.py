@@ -20,7 +20,7 @@ from langgraph.constants import END, START
 from langgraph.errors import GraphRecursionError
 
 from courtgraph.graphs.state import Graph
-from courtgraph.models.tracing import TRACING_ENV
+from courtgraph.models.tracing import TRACING_ENV, nobody_listens
 from courtgraph.schema import (
     ORDERS,
     Case,
@@ -115,9 +115,7 @@ def unobserved(config: dict[str, Any] | None) -> bool:
         return False
     if any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes") for name in TRACING_ENV):
         return False  # LangSmith traces the graph run (langsmith caches the environment: read it here)
-    from langchain_core.callbacks.manager import AsyncCallbackManager
-
-    return not AsyncCallbackManager.configure(inheritable_callbacks=config.get("callbacks")).handlers
+    return nobody_listens(config.get("callbacks"))
 
 
 async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | None = None,
@@ -129,7 +127,9 @@ async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | N
     """
     cfg: dict[str, Any] = {"recursion_limit": (graph.config or {}).get("recursion_limit", DEFAULT_RECURSION_LIMIT)}
     cfg.update(config or {})
-    cfg.setdefault("configurable", {}).setdefault("thread_id", uuid.uuid4().hex)  # a checkpointer needs one
+    configurable = cfg.setdefault("configurable", {})
+    if "thread_id" not in configurable:  # a checkpointer needs one
+        configurable["thread_id"] = uuid.uuid4().hex
     last = dict(state)
     direct = one_node(graph) if on_turns is None and unobserved(config) else None
     try:

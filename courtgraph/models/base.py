@@ -24,7 +24,7 @@ from courtgraph.models.errors import ConfigError as ConfigError  # re-exported: 
 from courtgraph.models.errors import EndpointDown as EndpointDown
 from courtgraph.models.errors import ModelError as ModelError
 from courtgraph.models.pricing import batch_factor, cache_write_premium, cost_usd, prompt_cache_saving
-from courtgraph.models.schemas import json_schema
+from courtgraph.models.schemas import json_schema, json_schema_key
 from courtgraph.models.tracing import traced_call
 from courtgraph.schema import Trial, Usage
 
@@ -183,7 +183,8 @@ class ChatModel(ABC):
         key = ""
         if cache is not None:
             key = cache_key(self.provider, self.model, self.base_url, params.cache_fields(),
-                            messages, json_schema(schema) if schema else None)
+                            messages, json_schema(schema) if schema else None,
+                            schema_json=json_schema_key(schema) if schema else None)
             hit = cache.get(key)
             if hit is not None:
                 try:

@@ -39,10 +39,19 @@ def default_cache_path() -> Path:
 
 
 def cache_key(provider: str, model: str, base_url: str | None, params: dict[str, Any],
-              messages: Any, schema: dict[str, Any] | None) -> str:
-    blob = json.dumps([provider, model, base_url, params, messages, schema], sort_keys=True,
-                      ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+              messages: Any, schema: dict[str, Any] | None, *, schema_json: str | None = None) -> str:
+    """The SHA-256 of ``[provider, model, base_url, params, messages, schema]`` as canonical JSON.
+
+    ``schema_json``: the schema's own canonical JSON (:func:`key_json`), when the caller keeps it (a structured
+    call's schema is the same on every call); the list's JSON is its items' JSON joined, so the key is the same."""
+    items = [key_json(x) for x in (provider, model, base_url, params, messages)]
+    items.append(key_json(schema) if schema_json is None else schema_json)
+    return hashlib.sha256(("[" + ",".join(items) + "]").encode()).hexdigest()
+
+
+def key_json(value: Any) -> str:
+    """One item of a cache key as canonical JSON (sorted keys, no spaces, not ASCII-escaped)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def check_cache_path(path: Path) -> None:

@@ -22,6 +22,14 @@ def json_schema(schema: type[BaseModel]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
+def json_schema_key(schema: type[BaseModel]) -> str:
+    """:func:`json_schema` as a cache key holds it (:func:`courtgraph.models.cache.key_json`), built once."""
+    from courtgraph.models.cache import key_json
+
+    return key_json(json_schema(schema))
+
+
+@lru_cache(maxsize=256)
 def strict_json_schema(schema: type[BaseModel]) -> dict[str, Any]:
     """The strict-mode shape OpenAI's ``parse()`` would send (every property required, no extras), built once."""
     from openai.lib._pydantic import to_strict_json_schema

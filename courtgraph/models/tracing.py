@@ -66,16 +66,37 @@ class CallTrace:
             await self.run.on_llm_error(error)
 
 
-def _listening_config() -> dict[str, Any] | None:
+def _listening_config(env_on: bool) -> dict[str, Any] | None:
     """The surrounding runnable config when someone may listen, else None (the fast path)."""
-    if "langchain_core" not in sys.modules and not _tracing_env_on():
+    if "langchain_core" not in sys.modules and not env_on:
         return None  # no LangChain run can be around us, and nobody traces
     from langchain_core.runnables.config import var_child_runnable_config
 
     config = var_child_runnable_config.get()
-    if config is None and not _tracing_env_on():
+    if config is None and not env_on:
         return None
     return dict(config or {})
+
+
+def nobody_listens(callbacks: Any = None) -> bool:
+    """Whether langchain-core's ``configure`` would find no handler for a run given these inheritable
+    ``callbacks`` (a list of handlers or a callback manager, as a runnable config holds them).
+
+    The same answer as ``not AsyncCallbackManager.configure(inheritable_callbacks=callbacks, ...).handlers``
+    with any tags and metadata, which add no handler: ``configure`` keeps the given handlers and adds
+    those the environment, the tracing context, the debug switch and the configure hooks call for, whatever
+    was given. So it asks for the second alone, without copying and merging the run's metadata: inside a
+    graph run every call would pay for that, while nobody listens.
+    """
+    from langchain_core.callbacks import AsyncCallbackManager
+
+    if callbacks is not None:
+        given = callbacks if isinstance(callbacks, list) else getattr(callbacks, "handlers", None)
+        if given is None:  # something else: let langchain-core read it
+            return not AsyncCallbackManager.configure(inheritable_callbacks=callbacks).handlers
+        if given:
+            return False
+    return not AsyncCallbackManager.configure().handlers
 
 
 @asynccontextmanager
@@ -86,9 +107,10 @@ async def traced_call(model: ChatModel, messages: list[Message], *, structured: 
     The caller fills the response in with ``await trace.end(response)``; an exception escaping the
     block is reported as the run's error and re-raised.
     """
-    config = _listening_config()
-    if config is None:
-        yield CallTrace()
+    env_on = _tracing_env_on()
+    config = _listening_config(env_on)
+    if config is None or (not env_on and nobody_listens(config.get("callbacks"))):
+        yield CallTrace()  # (with tracing on in the environment, configure below makes its tracer once)
         return
     from langchain_core.callbacks import AsyncCallbackManager
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -116,4 +138,4 @@ async def traced_call(model: ChatModel, messages: list[Message], *, structured: 
         raise
 
 
-__all__ = ["TRACING_ENV", "CallTrace", "traced_call"]
+__all__ = ["TRACING_ENV", "CallTrace", "nobody_listens", "traced_call"]

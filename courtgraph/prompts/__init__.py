@@ -27,7 +27,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 from courtgraph.models.base import Message
@@ -55,7 +55,12 @@ class Prompt:
 
     @property
     def placeholders(self) -> set[str]:
-        return set(_PLACEHOLDER.findall(self.system)) | set(_PLACEHOLDER.findall(self.user))
+        return set(self._placeholders)
+
+    @cached_property
+    def _placeholders(self) -> frozenset[str]:
+        """Found once per template (every render checks them)."""
+        return frozenset(_PLACEHOLDER.findall(self.system)) | frozenset(_PLACEHOLDER.findall(self.user))
 
     def shared(self, **values: object) -> Prompt | None:
         """The prefix template these values render with: ``pair`` when two responses are shown, else ``single``."""
@@ -69,7 +74,7 @@ class Prompt:
         Without a prefix: the system message (if any) and the user message. With one: the shared
         prefix's system message and case message, then this template's user message.
         """
-        missing = self.placeholders - values.keys()
+        missing = self._placeholders - values.keys()
         if missing:
             raise PromptError(f"prompt {self.name!r}: no value for {sorted(missing)}")
 
@@ -143,6 +148,12 @@ def available_prompts() -> list[str]:
 
 def fence(text: str, tag: str) -> str:
     """Wrap untrusted ``text`` in ``<tag id=X>...</tag id=X>`` where the closing line cannot occur in it."""
+    return _fence(text, tag)
+
+
+@lru_cache(maxsize=64)
+def _fence(text: str, tag: str) -> str:
+    """:func:`fence`, once per text: every call of a case fences the same candidates (hashing them each time)."""
     digest = hashlib.sha256(text.encode()).hexdigest()
     size = 8
     while f"</{tag} id={digest[:size]}>" in text and size < len(digest):
