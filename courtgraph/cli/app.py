@@ -66,9 +66,9 @@ def ending() -> None:
     gc.freeze()
 
 
-#: Commands that end start-up themselves, once their run's settings are checked and its graphs about to be
-#: built (:func:`courtgraph.cli.run._run`): LangGraph's import is start-up too.
-LATE_START: Final = frozenset({"run", "demo"})
+#: Commands that end start-up themselves (:func:`courtgraph.cli.run._run`, once LangGraph and the harness are
+#: imported; ``judge`` once its graph is built): LangGraph's import is start-up too.
+LATE_START: Final = frozenset({"run", "demo", "judge"})
 
 
 def _print_version(value: bool) -> None:
