@@ -8,6 +8,10 @@ clients alternate within each repetition so that both see the same machine; figu
     python benchmarks/bench_table.py --all           # plus jury latency, overhead, start-up, re-run, memory, floors
     python benchmarks/bench_table.py --only startup,rerun,floors   # some of the extras alone
 
+Every ``courtgraph`` process imports the tree ``$PYTHONPATH`` names (by default this benchmark's own), and
+runs from a neutral directory so that ``python -m`` does not pick up the current one: to compare two trees
+in one sitting, run the same functions with ``PYTHONPATH`` set to each in turn.
+
 Regimes (the issue's): latency-bound C = 32, L = 0.5 s; CPU-bound C = 64, L = 20 ms; ``--calls`` judge
 calls (JudgeBench pairs in both orders). Extras:
 
@@ -49,12 +53,16 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DRIVERS = str(HERE / "drivers.py")
+#: Where ``python -m courtgraph...`` runs: ``-m`` puts the current directory first on ``sys.path``, so from a
+#: source tree it would import that tree whatever ``$PYTHONPATH`` says; from here, ``$PYTHONPATH`` decides
+#: (by default this benchmark's own tree, see ``main``), and two trees can be compared by setting it.
+NEUTRAL_CWD = tempfile.gettempdir()
 
 
 def start_stub(latency: float) -> tuple[subprocess.Popen[str], str]:
     """The stub in its own process; returns it and its OpenAI base URL."""
     proc = subprocess.Popen([sys.executable, "-m", "courtgraph.testing", "--port", "0", "--latency", str(latency)],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, cwd=NEUTRAL_CWD)
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.strip().startswith("openai:"):
@@ -148,7 +156,7 @@ def startup(repeats: int, bytecode: bool = False) -> dict[str, float]:
                 started = time.perf_counter()
                 proc = subprocess.Popen([sys.executable, "-m", "courtgraph", "run", "-b", "sample", "-p", "single",
                                          "-n", "1", "--no-cache", "-m", f"openai:judge@{stub.openai_url}",
-                                         "-o", f"{tmp}/run"], env=env,
+                                         "-o", f"{tmp}/run"], env=env, cwd=NEUTRAL_CWD,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 while len(stub.log) == seen and proc.poll() is None:
                     time.sleep(0.002)
@@ -218,7 +226,7 @@ def rerun(cases: int) -> dict[str, float]:
                 subprocess.run([sys.executable, "-m", "courtgraph", "run", "-b", f"judgebench:{data}", "-p", "single",
                                 "-n", str(n), "-m", f"openai:judge@{url}", "--cache", f"{tmp}/cache.sqlite",
                                 "-o", f"{tmp}/run{i}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, cwd=NEUTRAL_CWD)
                 walls.append(time.perf_counter() - started)
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
