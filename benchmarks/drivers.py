@@ -8,8 +8,10 @@ Each driver runs in a fresh interpreter, so no driver warms another's imports, p
   and orders with ``--concurrency C`` as documented, no cache, a fresh run directory;
 * ``overhead PROTOCOL CASES``: ``courtgraph run`` in process with an instant model (``scripted:``):
   framework CPU per model call;
-* ``startup URL``: seconds from interpreter start to the first request of ``courtgraph run``
-  (the stub reports when it got it).
+* ``floor INVOKES``: LangGraph's own cost per invoke, no courtgraph at all: a no-op one-node
+  ``StateGraph`` (what ``single`` is) and a no-op ``Send`` fan-out of 3 into an aggregating node (the
+  shape of a jury of 3), each invoked INVOKES times (64 at once, after a warm-up), CPU per invoke and per
+  call (a call being one node that would call a model). The floor under "framework CPU per model call".
 
 Each prints ``{"wall": s, "cpu": s, "calls": n, ...}``: wall is the timed part (the whole run for
 courtgraph, the whole loop for the bare client), cpu is this process's CPU over it.
@@ -19,11 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict  # module-level: the floor graphs' state hints resolve here
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "judgebench" / "gpt-4o-2024-05-13.jsonl"
 SYSTEM = "You are an impartial judge. Compare the two responses to the question and say which is better."
@@ -134,6 +137,66 @@ def memory(protocol: str, cases: int, out: str) -> dict[str, Any]:
             "accuracy": results.summary.protocols[protocol].accuracy}
 
 
+class State(TypedDict, total=False):
+    """The floor graphs' state (module-level: LangGraph resolves the hints of its nodes here)."""
+
+    trial: int
+    turns: Annotated[list[int], operator.add]
+    votes: Annotated[list[int], operator.add]
+    verdict: int
+
+
+class Ballot(TypedDict):
+    trial: int
+    index: int
+
+
+def floor(invokes: int) -> dict[str, Any]:
+    """LangGraph's CPU per invoke of a no-op one-node graph and of a no-op fan-out of 3 plus an aggregate."""
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.types import Send
+
+    async def judge(state: State) -> dict[str, Any]:
+        return {"turns": [1], "verdict": 1}
+
+    async def vote(ballot: Ballot) -> dict[str, Any]:
+        return {"turns": [ballot["index"]], "votes": [ballot["index"]]}
+
+    async def aggregate(state: State) -> dict[str, Any]:
+        return {"verdict": 1}
+
+    def fan_out(state: State) -> list[Any]:
+        return [Send("vote", {"trial": state["trial"], "index": i}) for i in range(3)]
+
+    one = StateGraph(State)
+    one.add_node("judge", judge)
+    one.add_edge(START, "judge")
+    one.add_edge("judge", END)
+    fan = StateGraph(State)
+    fan.add_node("vote", vote)
+    fan.add_node("aggregate", aggregate)
+    fan.add_conditional_edges(START, fan_out, ["vote"])
+    fan.add_edge("vote", "aggregate")
+    fan.add_edge("aggregate", END)
+
+    async def per_invoke(graph: Any) -> float:
+        await asyncio.gather(*(graph.ainvoke({"trial": i}) for i in range(20)))  # warm-up: first-use costs
+        gate = asyncio.Semaphore(64)
+
+        async def once(i: int) -> None:
+            async with gate:
+                await graph.ainvoke({"trial": i})
+
+        cpu = time.process_time()
+        await asyncio.gather(*(once(i) for i in range(invokes)))
+        return 1000 * (time.process_time() - cpu) / invokes
+
+    single_ms = asyncio.run(per_invoke(one.compile()))
+    fan_ms = asyncio.run(per_invoke(fan.compile()))
+    return {"invokes": invokes, "single_ms_per_invoke": single_ms, "single_ms_per_call": single_ms,
+            "fanout3_ms_per_invoke": fan_ms, "fanout3_ms_per_call": fan_ms / 3}
+
+
 def main(argv: list[str]) -> None:
     kind, *rest = argv
     if kind == "bare":
@@ -145,6 +208,8 @@ def main(argv: list[str]) -> None:
         out = memory(rest[0], int(rest[1]), rest[2])
     elif kind == "overhead":
         out = overhead(rest[0], int(rest[1]))
+    elif kind == "floor":
+        out = floor(int(rest[0]))
     else:
         raise SystemExit(f"unknown driver {kind!r}")
     print(json.dumps(out))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from courtgraph.cli.app import console
+from courtgraph.cli.app import console, started
 from courtgraph.cli.inputs import cache_choice, load_case_file
 from courtgraph.cli.options import (
     MaxConnectionsOption,
@@ -81,6 +81,7 @@ def judge(
                              reasoning_effort=reasoning_effort, stop=stop, model_args=model_args)
     graph = single(bind_settings(model, settings.all), mode="pairwise" if the_case.pairwise else "pointwise",
                    reference=the_case.reference is not None)
+    started()  # the graph is built (LangGraph imported): start-up is over, see courtgraph.cli.app.start_up
     orders: tuple[Order, ...] = ("AB", "BA") if swap else ("AB",)
     endpoints = endpoint_settings(max_connections=max_connections, timeout=timeout, max_retries=max_retries,
                                   rpm=rpm, tpm=tpm)

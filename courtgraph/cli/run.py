@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from courtgraph.cli.app import console, err_console
+from courtgraph.cli.app import console, err_console, started
 from courtgraph.cli.inputs import cache_choice, parse_params, split_list, split_specs
 from courtgraph.cli.options import (
     AllowUnknownCostOption,
@@ -234,6 +234,7 @@ def run_command(
     if dry_run:
         from courtgraph.evals.dryrun import plan_run
 
+        started()
         planned = asyncio.run(plan_run(plan))
         planned.print(console)
         return
@@ -302,6 +303,7 @@ def _run(plan: RunPlan, watch: str | None = None, output: Output = Output()) -> 
     except ValueError as exc:
         raise InputError(str(exc), field="display" if "display" in str(exc) else "log-level") from None
     echo = log_to_stderr(level) if output.log_level else contextlib.nullcontext()
+    started()  # LangGraph and the harness are imported: what remains (the SDK, at the first call) is the run's
     try:
         with echo:
             return asyncio.run(run_plan(plan, watch=watch, watcher=watcher, console=err_console, display=display,

@@ -146,10 +146,13 @@ class RunPlan:
         recording of one order replayed in both would report the other as invalid), with a note saying so."""
         if self.orders is not None:
             return list(self.orders), None
+        roles = self.roles or Roles()
+        specs = [roles.model, roles.judge, *roles.jurors, *roles.debaters]
+        if not any(isinstance(s, str) and s.startswith("recorded:") for s in specs):
+            return list(ORDERS), None  # no recording (recorded_orders would say so): its module is not loaded
         from courtgraph.evals.recorded import recorded_orders
 
-        roles = self.roles or Roles()
-        covered = recorded_orders([roles.model, roles.judge, *roles.jurors, *roles.debaters])
+        covered = recorded_orders(specs)
         if covered is not None and len(covered) == 1:
             return list(covered), (f"the recorded judges cover order {covered[0]} only: judging that order alone "
                                    "(give both orders to judge them anyway)")

@@ -20,22 +20,22 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from courtgraph.agents import simulated
 from courtgraph.errors import InputError
-from courtgraph.evals.loop import judge_all
 from courtgraph.evals.manifest import begin_run
-from courtgraph.evals.plan import CacheLike
 from courtgraph.evals.probes import ProbeRegistry, ProbeSpec, default_registry, perturb_cases
-from courtgraph.evals.progress import NoDisplay, ProgressBar, RunDisplay
-from courtgraph.evals.resume import resume_plan
 from courtgraph.evals.store import RunStore
 from courtgraph.models import use_cache
 from courtgraph.models.connections import EndpointSettings, use_endpoint_settings
 from courtgraph.schema import Case, Record
+
+if TYPE_CHECKING:  # the loop and the plan (LangGraph) are imported by probe_async: `report` reads probes only
+    from courtgraph.evals.plan import CacheLike
+    from courtgraph.evals.progress import RunDisplay
 
 #: The folder, inside a run, holding its perturbed cases and their records.
 PROBES_DIR = "probes"
@@ -71,6 +71,10 @@ async def probe_async(run_dir: str | Path, probes: str | Sequence[str], *, regis
     ``self-preference``) only choose what the robustness report shows.
     """
     console = console or Console(stderr=True)
+    from courtgraph.evals.loop import judge_all
+    from courtgraph.evals.progress import NoDisplay, ProgressBar
+    from courtgraph.evals.resume import resume_plan
+
     registry = registry or default_registry()
     specs = registry.resolve(probes)
     run_dir = Path(run_dir)

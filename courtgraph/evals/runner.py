@@ -23,7 +23,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -32,11 +32,9 @@ from courtgraph.agents import simulated
 from courtgraph.errors import InputError
 from courtgraph.evals.batch_journal import batch_journal
 from courtgraph.evals.budget import RunGuard, RunLimits
-from courtgraph.evals.frames import Frame, summary_html, to_pandas
 from courtgraph.evals.logs import run_log
 from courtgraph.evals.loop import judge_all
 from courtgraph.evals.manifest import begin_run, default_baseline
-from courtgraph.evals.metrics import Summary, summarize
 from courtgraph.evals.plan import BenchLike, CacheLike, PreparedRun, ProtocolsLike, RunPlan
 from courtgraph.evals.progress import NoDisplay, PlainWatcher, ProgressBar, RunDisplay, WatchTrial, follow_batches
 from courtgraph.evals.resume import open_store
@@ -51,6 +49,10 @@ from courtgraph.models.connections import EndpointSettings, use_endpoint_setting
 from courtgraph.models.errors import EndpointDown
 from courtgraph.models.prefix_writers import use_prefix_warmup
 from courtgraph.schema import Case, Order, Record
+
+if TYPE_CHECKING:  # imported when used: the summary's and frames' modules are not needed before the first call
+    from courtgraph.evals.frames import Frame
+    from courtgraph.evals.metrics import Summary
 
 #: The run's own events (start, end, interruption); records and retries are logged where they happen.
 log = logging.getLogger("courtgraph.evals")
@@ -102,6 +104,8 @@ class Results:
     def to_pandas(self, frame: Frame = "records") -> Any:
         """A pandas DataFrame: one row per record (default; figures count as the report counts them),
         per trial (``"trials"``) or per turn (``"turns"``); see :mod:`courtgraph.evals.frames`."""
+        from courtgraph.evals.frames import to_pandas
+
         return to_pandas(self.records, frame)
 
     def _failed_keys(self, store: RunStore) -> list[tuple[str, str]]:
@@ -123,6 +127,8 @@ class Results:
                 f"protocols={protocols}, {failed} failed)")
 
     def _repr_html_(self) -> str:
+        from courtgraph.evals.frames import summary_html
+
         failed = f", {len(self.failed)} failed" if self.failed else ""
         return summary_html(self.summary, f"{self.run_dir}: {len(self.records)} records{failed}")
 
@@ -281,6 +287,8 @@ async def _judge(plan: RunPlan, prepared: PreparedRun, store: RunStore, manifest
              sum(map(record_failed, written)))
     # protocol by protocol, in the order given, each in case order (the report keeps that order); streamed
     # without turns, so the summary of a big run never holds its transcripts (Results reads them on demand)
+    from courtgraph.evals.metrics import summarize
+
     ids = {c.id for c in cases}
     light = (r for p in graphs for r in store.iter_records(p, whole=False) if r.case_id in ids)
     summary = summarize(light, default_baseline(manifest.get("config") or {}, list(graphs)), seed=plan.seed,
