@@ -148,3 +148,17 @@ def test_protocol_params_from_the_command_line(tmp_path: Path) -> None:
     code, out, err = cli("run", "-b", "sample", "-p", "debate", "-m", "sim:0.7", "--param", "debate.round=1",
                          "--out", str(tmp_path / "bad"))
     assert code == 2 and "rounds" in err and "Traceback" not in err
+
+
+def test_piped_help_drops_no_word() -> None:
+    """Help read through a pipe (here: captured) is click's plain text, its markup rendered: rich's panels
+    cropped words that did not fit their column at 80 columns (``judgebench[:PAT…``), 27 in ``run --help``."""
+    for args in (("--help",), ("run", "--help"), ("judge", "--help"), ("show", "--help"), ("protocols", "--help")):
+        code, out, _ = cli(*args)
+        assert code == 0 and out.startswith("Usage:"), args
+        assert "…" not in out and "[bold]" not in out and "[/" not in out, args
+    flat = " ".join(cli("run", "--help")[1].split())
+    for word in ("judgebench[:PATH]", "recorded:RUN_DIR[#PROTOCOL]", "$COURTGRAPH_MAX_CONCURRENCY"):
+        assert word in flat, word
+    root = " ".join(cli("--help")[1].split())
+    assert "store every record, print the comparison." in root  # a command's summary is not cut at 45 characters

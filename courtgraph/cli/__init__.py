@@ -10,9 +10,11 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from courtgraph.cli import info, judge, misc, probe, rejudge, report, run, show
 from courtgraph.cli.app import APP_SETTINGS, DEBUG, app, ending, err_console, start_up
@@ -74,13 +76,48 @@ def main(argv: list[str] | None = None) -> None:
             ending()
 
 
+class HelpTexts(Protocol):
+    """What :func:`plain_help` rewrites of a click command (typer's vendored click: not ``click``'s types)."""
+
+    help: str | None
+    epilog: str | None
+    short_help: str | None
+    params: list[Any]
+
+
+CommandT = TypeVar("CommandT", bound=HelpTexts)
+
+
+def plain_help(command: CommandT) -> CommandT:
+    """``command`` (and its subcommands) with click's plain help, its texts' rich markup rendered as text.
+
+    For help read through a pipe (grep, a file, a pager, CI logs): rich's option panels give each column a
+    share of the width and crop the words that do not fit their column with an ellipsis, so at 80 columns
+    ``run --help`` lost 27 values and names (``judgebench[:PAT…``). Plain help wraps and drops nothing."""
+    def plain(text: str | None) -> str | None:
+        return None if text is None else Text.from_markup(text).plain
+
+    command.help, command.epilog = plain(command.help), plain(command.epilog)
+    # a group lists its commands by their short help, which click would cut at 45 characters: the first paragraph
+    command.short_help = plain(command.short_help) or (command.help or "").split("\n\n")[0].replace("\n", " ")
+    if hasattr(command, "rich_markup_mode"):
+        command.rich_markup_mode = None  # typer's commands fall back to click's formatter
+    for param in command.params:
+        if hasattr(param, "help"):  # options, and typer's arguments
+            param.help = plain(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+    return command
+
+
 def _main(argv: list[str] | None) -> None:
     from courtgraph.models.secrets import redact
 
     # SIGTERM (kill, systemd, a CI timeout) is a Ctrl-C: the run saves its manifest and says how to resume
     signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
-        command_app(sys.argv[1:] if argv is None else argv)(args=argv)
+        command = typer.main.get_command(command_app(sys.argv[1:] if argv is None else argv))
+        (command if sys.stdout.isatty() else plain_help(command))(args=argv)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
@@ -99,4 +136,4 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(1)
 
 
-__all__ = ["app", "cache_choice", "command_app", "load_case_file", "main", "parse_params", "split_specs"]
+__all__ = ["app", "cache_choice", "command_app", "load_case_file", "main", "parse_params", "plain_help", "split_specs"]
