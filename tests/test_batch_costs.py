@@ -77,7 +77,7 @@ def test_a_cost_limit_that_pays_the_batch_price_does_not_stop_a_batch_run(
 
 def total_cost(out: str) -> float:
     row = next(line for line in out.splitlines() if line.startswith("│ total"))
-    return float(row.split("│")[8].strip().removeprefix("$"))
+    return float(row.split("│")[7].strip().removeprefix("$"))
 
 
 def test_dry_run_with_batch_estimates_at_the_batch_price_and_says_so(priced: StubServer,
@@ -101,7 +101,7 @@ def test_dry_run_cost_is_unknown_for_a_model_without_a_price(stub: StubServer,
                              "--dry-run", "--batch")
     assert code == 0, err
     row = next(line for line in out.splitlines() if line.startswith("│ total"))
-    assert row.split("│")[8].strip() == "?"
+    assert row.split("│")[7].strip() == "?"
 
 
 # -- status lines and the progress bar ------------------------------------------------------------------------

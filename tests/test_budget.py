@@ -135,7 +135,7 @@ def test_dry_run_bounds_output_tokens_by_each_roles_max_tokens(capsys: pytest.Ca
     code, out, err = cli_run(capsys, "-p", "single,debate", "-m", "sim:0.7", "--cases", "math-mul", "--dry-run",
                              "--max-tokens", "100", "--judge-args", "max_tokens=1000")
     assert code == 0, err
-    rows = {line.split("│")[1].strip(): line.split("│")[7].strip().replace(",", "") for line in out.splitlines()
+    rows = {line.split("│")[1].strip(): line.split("│")[6].strip().replace(",", "") for line in out.splitlines()
             if line.startswith("│")}
     assert int(rows["single"]) == 2 * 1000  # two orders, one judge call each
     assert int(rows["debate"]) == 2 * (1000 + 6 * 100)  # and three rounds of two debaters at 100

@@ -72,15 +72,17 @@ class Plan:
         given = {k: v for k, v in self.roles.items() if v}
         console.print("roles: " + "; ".join(f"{k}={v}" for k, v in given.items()), highlight=False, soft_wrap=True)
         table = Table(title="estimated work per protocol")
-        for column in ("protocol", "records", "trials", "calls", "calls/case", "input tokens (est.)",
-                       "output tokens (at most)", "cost (at most)"):
-            table.add_column(column, justify="left" if column == "protocol" else "right")
+        # fits 80 columns (a pipe, CI) with its figures whole; a figure too wide for its column folds, never "…"
+        for column in ("protocol", "records", "trials", "calls", "input tokens (est.)", "output tokens (at most)",
+                       "cost (at most)"):
+            table.add_column(column, justify="left" if column == "protocol" else "right", overflow="fold",
+                             no_wrap=column == "protocol")
         for p in self.protocols:
-            table.add_row(p.name, str(p.records), str(p.trials), str(p.calls), f"{p.calls / max(p.records, 1):.1f}",
-                          f"{p.input_tokens:,}", f"{p.max_output_tokens:,}", _usd(p.cost_usd))
+            table.add_row(p.name, str(p.records), str(p.trials), str(p.calls), f"{p.input_tokens:,}",
+                          f"{p.max_output_tokens:,}", _usd(p.cost_usd))
         costs = [p.cost_usd for p in self.protocols]
         table.add_row("total", str(sum(p.records for p in self.protocols)), str(sum(p.trials for p in self.protocols)),
-                      str(sum(p.calls for p in self.protocols)), "", f"{sum(p.input_tokens for p in self.protocols):,}",
+                      str(sum(p.calls for p in self.protocols)), f"{sum(p.input_tokens for p in self.protocols):,}",
                       f"{sum(p.max_output_tokens for p in self.protocols):,}",
                       _usd(None if None in costs else sum(c or 0.0 for c in costs)))
         console.print(table)
