@@ -25,18 +25,23 @@ def covered(starts: list[int], length: int) -> list[bool]:
     return out
 
 
+def masked(e: Echoes, answer: str, *, index: bool) -> list[bool]:
+    """``e.mask(answer)`` through the texts' index of windows (``index``) or by searching each window."""
+    saved = echoes.SEARCH_WINDOWS
+    echoes.SEARCH_WINDOWS = -1 if index else 10**6
+    try:
+        return e.mask(answer)
+    finally:
+        echoes.SEARCH_WINDOWS = saved
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(ALPHABET, min_size=0, max_size=60), max_size=4), st.text(ALPHABET, max_size=80),
        st.booleans())
 def test_search_and_index_mark_the_same_windows(texts: list[str], answer: str, index: bool) -> None:
     e = Echoes.of(texts)
     expected = covered(by_definition(texts, answer), len(answer))
-    saved = echoes.SEARCH_WINDOWS
-    echoes.SEARCH_WINDOWS = -1 if index else 10**6
-    try:
-        got = e.mask(answer)
-    finally:
-        echoes.SEARCH_WINDOWS = saved
+    got = masked(e, answer, index=index)
     # short texts only add marks (code blocks and fences cannot occur in this alphabet)
     assert all(g for g, x in zip(got, expected, strict=True) if x)
     if not e.shorts:
@@ -86,12 +91,7 @@ def test_answers_quoting_parts_of_the_texts_are_marked_as_defined(data: st.DataO
     e = Echoes.of(texts)
     expected = covered(by_definition(texts, answer), len(answer))
     for index in (False, True):
-        saved = echoes.SEARCH_WINDOWS
-        echoes.SEARCH_WINDOWS = -1 if index else 10**6
-        try:
-            got = e.mask(answer)
-        finally:
-            echoes.SEARCH_WINDOWS = saved
+        got = masked(e, answer, index=index)
         if not e.shorts:
             assert got == expected
         assert all(g for g, x in zip(got, expected, strict=True) if x)

@@ -229,7 +229,7 @@ class BatchMode:
         self.pending[batch_id] = len(ids)
         self._keep("batch %s accepted but not journaled: a crash before it ends pays it again",
                    batch_id, lambda: None if self.journal is None else self.journal.batch_submitted(entry))
-        self.say("batch %s submitted to %s at %s: %d requests (%d batches pending)", batch_id, model.provider,
+        self.say("batch %s submitted to %s at %s: %d requests (pending batches: %d)", batch_id, model.provider,
                  model.base_url, len(ids), len(self.pending))
         await self._settle(model, entry, first_look=self.settings.poll_s)
 
@@ -275,7 +275,7 @@ class BatchMode:
             return
         lines = {line.custom_id: line for line in state.lines}
         answered = sum(line.body is not None for line in lines.values())
-        self.say("batch %s ended (%s): %d of %d requests answered (%d batches pending)", entry.batch_id,
+        self.say("batch %s ended (%s): %d of %d requests answered (pending batches: %d)", entry.batch_id,
                  state.status, answered, len(entry.custom_ids), len(self.pending))
         for custom_id in entry.custom_ids:
             line = lines.get(custom_id) or Line(custom_id, unrun=True, message="missing from the batch's results")
