@@ -75,33 +75,13 @@ class Usage(BaseModel):
     batched: int = 0  # of calls, those answered by a provider batch API (billed at the batch price)
 
     def __add__(self, other: Usage) -> Usage:
-        def money(a: float | None, b: float | None) -> float | None:
-            return None if a is None or b is None else a + b
-
-        return Usage(
-            calls=self.calls + other.calls,
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
-            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
-            prompt_cache_saved_usd=money(self.prompt_cache_saved_usd, other.prompt_cache_saved_usd),
-            cost_usd=money(self.cost_usd, other.cost_usd),
-            cache_hits=self.cache_hits + other.cache_hits,
-            saved_input_tokens=self.saved_input_tokens + other.saved_input_tokens,
-            saved_output_tokens=self.saved_output_tokens + other.saved_output_tokens,
-            saved_usd=money(self.saved_usd, other.saved_usd),
-            retries=self.retries + other.retries,
-            rate_limited=self.rate_limited + other.rate_limited,
-            faults={k: self.faults.get(k, 0) + other.faults.get(k, 0) for k in sorted({*self.faults, *other.faults})},
-            batched=self.batched + other.batched,
-        )
+        return Usage.total((self, other))
 
     @staticmethod
     def total(usages: Iterable[Usage]) -> Usage:
-        """``Usage() + u1 + u2 + ...``, field by field in the same order, built once (not once per term)."""
+        """The sum of ``usages`` field by field, built once (not once per term): counts add; money is unknown
+        (None) when any term's is, else added in order from 0.0; faults add by kind, kinds sorted."""
         items = list(usages)
-        if len(items) < 2:
-            return Usage() + items[0] if items else Usage()
 
         def money(values: Iterable[float | None]) -> float | None:
             out = 0.0
