@@ -6,11 +6,11 @@ one :class:`Breaker` per endpoint and re-exports these names.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
-from courtgraph.models.errors import ConfigError, EndpointDown
+from courtgraph.models.errors import EndpointDown
+from courtgraph.models.retry import env_count
 
 #: Consecutive failed calls (each after its retries) that open an endpoint's circuit breaker.
 DEFAULT_BREAKER = 5
@@ -77,9 +77,5 @@ class Breaker:
 
 def breaker_threshold() -> int:
     """``$COURTGRAPH_BREAKER``: consecutive failed calls that open a breaker (0: never), default 5."""
-    raw = os.environ.get("COURTGRAPH_BREAKER", "").strip()
-    if not raw:
-        return DEFAULT_BREAKER
-    if not raw.isdigit():
-        raise ConfigError(f"$COURTGRAPH_BREAKER must be 0 (off) or a whole number of failed calls, got {raw!r}")
-    return int(raw)
+    count = env_count("COURTGRAPH_BREAKER", "0 (off) or a whole number of failed calls")
+    return DEFAULT_BREAKER if count is None else count

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from courtgraph.models.base import _DEFAULT, ChatModel, Completion, ConfigError, GenerateParams, Message, ModelError
 from courtgraph.models.batch_apis import BATCH_APIS
 from courtgraph.models.batching import current_batch_mode
+from courtgraph.models.breaker import REQUEST_FAULTS
 from courtgraph.models.cache import ResponseCache
 from courtgraph.models.connections import DEFAULT_TIMEOUT, run_limits_for
 from courtgraph.models.limits import env_number, get_endpoint
@@ -45,8 +46,6 @@ from courtgraph.models.retry import (
 from courtgraph.models.secrets import SECRETS
 from courtgraph.schema import Usage
 
-#: Statuses that fault one request (too long, malformed), not the endpoint: they never open its breaker.
-CASE_ERRORS = frozenset({400, 413, 422})
 #: Sent when a spec names a base URL and no key is set: local servers (vLLM, Ollama) don't check it.
 PLACEHOLDER_KEY = "courtgraph-no-key"
 
@@ -316,7 +315,7 @@ class EndpointModel(ChatModel):
             error = self._give_up(failure)
             attempts = sum(faults.values())
             error.usage = Usage(retries=max(attempts - 1, 0), rate_limited=rate_limited, faults=faults)
-            if failure.status not in CASE_ERRORS:  # this request's own fault says nothing about the endpoint
+            if failure.status not in REQUEST_FAULTS:  # this request's own fault says nothing about the endpoint
                 breaker.failed(failure.message)
             raise error from failure
         breaker.succeeded()

@@ -42,14 +42,20 @@ class RetryPolicy:
     retry_after_cap: float = 60.0
 
 
-def env_retries() -> int | None:
-    """``$COURTGRAPH_MAX_RETRIES``: retries after a call's first attempt (0: none), or None when unset."""
-    raw = os.environ.get("COURTGRAPH_MAX_RETRIES", "").strip()
+def env_count(name: str, allowed: str) -> int | None:
+    """A whole number of 0 or more from ``$name``, or None when unset; anything else is a ConfigError saying
+    what is ``allowed`` (the retries here, the circuit breaker's failed calls)."""
+    raw = os.environ.get(name, "").strip()
     if not raw:
         return None
     if not raw.isdigit():
-        raise ConfigError(f"$COURTGRAPH_MAX_RETRIES must be 0 or a whole number of retries, got {raw!r}")
+        raise ConfigError(f"${name} must be {allowed}, got {raw!r}")
     return int(raw)
+
+
+def env_retries() -> int | None:
+    """``$COURTGRAPH_MAX_RETRIES``: retries after a call's first attempt (0: none), or None when unset."""
+    return env_count("COURTGRAPH_MAX_RETRIES", "0 or a whole number of retries")
 
 
 class Failure(Exception):
