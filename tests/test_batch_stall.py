@@ -27,7 +27,7 @@ from courtgraph.evals.store import RunStore
 from courtgraph.graphs.registry import Roles
 from courtgraph.models import ModelError, get_model
 from courtgraph.models.base import ChatModel, ModelResponse
-from courtgraph.models.batch_terms import BatchSettings, JournalEntry, request_id
+from courtgraph.models.batch_terms import BatchSettings, JournalEntry, SubmitIntent, request_id
 from courtgraph.models.batching import BatchMode, use_batch_mode
 from courtgraph.models.errors import EndpointDown
 from courtgraph.models.retry import RetryPolicy
@@ -102,13 +102,32 @@ def test_the_runner_gives_the_journal_the_stores_flush(stub: StubServer, tmp_pat
 # -- whatever fails after a batch ended, its calls get their answers ---------------------------------------------
 
 
-class BrokenJournal:
+class NoIntents:
+    """A journal's intent side with no open intent and writes that do nothing (the doubles below)."""
+
+    def open_intents(self) -> list[SubmitIntent]:
+        return []
+
+    def known_batch_ids(self) -> set[str]:
+        return set()
+
+    def batch_intended(self, intent: SubmitIntent) -> None:
+        pass
+
+    def intent_dropped(self, submit_id: str, status: str) -> None:
+        pass
+
+
+class BrokenJournal(NoIntents):
     """A journal whose writes fail (as the locked database did)."""
 
     def pending_batches(self) -> list[JournalEntry]:
         return []
 
-    def batch_submitted(self, entry: JournalEntry) -> None:
+    def batch_intended(self, intent: SubmitIntent) -> None:
+        raise OSError("disk full")
+
+    def batch_submitted(self, entry: JournalEntry, submit_id: str | None = None) -> None:
         raise OSError("disk full")
 
     def batch_ended(self, batch_id: str, status: str) -> None:
@@ -129,10 +148,11 @@ async def test_a_failing_journal_or_console_is_said_and_the_answers_still_arrive
     assert all(r.usage.batched == 1 and r.text for r in done) and len(stub.batches) == 2
     said = caplog.text
     assert "accepted but not journaled" in said and "ended but its journal row was not updated" in said
+    assert "was not journaled first: a crash before its answer pays it again" in said
     assert "OSError: disk full" in said and "could not show a line on the console" in said
 
 
-class PendingJournal:
+class PendingJournal(NoIntents):
     """A journal holding one pending batch from an earlier invocation (that the provider does not know)."""
 
     def __init__(self, entry: JournalEntry) -> None:
@@ -142,7 +162,7 @@ class PendingJournal:
     def pending_batches(self) -> list[JournalEntry]:
         return [self.entry]
 
-    def batch_submitted(self, entry: JournalEntry) -> None:
+    def batch_submitted(self, entry: JournalEntry, submit_id: str | None = None) -> None:
         pass
 
     def batch_ended(self, batch_id: str, status: str) -> None:

@@ -1,7 +1,10 @@
 """A run's batch journal: every batch it submitted, kept in ``run.db`` so that a resumed run never pays twice.
 
 Batch mode (:mod:`courtgraph.models.batching`) writes each batch here the moment the provider has
-accepted it: its id, provider, base URL, model and the ``custom_id`` of every request in it. A run
+accepted it: its id, provider, base URL, model and the ``custom_id`` of every request in it. Just before
+the create request it writes the *intent* (table ``batch_intents``: a local submit id, the same fields, the
+time): a process killed between the provider's acceptance and the batch's row leaves the intent open, and
+the resumed run looks for that batch at the provider (:mod:`courtgraph.models.batch_submit`). A run
 killed or interrupted while batches are pending leaves them here as ``pending``; resuming it reads
 them, and each call whose ``custom_id`` is in one of them waits for that batch (polled again) instead
 of being submitted again. A batch that ends is marked with its final status (``completed``,
@@ -29,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from courtgraph.evals.store import DB_NAME, now_iso
-from courtgraph.models.batch_terms import BatchSettings, JournalEntry
+from courtgraph.models.batch_terms import BatchSettings, JournalEntry, SubmitIntent
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -41,6 +44,16 @@ CREATE TABLE IF NOT EXISTS batches (
     status TEXT NOT NULL,
     submitted_at TEXT NOT NULL,
     ended_at TEXT
+);
+CREATE TABLE IF NOT EXISTS batch_intents (
+    submit_id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    model TEXT NOT NULL,
+    custom_ids TEXT NOT NULL,
+    intended_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    batch_id TEXT
 );
 """
 
@@ -74,12 +87,42 @@ class RunBatchJournal:
                                     "WHERE status = 'pending' ORDER BY rowid").fetchall()
         return [JournalEntry(str(b), str(p), str(u), str(m), tuple(json.loads(ids))) for b, p, u, m, ids in rows]
 
-    def batch_submitted(self, entry: JournalEntry) -> None:
+    def open_intents(self) -> list[SubmitIntent]:
+        """The creates whose batch id was never written (status ``submitting``), oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT submit_id, provider, base_url, model, custom_ids, intended_at "
+                                    "FROM batch_intents WHERE status = 'submitting' ORDER BY rowid").fetchall()
+        return [SubmitIntent(str(s), str(p), str(u), str(m), tuple(json.loads(ids)), float(at))
+                for s, p, u, m, ids, at in rows]
+
+    def known_batch_ids(self) -> set[str]:
+        with self._lock:
+            return {str(row[0]) for row in self._db.execute("SELECT batch_id FROM batches")}
+
+    def batch_intended(self, intent: SubmitIntent) -> None:
+        self._release_store()
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO batch_intents VALUES (?, ?, ?, ?, ?, ?, 'submitting', NULL)",
+                             (intent.submit_id, intent.provider, intent.base_url, intent.model,
+                              json.dumps(list(intent.custom_ids)), intent.at))
+            self._db.commit()
+
+    def batch_submitted(self, entry: JournalEntry, submit_id: str | None = None) -> None:
+        """The batch's row and, in the same transaction, its intent closed (a crash leaves both or neither)."""
         self._release_store()
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, 'pending', ?, NULL)",
                              (entry.batch_id, entry.provider, entry.base_url, entry.model,
                               json.dumps(list(entry.custom_ids)), now_iso()))
+            if submit_id is not None:
+                self._db.execute("UPDATE batch_intents SET status = 'submitted', batch_id = ? WHERE submit_id = ?",
+                                 (entry.batch_id, submit_id))
+            self._db.commit()
+
+    def intent_dropped(self, submit_id: str, status: str) -> None:
+        self._release_store()
+        with self._lock:
+            self._db.execute("UPDATE batch_intents SET status = ? WHERE submit_id = ?", (status, submit_id))
             self._db.commit()
 
     def batch_ended(self, batch_id: str, status: str) -> None:
@@ -94,10 +137,12 @@ class RunBatchJournal:
         if self._before_write is not None:
             self._before_write()
 
-    def counts(self) -> dict[str, int]:
-        """Batches by status (``pending``, ``completed``...), for reports and tests."""
+    def counts(self, table: str = "batches") -> dict[str, int]:
+        """Batches (or, with ``table="batch_intents"``, intents) by status, for reports and tests."""
+        if table not in ("batches", "batch_intents"):
+            raise ValueError(f"no journal table {table!r}")
         with self._lock:
-            rows = self._db.execute("SELECT status, COUNT(*) FROM batches GROUP BY status").fetchall()
+            rows = self._db.execute(f"SELECT status, COUNT(*) FROM {table} GROUP BY status").fetchall()
         return {str(status): int(n) for status, n in rows}
 
 

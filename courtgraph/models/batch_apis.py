@@ -1,11 +1,15 @@
 """The providers' batch wire: OpenAI's Batch API (with its Files API) and Anthropic's Message Batches.
 
-Each API is reduced to the two things the collector (:mod:`courtgraph.models.batching`) needs:
-*submit* a list of ``(custom_id, body)`` and get the batch's id back, and *poll* a batch id, getting
-either "still pending" or its end: every line's outcome (:class:`Line`), or the provider's message
-when the whole batch failed. The bodies are exactly what a synchronous call sends
-(``EndpointModel._batch_body``) and the answers are parsed by the same code as a synchronous answer
-(``EndpointModel._batch_completion``), so a batched call returns the very ``Completion`` a sync one does.
+Each API is reduced to what the collector (:mod:`courtgraph.models.batching`) needs: *prepare* a list of
+``(custom_id, body)`` (OpenAI uploads its file) and *create* the batch on it, getting its id back; *poll* a
+batch id, getting either "still pending" or its end: every line's outcome (:class:`Line`), or the provider's
+message when the whole batch failed; and *find* the batch of a create whose answer never arrived
+(:class:`~courtgraph.models.batch_terms.SubmitIntent`): OpenAI's exactly, by the submit id the create put in
+its ``metadata``; Anthropic's Message Batches carry no metadata, so there only *candidates* (created since
+the intent, with as many requests), which the caller tells apart by their results' ``custom_id``.
+The bodies are exactly what a synchronous call sends (``EndpointModel._batch_body``) and the answers are
+parsed by the same code as a synchronous answer (``EndpointModel._batch_completion``), so a batched call
+returns the very ``Completion`` a sync one does.
 
 This module knows the SDKs' batch resources and their result shapes, nothing about queues or runs.
 """
@@ -13,7 +17,7 @@ This module knows the SDKs' batch resources and their result shapes, nothing abo
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -22,7 +26,7 @@ from courtgraph.models.breaker import REQUEST_FAULTS
 from courtgraph.models.retry import Failure, retrying, server_message
 
 if TYPE_CHECKING:
-    from courtgraph.models.batch_terms import Batchable
+    from courtgraph.models.batch_terms import Batchable, SubmitIntent
 
 T = TypeVar("T")
 
@@ -36,6 +40,13 @@ UNRUN_CODES = frozenset({"batch_expired", "batch_cancelled"})
 ANTHROPIC_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "billing_error": 402,
                     "permission_error": 403, "not_found_error": 404, "request_too_large": 413,
                     "rate_limit_error": 429, "api_error": 500, "timeout_error": 504, "overloaded_error": 529}
+#: The key of an OpenAI batch's ``metadata`` that carries the local submit id of the create that made it.
+SUBMIT_KEY = "courtgraph_submit"
+#: Seconds the provider's clock may differ from this machine's when batches are looked for by creation time.
+CLOCK_SKEW_S = 30.0
+#: Seconds after its intent within which an Anthropic batch may be its create's: the create's retries (each
+#: within the request timeout) are over long before, and a later batch is not a candidate to wait for.
+CREATE_WINDOW_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -64,10 +75,28 @@ class BatchState:
     status: str = ""
 
 
+@dataclass(frozen=True)
+class Found:
+    """What a provider holds of an intent's create: its batch (``batch_id``, an exact match), or the batches
+    that may be it (``candidates``, oldest first), or nothing."""
+
+    batch_id: str | None = None
+    candidates: tuple[str, ...] = ()
+
+
+Requests = Sequence[tuple[str, dict[str, Any]]]
+
+
 class BatchApi(Protocol):
     """One provider's batch endpoints (the SDK client is the provider model's own)."""
 
-    async def submit(self, client: Any, requests: Sequence[tuple[str, dict[str, Any]]]) -> str: ...
+    async def prepare(self, client: Any, requests: Requests) -> Any:
+        """What the create needs beyond the requests (OpenAI: the uploaded file's id)."""
+        ...
+
+    async def create(self, client: Any, prepared: Any, requests: Requests, submit_id: str) -> str: ...
+
+    async def find(self, client: Any, intent: SubmitIntent, known: Set[str]) -> Found: ...
 
     async def poll(self, client: Any, batch_id: str) -> BatchState: ...
 
@@ -76,13 +105,26 @@ class OpenAIBatches:
     """OpenAI: upload the JSONL of requests (purpose ``batch``), create the batch on it, then read the
     output and error files once it has ended."""
 
-    async def submit(self, client: Any, requests: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    async def prepare(self, client: Any, requests: Requests) -> Any:
         data = "\n".join(json.dumps({"custom_id": cid, "method": "POST", "url": OPENAI_ENDPOINT, "body": body},
                                     ensure_ascii=False) for cid, body in requests).encode()
         upload = await client.files.create(file=("courtgraph-batch.jsonl", data), purpose="batch")
-        batch = await client.batches.create(input_file_id=upload.id, endpoint=OPENAI_ENDPOINT,
-                                            completion_window="24h")
+        return upload.id
+
+    async def create(self, client: Any, prepared: Any, requests: Requests, submit_id: str) -> str:
+        batch = await client.batches.create(input_file_id=prepared, endpoint=OPENAI_ENDPOINT,
+                                            completion_window="24h", metadata={SUBMIT_KEY: submit_id})
         return str(batch.id)
+
+    async def find(self, client: Any, intent: SubmitIntent, known: Set[str]) -> Found:
+        """The batch whose metadata carries the intent's submit id (the list is newest first: it stops at
+        batches created before the intent)."""
+        async for batch in client.batches.list(limit=100):
+            if batch.created_at < intent.at - CLOCK_SKEW_S:
+                break
+            if (batch.metadata or {}).get(SUBMIT_KEY) == intent.submit_id:
+                return Found(batch_id=str(batch.id))
+        return Found()
 
     async def poll(self, client: Any, batch_id: str) -> BatchState:
         batch = await client.batches.retrieve(batch_id)
@@ -120,10 +162,28 @@ def openai_line(row: dict[str, Any]) -> Line:
 class AnthropicBatches:
     """Anthropic: create the Message Batch with every request inline, then stream its results."""
 
-    async def submit(self, client: Any, requests: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    async def prepare(self, client: Any, requests: Requests) -> Any:
+        return None
+
+    async def create(self, client: Any, prepared: Any, requests: Requests, submit_id: str) -> str:
         batch = await client.messages.batches.create(requests=[{"custom_id": cid, "params": body}
                                                                for cid, body in requests])
         return str(batch.id)
+
+    async def find(self, client: Any, intent: SubmitIntent, known: Set[str]) -> Found:
+        """Candidates: batches created from the intent's time (less the clock skew) to :data:`CREATE_WINDOW_S`
+        after it, with as many requests, and not journaled by this run (the list is newest first)."""
+        candidates: list[str] = []
+        async for batch in client.messages.batches.list(limit=100):
+            created = batch.created_at.timestamp()
+            if created < intent.at - CLOCK_SKEW_S:
+                break
+            counts = batch.request_counts
+            size = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired
+            if (created <= intent.at + CREATE_WINDOW_S and size == len(intent.custom_ids)
+                    and batch.id not in known):
+                candidates.append(str(batch.id))
+        return Found(candidates=tuple(reversed(candidates)))
 
     async def poll(self, client: Any, batch_id: str) -> BatchState:
         batch = await client.messages.batches.retrieve(batch_id)

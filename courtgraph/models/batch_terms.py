@@ -53,12 +53,43 @@ class JournalEntry:
     custom_ids: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class SubmitIntent:
+    """A batch about to be created, journaled *before* the create request (:mod:`courtgraph.models.batch_submit`):
+    if the process dies before the provider's answer is journaled, a resumed run looks for the batch at the
+    provider instead of paying for it again. ``submit_id`` is local (OpenAI carries it in the batch's
+    ``metadata``); ``at`` is the wall-clock time (seconds since the epoch) just before the create."""
+
+    submit_id: str
+    provider: str
+    base_url: str
+    model: str
+    custom_ids: tuple[str, ...]
+    at: float
+
+
 class BatchJournal(Protocol):
     """Where a run keeps its submitted batches (``courtgraph.evals.batch_journal`` writes them to run.db)."""
 
     def pending_batches(self) -> list[JournalEntry]: ...
 
-    def batch_submitted(self, entry: JournalEntry) -> None: ...
+    def open_intents(self) -> list[SubmitIntent]:
+        """The creates journaled whose batch id was never written (the process died in between)."""
+        ...
+
+    def known_batch_ids(self) -> set[str]:
+        """Every batch id journaled, whatever its status (these are never someone else's candidates)."""
+        ...
+
+    def batch_intended(self, intent: SubmitIntent) -> None: ...
+
+    def batch_submitted(self, entry: JournalEntry, submit_id: str | None = None) -> None:
+        """The provider accepted ``entry`` (the create of ``submit_id``'s intent, which is closed with it)."""
+        ...
+
+    def intent_dropped(self, submit_id: str, status: str) -> None:
+        """No batch came of the intent (``lost``: nothing found at the provider; ``refused``): it is closed."""
+        ...
 
     def batch_ended(self, batch_id: str, status: str) -> None: ...
 

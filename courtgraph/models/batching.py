@@ -19,12 +19,11 @@ quiet wrong verdict. A batch that fails as a whole fails its calls with the prov
 Submitting and polling are retried like any request (a 503 on the poll is not the batch's end).
 
 **Identity and resuming.** Each request's ``custom_id`` is the SHA-256 of provider, base URL and the
-exact body (:func:`request_id`), so the same call made again has the same id. Every submitted batch is
-written to a :class:`BatchJournal` (the run implements it in ``run.db``) before it is polled; a run
-resumed after a crash or Ctrl-C reads its pending batches, and a call whose id is in one of them
-waits for that batch (polled again, never submitted twice) instead of queueing. Answers of a resumed
-batch that no call has claimed yet are kept for the calls still to come (a debate's later trials).
-The one gap: a crash between the provider accepting a batch and the journal's write (one round trip).
+exact body (:func:`request_id`), so the same call made again has the same id. Every batch is journaled
+(:class:`BatchJournal`, in ``run.db``): its create as an intent before it is sent, its id once accepted. A
+resumed run polls its pending batches again, and a call whose id is in one waits for it (never submitted
+twice); an intent left open by a crash is looked for at the provider (:mod:`courtgraph.models.batch_submit`).
+Answers of a resumed batch no call has claimed yet are kept for the calls still to come.
 
 **When a batch is sent.** When its queue holds ``size`` requests; ``wait_s`` after its first request
 was queued; or as soon as the run is *stalled*: every trial the run has admitted is waiting in a
@@ -35,10 +34,9 @@ multi-round protocol one batch (a debate's round, then its judge) whatever the s
 **Never a silent hang**: a waiting call is always in a queue or a live batch task, and a watchdog resends
 any call nothing holds (:mod:`courtgraph.models.batch_watch`). Submits and polls count in the circuit breaker.
 
-**Concurrency.** A call in batch mode waits for its batch (hours, on a real provider) while it counts
-as in flight in the run's admission (:mod:`courtgraph.models.admission`), and a batch only pays off
-when many calls wait together; so a batch run admits at least ``size`` calls at once (the runner
-takes ``max(concurrency, size)``), and batch calls hold no endpoint slot (they are not HTTP requests).
+**Concurrency.** A call waiting for its batch counts as in flight in the run's admission, and a batch
+pays off only when many calls wait together: a batch run admits ``max(concurrency, size)`` calls at once
+(:mod:`courtgraph.models.admission`); batch calls hold no endpoint slot (they are not HTTP requests).
 """
 
 from __future__ import annotations
@@ -55,11 +53,13 @@ from pydantic import BaseModel
 
 from courtgraph.models.admission import current_admission
 from courtgraph.models.batch_apis import BATCH_APIS, BatchState, Line, endpoint_call
+from courtgraph.models.batch_submit import Submits
 from courtgraph.models.batch_terms import (
     Batchable,
     BatchJournal,
     BatchSettings,
     JournalEntry,
+    SubmitIntent,
     line_failure,
     request_id,
 )
@@ -101,14 +101,20 @@ class BatchMode:
         self._ready: dict[str, Line] = {}  # answers of resumed batches that no call has claimed yet
         self._adoptable: dict[str, JournalEntry] = {}
         self._followed: set[str] = set()
+        self._intents: dict[str, SubmitIntent] = {}  # custom_id -> an interrupted create's intent (resumed)
+        self._recovering: set[str] = set()  # submit ids being looked for at the provider
+        self._held: dict[str, dict[str, Any]] = {}  # bodies of calls waiting for an interrupted create's batch
         self._tasks: set[asyncio.Task[None]] = set()
         self._blocked = 0  # calls now waiting for a batch's answer
         self._stall_check: asyncio.TimerHandle | None = None
         self._live: dict[str, int] = {}  # custom_id -> live batch tasks (submitting, polling) that hold it
         self.listeners: list[Callable[[], None]] = []  # told when a batch is submitted, resumed or ends
         self.watchdog = Watchdog(self, watchdog_s)
+        self.submits = Submits(self)
         for entry in journal.pending_batches() if journal is not None else []:
             self._adoptable.update(dict.fromkeys(entry.custom_ids, entry))
+        for intent in journal.open_intents() if journal is not None else []:
+            self._intents.update(dict.fromkeys(intent.custom_ids, intent))
 
     def __repr__(self) -> str:
         return f"BatchMode(submitted={self.submitted}, pending={len(self.pending)}, queued={self.queued})"
@@ -171,16 +177,27 @@ class BatchMode:
         if entry is not None and (entry.provider, entry.base_url) == (model.provider, model.base_url):
             if entry.batch_id not in self._followed:
                 self._followed.add(entry.batch_id)
-                self._spawn_batch(entry.custom_ids, self._follow(model, entry))
+                self._spawn_batch(entry.custom_ids, self.submits.follow(model, entry))
             return future
+        intent = self._intents.get(custom_id)
+        if intent is not None and (intent.provider, intent.base_url) == (model.provider, model.base_url or ""):
+            self._held[custom_id] = body  # sent again if the interrupted create's batch is not found
+            if intent.submit_id not in self._recovering:
+                self._recovering.add(intent.submit_id)
+                self._spawn_batch(intent.custom_ids, self.submits.recover(model, intent))
+            return future
+        self._enqueue(model, custom_id, body)
+        return future
+
+    def _enqueue(self, model: Batchable, custom_id: str, body: dict[str, Any]) -> None:
+        """Put a request in its queue (sent when full, after ``wait_s``, or when the run stalls)."""
         key = (model.provider, model.base_url or "", model.model, model.batch_account())
         queue = self._queues.setdefault(key, _Queue(model))
         queue.requests[custom_id] = body
         if len(queue.requests) >= self.settings.size:
             self.flush(key)
         elif queue.timer is None:
-            queue.timer = loop.call_later(self.settings.wait_s, self.flush, key)
-        return future
+            queue.timer = asyncio.get_running_loop().call_later(self.settings.wait_s, self.flush, key)
 
     # -- batches -----------------------------------------------------------------------------------
 
@@ -213,32 +230,7 @@ class BatchMode:
             del queue.requests[custom_id]
         if queue.requests:
             queue.timer = asyncio.get_running_loop().call_later(self.settings.wait_s, self.flush, key)
-        self._spawn_batch([custom_id for custom_id, _ in taken], self._submit(queue.model, taken))
-
-    async def _submit(self, model: Batchable, requests: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        ids = tuple(custom_id for custom_id, _ in requests)
-        api = BATCH_APIS[model.provider]
-        try:
-            batch_id = await endpoint_call(model, lambda client: api.submit(client, requests))
-        except Failure as failure:
-            self.fail_calls(ids, Failure(f"submitting a batch of {len(ids)} requests failed: {failure.message}",
-                                         status=failure.status, kind=failure.kind))
-            return
-        entry = JournalEntry(batch_id, model.provider, model.base_url or "", model.model, ids)
-        self.submitted += 1
-        self.pending[batch_id] = len(ids)
-        self._keep("batch %s accepted but not journaled: a crash before it ends pays it again",
-                   batch_id, lambda: None if self.journal is None else self.journal.batch_submitted(entry))
-        self.say("batch %s submitted to %s at %s: %d requests (pending batches: %d)", batch_id, model.provider,
-                 model.base_url, len(ids), len(self.pending))
-        await self._settle(model, entry, first_look=self.settings.poll_s)
-
-    async def _follow(self, model: Batchable, entry: JournalEntry) -> None:
-        """A batch an earlier invocation submitted: poll it again, at once."""
-        self.resumed += 1
-        self.say("batch %s (%d requests, submitted before the run was resumed) polled again, not resubmitted",
-                 entry.batch_id, len(entry.custom_ids))
-        await self._settle(model, entry, first_look=0.0)
+        self._spawn_batch([custom_id for custom_id, _ in taken], self.submits.submit(queue.model, taken))
 
     async def _settle(self, model: Batchable, entry: JournalEntry, first_look: float) -> None:
         """Poll until the batch ends, then route each line to its call."""
@@ -262,6 +254,10 @@ class BatchMode:
             self.fail_calls(entry.custom_ids, Failure(f"polling batch {entry.batch_id} failed: {exc.message}",
                                                       status=exc.status, kind=exc.kind))
             return
+        self._finish(model, entry, state)
+
+    def _finish(self, model: Batchable, entry: JournalEntry, state: BatchState) -> None:
+        """An ended batch: journal its end, then fail its calls (a failed batch) or route each line to its call."""
         self._forget(entry)
         self.ended += 1
         status = "failed" if state.failed else state.status or "ended"

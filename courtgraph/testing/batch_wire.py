@@ -26,6 +26,7 @@ UNRUN = {"expired": ("batch_expired", "This request could not be executed before
 
 DAY = 24 * 3600
 
+_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # Anthropic's rule for a custom_id
 #: One ``key=value`` or ``key="quoted; value"`` parameter of a Content-Disposition header.
 _PARAM = re.compile(r';\s*([\w*-]+)=("(?:[^"\\]|\\.)*"|[^;]*)')
 
@@ -42,12 +43,13 @@ class BatchApiError(Exception):
 
 @dataclass
 class Route:
-    """One request to a batch endpoint: method, path parts after ``/v1``, headers and raw body."""
+    """One request to a batch endpoint: method, path parts after ``/v1``, headers, raw body and query."""
 
     method: str
     parts: list[str]
     headers: dict[str, str]
     raw: bytes
+    query: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> dict[str, Any]:
         try:
@@ -72,7 +74,31 @@ class Result:
 
 @dataclass
 class BatchFault:
-    """A queued batch fault: its kind (one of :data:`BATCH_FAULTS`) and options."""
+    """A queued batch fault: its kind and options (``stub.batches.fault``).
+
+    Queued with ``stub.batches.fault(kind, times=1, **opts)`` and taken by the next batches created (either
+    API), in order (``stub.batches.clear_faults()`` forgets them):
+
+    - ``"expire"``, ``done=0``: the first ``done`` requests are answered, the rest expire. OpenAI: status
+      ``expired``, the unrun requests in the error file (``response: null``, ``error.code == "batch_expired"``)
+      and absent from the output file; Anthropic: ``expired`` results.
+    - ``"partial"``, ``n=1``, ``custom_ids=None``, ``status=500``, ``message``: those requests (the first
+      ``n``, or the ones named) are errored with that status. OpenAI: in the error file with
+      ``response.status_code`` and an error body, counted in ``request_counts.failed``; Anthropic: ``errored``
+      results with an error of the status's type (500 ``api_error``, 400 ``invalid_request_error``, ...).
+    - ``"fail"``, ``message``, ``code="batch_failed"``, ``status=400``: the whole batch fails. OpenAI: the
+      batch is created (``validating``) and its next look says ``failed`` with ``errors.data[0].code ==
+      code``, no output file; Anthropic has no failed batch: the create is refused with HTTP ``status``
+      and no batch is made (``stub.batches.rejected`` counts these).
+    - ``"http"``, ``status=503``, ``retry_after=None``: not a batch's fault but a flaky endpoint: the next
+      call to any batch endpoint (upload, create, poll, results) answers that HTTP error, with
+      ``Retry-After`` when given (the SDKs retry 429 and 5xx themselves unless ``max_retries=0``).
+    - ``"lose"``, ``accept=True``, ``hold=0``: the next create (either API) never answers: the stub makes the
+      batch (with ``accept=False``: makes nothing, as a request lost on its way), holds the connection
+      ``hold`` seconds (time for a test to kill the client), then closes it without a response. This is the
+      window between a provider accepting a batch and the client learning its id; ``stub.batches.lost``
+      counts these creates.
+    """
 
     kind: str
     opts: dict[str, Any]
@@ -189,6 +215,40 @@ def openai_lines(content: bytes) -> tuple[list[dict[str, Any]], list[dict[str, A
     if not requests and not errors:
         error(0, "empty_file", "The input file has no requests.")
     return requests, errors
+
+
+def anthropic_requests(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Message Batch create's ``requests``, checked as the real API checks them (custom_id rule, unique)."""
+    entries = body.get("requests")
+    if not isinstance(entries, list) or not entries:
+        raise BatchApiError(400, "requests: a non-empty list of {custom_id, params} is required")
+    seen: set[str] = set()
+    for n, entry in enumerate(entries):
+        custom_id = entry.get("custom_id") if isinstance(entry, dict) else None
+        if not isinstance(custom_id, str) or not _CUSTOM_ID.match(custom_id):
+            raise BatchApiError(400, f"requests.{n}.custom_id: 1 to 64 letters, digits, '_' or '-' required")
+        if custom_id in seen:
+            raise BatchApiError(400, f"requests.{n}.custom_id: {custom_id!r} is used more than once")
+        if not isinstance(entry.get("params"), dict):
+            raise BatchApiError(400, f"requests.{n}.params: an object is required")
+        seen.add(custom_id)
+    return entries
+
+
+def list_page(ids: list[str], query: dict[str, str], cursor_key: str) -> tuple[list[str], bool]:
+    """One page of a list (``ids`` newest first): the ids after the cursor, ``limit`` of them, and has_more."""
+    try:
+        limit = int(query.get("limit", 20))
+    except ValueError:
+        raise BatchApiError(400, f"limit must be a whole number, got {query['limit']!r}") from None
+    if not 1 <= limit <= 100:
+        raise BatchApiError(400, f"limit must be from 1 to 100, got {limit}")
+    cursor = query.get(cursor_key)
+    if cursor is not None:
+        if cursor not in ids:
+            raise BatchApiError(400, f"no such batch to list after: {cursor}")
+        ids = ids[ids.index(cursor) + 1:]
+    return ids[:limit], len(ids) > limit
 
 
 def unix(seconds: float | None) -> int | None:

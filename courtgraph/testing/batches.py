@@ -28,28 +28,16 @@ request_id, body}, error}``) and ``error_file_id`` when any request failed. An A
 ``in_progress`` then ``ended`` with ``results_url``. A cancel answers ``cancelling`` / ``canceling``; the
 next look ends the batch, every request cancelled (OpenAI error code ``batch_cancelled``).
 
-**Faults**, queued with ``stub.batches.fault(kind, times=1, **opts)`` and taken by the next batches
-created (either API), in order (``stub.batches.clear_faults()`` forgets them):
-
-- ``"expire"``, ``done=0``: the first ``done`` requests are answered, the rest expire. OpenAI: status
-  ``expired``, the unrun requests in the error file (``response: null``, ``error.code == "batch_expired"``)
-  and absent from the output file; Anthropic: ``expired`` results.
-- ``"partial"``, ``n=1``, ``custom_ids=None``, ``status=500``, ``message``: those requests (the first
-  ``n``, or the ones named) are errored with that status. OpenAI: in the error file with
-  ``response.status_code`` and an error body, counted in ``request_counts.failed``; Anthropic: ``errored``
-  results with an error of the status's type (500 ``api_error``, 400 ``invalid_request_error``, ...).
-- ``"fail"``, ``message``, ``code="batch_failed"``, ``status=400``: the whole batch fails. OpenAI: the
-  batch is created (``validating``) and its next look says ``failed`` with ``errors.data[0].code ==
-  code``, no output file; Anthropic has no failed batch: the create is refused with HTTP ``status``
-  and no batch is made (``stub.batches.rejected`` counts these).
-
-- ``"http"``, ``status=503``, ``retry_after=None``: not a batch's fault but a flaky endpoint: the next
-  call to any batch endpoint (upload, create, poll, results) answers that HTTP error, with
-  ``Retry-After`` when given (the SDKs retry 429 and 5xx themselves unless ``max_retries=0``).
+**Faults**, queued with ``stub.batches.fault(kind, times=1, **opts)`` (``expire``, ``partial``, ``fail``,
+``http``, ``lose``: what each does is :class:`~courtgraph.testing.batch_wire.BatchFault`'s docstring).
 
 An OpenAI input file that the real API would refuse (a line that is not JSON, a missing or repeated
 ``custom_id``, another url than ``/v1/chat/completions``, two models) also fails its batch, with one
 error per bad line (``line`` numbered from 1).
+
+**Lists** (``GET /v1/batches``, ``GET /v1/messages/batches``) are newest first, with the SDKs' pagination:
+``limit`` (default 20, at most 100) and ``after`` (OpenAI) or ``after_id`` (Anthropic: ``first_id``,
+``last_id``, ``has_more``). ``stub.batches.lists`` counts the list requests.
 
 **Counters.** ``stub.batches`` is a sequence of :class:`StubBatch` (every batch created, both APIs, in
 order, never forgotten while the server object lives, so a restarted client can poll a batch created
@@ -63,10 +51,11 @@ queued sync faults (``stub.fault``), no ``fault_rate`` and no ``latency``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
-import re
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -81,8 +70,10 @@ from courtgraph.testing.batch_wire import (
     StubFile,
     anthropic_batch,
     anthropic_error_body,
+    anthropic_requests,
     anthropic_results,
     file_object,
+    list_page,
     multipart_fields,
     openai_batch,
     openai_error_body,
@@ -98,10 +89,10 @@ if TYPE_CHECKING:
 BATCH_PATHS: tuple[str, ...] = ("/v1/files", "/v1/batches", "/v1/messages/batches")
 
 #: The batch fault kinds of :meth:`BatchDesk.fault`.
-BATCH_FAULTS: tuple[str, ...] = ("expire", "partial", "fail", "http")
+BATCH_FAULTS: tuple[str, ...] = ("expire", "partial", "fail", "http", "lose")
 
 _SYNC_PATHS = ("/v1/chat/completions", "/v1/messages")
-_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # Anthropic's rule for a custom_id
+_CREATES = ("/v1/batches", "/v1/messages/batches")
 
 
 class BatchDesk:
@@ -113,11 +104,14 @@ class BatchDesk:
         self.server = server
         self.delay = delay
         self.rejected = 0
+        self.lost = 0  # creates never answered (fault "lose")
+        self.lists = 0  # list requests served (both APIs)
         self._batches: list[StubBatch] = []
         self._by_id: dict[str, StubBatch] = {}
         self._files: dict[str, StubFile] = {}
         self._faults: deque[BatchFault] = deque()
         self._http_faults: deque[BatchFault] = deque()  # kind "http": taken by the next batch endpoint call
+        self._lose: deque[BatchFault] = deque()  # kind "lose": taken by the next create
         self._ids = itertools.count(1)
 
     # -- what tests use ---------------------------------------------------------------------------
@@ -126,12 +120,13 @@ class BatchDesk:
         """Make the next ``times`` batches created fail as ``kind`` says (module docstring), after any queued."""
         if kind not in BATCH_FAULTS:
             raise ValueError(f"unknown batch fault {kind!r}: expected one of {', '.join(BATCH_FAULTS)}")
-        queue = self._http_faults if kind == "http" else self._faults
+        queue = {"http": self._http_faults, "lose": self._lose}.get(kind, self._faults)
         queue.extend(BatchFault(kind, dict(opts)) for _ in range(times))
 
     def clear_faults(self) -> None:
         self._faults.clear()
         self._http_faults.clear()
+        self._lose.clear()
 
     def __len__(self) -> int:
         return len(self._batches)
@@ -168,16 +163,29 @@ class BatchDesk:
     async def answer(self, method: str, path: str, headers: dict[str, str],
                      raw: bytes) -> tuple[int, bytes, dict[str, str]]:
         """The status, body and headers answering one request to a path under :data:`BATCH_PATHS`."""
-        route = path.split("?")[0].rstrip("/")
+        route, _, query = path.partition("?")
+        route = route.rstrip("/")
         api: Api = "anthropic" if route.startswith("/v1/messages/") else "openai"
         try:
             self._http_fault()
             self._check_key(headers)
-            status, body = self._dispatch(Route(method, route.split("/")[2:], headers, raw))
+            lose = self._lose.popleft() if method == "POST" and route in _CREATES and self._lose else None
+            if lose is not None and not lose.opts.get("accept", True):
+                await self._drop(lose)
+            status, body = self._dispatch(Route(method, route.split("/")[2:], headers, raw,
+                                                dict(urllib.parse.parse_qsl(query))))
+            if lose is not None:
+                await self._drop(lose)
         except BatchApiError as exc:
             error = openai_error_body if api == "openai" else anthropic_error_body
             return exc.status, json.dumps(error(exc.status, exc.message)).encode(), exc.headers
         return status, body if isinstance(body, bytes) else json.dumps(body).encode(), {}
+
+    async def _drop(self, lose: BatchFault) -> None:
+        """A create never answered (fault ``lose``): hold the connection, then close it with no response."""
+        self.lost += 1
+        await asyncio.sleep(float(lose.opts.get("hold", 0)))
+        raise ConnectionResetError("injected fault: the create's answer is lost")
 
     def _http_fault(self) -> None:
         """Answer with the next queued ``http`` fault's status (429 with ``retry_after`` as Retry-After)."""
@@ -209,7 +217,7 @@ class BatchDesk:
             case ("POST", ["batches"]):
                 return 200, openai_batch(self._create_openai(r))
             case ("GET", ["batches"]):
-                return 200, self._listing("openai", {"object": "list"})
+                return 200, self._listing("openai", r.query, {"object": "list"})
             case ("GET", ["batches", batch_id]):
                 return 200, openai_batch(self._look(batch_id, "openai"))
             case ("POST", ["batches", batch_id, "cancel"]):
@@ -217,7 +225,7 @@ class BatchDesk:
             case ("POST", ["messages", "batches"]):
                 return 200, self._anthropic(self._create_anthropic(r))
             case ("GET", ["messages", "batches"]):
-                return 200, self._listing("anthropic", {})
+                return 200, self._listing("anthropic", r.query, {})
             case ("GET", ["messages", "batches", batch_id]):
                 return 200, self._anthropic(self._look(batch_id, "anthropic"))
             case ("GET", ["messages", "batches", batch_id, "results"]):
@@ -289,19 +297,7 @@ class BatchDesk:
             time.time(), time.monotonic(), fault, input_file_id, body.get("metadata"), errors or None))
 
     def _create_anthropic(self, r: Route) -> StubBatch:
-        entries = r.json().get("requests")
-        if not isinstance(entries, list) or not entries:
-            raise BatchApiError(400, "requests: a non-empty list of {custom_id, params} is required")
-        seen: set[str] = set()
-        for n, entry in enumerate(entries):
-            custom_id = entry.get("custom_id") if isinstance(entry, dict) else None
-            if not isinstance(custom_id, str) or not _CUSTOM_ID.match(custom_id):
-                raise BatchApiError(400, f"requests.{n}.custom_id: 1 to 64 letters, digits, '_' or '-' required")
-            if custom_id in seen:
-                raise BatchApiError(400, f"requests.{n}.custom_id: {custom_id!r} is used more than once")
-            if not isinstance(entry.get("params"), dict):
-                raise BatchApiError(400, f"requests.{n}.params: an object is required")
-            seen.add(custom_id)
+        entries = anthropic_requests(r.json())
         fault = self._take_fault()
         if fault is not None and fault.kind == "fail":
             self.rejected += 1
@@ -383,11 +379,15 @@ class BatchDesk:
         body = build(request, answer, False, next(server._ids), lambda text: server._usage(request, text))
         return Result(custom_id, "succeeded", body)
 
-    def _listing(self, api: Api, head: dict[str, Any]) -> dict[str, Any]:
-        batches = [self._look(b.id, api) for b in reversed(self._batches) if b.api == api and b.id in self._by_id]
+    def _listing(self, api: Api, query: dict[str, str], head: dict[str, Any]) -> dict[str, Any]:
+        """One page of the list, newest first, after the cursor (``after`` / ``after_id``), ``limit`` long."""
+        self.lists += 1
+        newest_first = [b.id for b in reversed(self._batches) if b.api == api and b.id in self._by_id]
+        page, more = list_page(newest_first, query, "after" if api == "openai" else "after_id")
+        batches = [self._look(batch_id, api) for batch_id in page]
         view = openai_batch if api == "openai" else self._anthropic
         return {**head, "data": [view(b) for b in batches], "first_id": batches[0].id if batches else None,
-                "last_id": batches[-1].id if batches else None, "has_more": False}
+                "last_id": batches[-1].id if batches else None, "has_more": more}
 
     def _anthropic(self, batch: StubBatch) -> dict[str, Any]:
         return anthropic_batch(batch, self.server.base_url)
