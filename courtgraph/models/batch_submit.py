@@ -95,15 +95,13 @@ class Submits:
             mode.fail_calls(ids, _submit_failed(len(ids), failure))
             return
         if found.batch_id is None:
-            await self._match(model, intent, found.candidates, dict(requests))
+            await self._match(model, intent, found.candidates, dict(requests), resumed=False)
             return
-        entry = self._accepted(model, intent, found.batch_id)
-        mode.submitted += 1
         if found_again:
-            self.adopted += 1
-            mode.say("batch %s (%d requests), whose create's answer was lost, was found at %s and adopted",
-                     entry.batch_id, len(ids), model.provider)
+            entry = self._adopt(model, intent, found.batch_id, resumed=False)
         else:
+            entry = self._accepted(model, intent, found.batch_id)
+            mode.submitted += 1
             mode.say("batch %s submitted to %s at %s: %d requests (pending batches: %d)", entry.batch_id,
                      model.provider, model.base_url, len(ids), len(mode.pending))
         await mode._settle(model, entry, first_look=mode.settings.poll_s)
@@ -123,14 +121,9 @@ class Submits:
         try:
             found = await endpoint_call(model, lambda client: api.find(client, intent, self.known_ids()))
             if found.batch_id is not None:
-                entry = self._accepted(model, intent, found.batch_id)
-                self.adopted += 1
-                mode.resumed += 1
-                mode.say("batch %s submitted before the crash was found and adopted (%d calls)", entry.batch_id,
-                         len(intent.custom_ids))
-                await mode._settle(model, entry, first_look=0.0)
+                await mode._settle(model, self._adopt(model, intent, found.batch_id, resumed=True), first_look=0.0)
             elif found.candidates:
-                await self._match(model, intent, found.candidates, mode._held)
+                await self._match(model, intent, found.candidates, mode._held, resumed=True)
             else:
                 self._resend(model, intent, mode._held, "no batch found for the interrupted submit")
         except asyncio.CancelledError:
@@ -146,6 +139,20 @@ class Submits:
                     mode._intents.pop(custom_id, None)
                     mode._held.pop(custom_id, None)
 
+    def _adopt(self, model: Batchable, intent: SubmitIntent, batch_id: str, resumed: bool) -> JournalEntry:
+        """The intent's batch found at the provider: journaled, counted and said."""
+        entry = self._accepted(model, intent, batch_id)
+        self.adopted += 1
+        if resumed:
+            self.mode.resumed += 1
+            self.mode.say("batch %s submitted before the crash was found and adopted (%d calls)", batch_id,
+                          len(intent.custom_ids))
+        else:
+            self.mode.submitted += 1
+            self.mode.say("batch %s (%d requests), whose create's answer was lost, was found at %s and adopted",
+                          batch_id, len(intent.custom_ids), model.provider)
+        return entry
+
     def _accepted(self, model: Batchable, intent: SubmitIntent, batch_id: str) -> JournalEntry:
         """The intent's batch, journaled as pending with its intent closed (one transaction)."""
         journal = self.mode.journal
@@ -157,7 +164,7 @@ class Submits:
         return entry
 
     async def _match(self, model: Batchable, intent: SubmitIntent, candidates: tuple[str, ...],
-                     bodies: Mapping[str, dict[str, Any]]) -> None:
+                     bodies: Mapping[str, dict[str, Any]], resumed: bool) -> None:
         """Poll the candidates until each has ended; adopt the one whose requests are exactly the intent's."""
         mode = self.mode
         api = BATCH_APIS[model.provider]
@@ -175,12 +182,7 @@ class Submits:
                 self._seen.add(batch_id)
                 ids = [line.custom_id for line in state.lines]
                 if state.failed is None and len(ids) == len(wanted) and set(ids) == wanted:
-                    entry = self._accepted(model, intent, batch_id)
-                    self.adopted += 1
-                    mode.resumed += 1
-                    mode.say("batch %s submitted before the crash was found and adopted (%d calls)", batch_id,
-                             len(wanted))
-                    mode._finish(model, entry, state)
+                    mode._finish(model, self._adopt(model, intent, batch_id, resumed), state)
                     return
                 mode.say("batch %s is not the interrupted submit's (its requests differ): ignored", batch_id)
             if left:
