@@ -25,9 +25,11 @@ import pytest
 from test_batch import FAST, PROVIDERS, cli_run, priced, records, spec
 
 from courtgraph.evals.batch_journal import RunBatchJournal
+from courtgraph.evals.runner import run_async
 from courtgraph.evals.store import record_failed
+from courtgraph.graphs.registry import Roles
 from courtgraph.models.batch_apis import SUBMIT_KEY, AnthropicBatches, OpenAIBatches
-from courtgraph.models.batch_terms import SubmitIntent
+from courtgraph.models.batch_terms import BatchSettings, SubmitIntent
 from courtgraph.schema import Usage
 from courtgraph.testing import StubServer
 
@@ -98,6 +100,35 @@ def test_killed_after_the_provider_accepted_the_batch_the_resume_adopts_it(
     with journal_of(out) as journal:
         assert journal.open_intents() == [] and journal.counts("batch_intents") == {"submitted": 1}
         assert journal.known_batch_ids() == {ours.id} and journal.pending_batches() == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_interrupted_in_the_submit_window_the_resume_adopts_the_batch(
+        priced: StubServer, provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C (the run's task cancelled) while the create waits for its answer: the intent stays open, the run
+    says so, and the resume adopts the batch."""
+    out = tmp_path / "r"
+    priced.batches.fault("lose", hold=3600)
+
+    async def interrupted() -> None:
+        task = asyncio.create_task(run_async(
+            "sample", ["single"], roles=Roles(model=spec(priced, provider)), out=out, limit=4, cache=None,
+            progress=False, batch=BatchSettings(size=CALLS, wait_s=30, poll_s=0.02)))
+        while not (len(priced.batches) == 1 and open_intents(out)):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(interrupted())
+    assert "1 batch creates interrupted before the provider's answer: --resume looks for them" in \
+        capsys.readouterr().err
+    assert records(out) == [] and len(open_intents(out)) == 1
+    code, err = cli_run(capsys, "--resume", "-o", str(out))
+    assert code == 0, err
+    assert f"batch {priced.batches[0].id} submitted before the crash was found and adopted ({CALLS} calls)" in err
+    assert priced.batches.sizes == [CALLS] and priced.batches.sync_calls == 0
+    assert_all_answered_by_batches(out)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -50,6 +50,7 @@ class Submits:
         self.adopted = 0  # batches of interrupted creates found at the provider and adopted
         self.resent = 0  # interrupted creates whose batch was not found: their calls went out again
         self._seen: set[str] = set()  # batch ids this run created, adopted or ruled out
+        self.unsettled: set[str] = set()  # submit ids whose batch is not known yet (still open if interrupted)
 
     def known_ids(self) -> set[str]:
         """Batches that are this run's (journaled or seen here): never a candidate of another intent."""
@@ -70,6 +71,7 @@ class Submits:
                               time.time())
         mode._keep("the create of %s was not journaled first: a crash before its answer pays it again",
                    intent.submit_id, lambda: None if journal is None else journal.batch_intended(intent))
+        self.unsettled.add(intent.submit_id)
         unanswered = found_again = False
 
         async def create(client: Any) -> Found:
@@ -90,6 +92,7 @@ class Submits:
             found = await endpoint_call(model, create)
         except Failure as failure:
             if not unanswered:  # every create was answered with a refusal: no batch exists
+                self.unsettled.discard(intent.submit_id)
                 mode._keep("the refused create of %s is still open in the journal", intent.submit_id,
                            lambda: None if journal is None else journal.intent_dropped(intent.submit_id, "refused"))
             mode.fail_calls(ids, _submit_failed(len(ids), failure))
@@ -118,6 +121,7 @@ class Submits:
         mode = self.mode
         api = BATCH_APIS[model.provider]
         cancelled = False
+        self.unsettled.add(intent.submit_id)
         try:
             found = await endpoint_call(model, lambda client: api.find(client, intent, self.known_ids()))
             if found.batch_id is not None:
@@ -158,6 +162,7 @@ class Submits:
         journal = self.mode.journal
         entry = JournalEntry(batch_id, model.provider, model.base_url or "", model.model, intent.custom_ids)
         self._seen.add(batch_id)
+        self.unsettled.discard(intent.submit_id)
         self.mode.pending[batch_id] = len(intent.custom_ids)
         self.mode._keep("batch %s accepted but not journaled: a crash before it ends pays it again", batch_id,
                         lambda: None if journal is None else journal.batch_submitted(entry, intent.submit_id))
@@ -194,6 +199,7 @@ class Submits:
                 why: str) -> None:
         mode, journal = self.mode, self.mode.journal
         self.resent += 1
+        self.unsettled.discard(intent.submit_id)
         mode._keep("the lost create of %s is still open in the journal", intent.submit_id,
                    lambda: None if journal is None else journal.intent_dropped(intent.submit_id, "lost"))
         mode.say("%s; sending its %d calls again", why, len(intent.custom_ids))

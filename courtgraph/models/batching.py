@@ -362,6 +362,9 @@ class BatchMode:
         if self.pending:
             self.say("%d batches still pending at the provider (%s): --resume polls them again, never pays twice",
                      len(self.pending), ", ".join(self.pending))
+        if self.submits.unsettled:
+            self.say("%d batch creates interrupted before the provider's answer: --resume looks for them there "
+                     "(never pays twice)", len(self.submits.unsettled))
 
 
 def billed_share(provider: str) -> float:
