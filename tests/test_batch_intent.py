@@ -54,9 +54,10 @@ def open_intents(out: Path) -> list[SubmitIntent]:
 
 def kill_in_the_window(stub: StubServer, provider: str, out: Path, reached: Callable[[], bool]) -> SubmitIntent:
     """Run ``courtgraph run --batch`` until its create has reached the stub (held there by fault ``lose``) and
-    the intent is journaled, then SIGKILL it; the intent it left open."""
+    the intent is journaled, then SIGKILL it; the intent it left open. The resumed run keeps its settings."""
     command = [sys.executable, "-m", "courtgraph", "run", "-b", "sample", "-p", "single", "-m", spec(stub, provider),
-               "-n", "4", "--no-cache", "-o", str(out), "--batch", "--batch-size", str(CALLS), "--batch-poll", "0.05"]
+               "-n", "4", "--no-cache", "-o", str(out), "--batch", "--batch-size", "100", "--batch-poll", "0.05",
+               "--batch-wait", "3600"]  # calls sent again go out when the run stalls on them, not after an hour
     child = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -174,9 +174,9 @@ class Submits:
         mode = self.mode
         api = BATCH_APIS[model.provider]
         wanted = set(intent.custom_ids)
-        mode.say("the interrupted submit of %d calls may be one of %d batches at %s (created since, as many "
-                 "requests: %s): its calls wait for them to end and compare their requests", len(wanted),
-                 len(candidates), model.provider, ", ".join(candidates))
+        mode.say("the interrupted submit of %d calls: candidate batches at %s (created since, as many requests: "
+                 "%s); its calls wait for them to end and compare their requests", len(wanted), model.provider,
+                 ", ".join(candidates))
         left = list(candidates)
         while left:
             for batch_id in list(left):
@@ -208,6 +208,7 @@ class Submits:
             body, future = bodies.get(custom_id), mode._waiting.get(custom_id)
             if body is not None and future is not None and not future.done():
                 mode._enqueue(model, custom_id, body)
+        mode._watch_stall()  # sent at once if every trial now waits for them, as any queued call
 
 
 def _submit_failed(size: int, failure: Failure) -> Failure:
