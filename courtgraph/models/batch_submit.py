@@ -30,6 +30,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from courtgraph.models.batch_apis import BATCH_APIS, Found, Requests, endpoint_call
@@ -180,7 +181,7 @@ class Submits:
         left = list(candidates)
         while left:
             for batch_id in list(left):
-                state = await endpoint_call(model, lambda client, b=batch_id: api.poll(client, b))  # type: ignore[misc]
+                state = await endpoint_call(model, partial(api.poll, batch_id=batch_id))
                 if not state.ended:
                     continue
                 left.remove(batch_id)
