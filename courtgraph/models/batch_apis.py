@@ -43,7 +43,7 @@ ANTHROPIC_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "
 #: The key of an OpenAI batch's ``metadata`` that carries the local submit id of the create that made it.
 SUBMIT_KEY = "courtgraph_submit"
 #: Seconds the provider's clock may differ from this machine's when batches are looked for by creation time.
-CLOCK_SKEW_S = 30.0
+CLOCK_SKEW_S = 10.0
 #: Seconds after its intent within which an Anthropic batch may be its create's: the create's retries (each
 #: within the request timeout) are over long before, and a later batch is not a candidate to wait for.
 CREATE_WINDOW_S = 900.0
