@@ -179,20 +179,28 @@ class Submits:
                  "%s); its calls wait for them to end and compare their requests", len(wanted), model.provider,
                  ", ".join(candidates))
         left = list(candidates)
-        while left:
-            for batch_id in list(left):
-                state = await endpoint_call(model, partial(api.poll, batch_id=batch_id))
-                if not state.ended:
-                    continue
-                left.remove(batch_id)
-                self._seen.add(batch_id)
-                ids = [line.custom_id for line in state.lines]
-                if state.failed is None and len(ids) == len(wanted) and set(ids) == wanted:
-                    mode._finish(model, self._adopt(model, intent, batch_id, resumed), state)
-                    return
-                mode.say("batch %s is not the interrupted submit's (its requests differ): ignored", batch_id)
-            if left:
-                await asyncio.sleep(mode.settings.poll_s)
+        for batch_id in left:  # counted as pending while they are waited for (status lines, close)
+            mode.pending.setdefault(batch_id, len(wanted))
+        try:
+            while left:
+                for batch_id in list(left):
+                    state = await endpoint_call(model, partial(api.poll, batch_id=batch_id))
+                    if not state.ended:
+                        continue
+                    left.remove(batch_id)
+                    mode.pending.pop(batch_id, None)
+                    self._seen.add(batch_id)
+                    ids = [line.custom_id for line in state.lines]
+                    if state.failed is None and len(ids) == len(wanted) and set(ids) == wanted:
+                        mode._finish(model, self._adopt(model, intent, batch_id, resumed), state)
+                        return
+                    mode.say("batch %s is not the interrupted submit's (its requests differ): ignored", batch_id)
+                if left:
+                    await asyncio.sleep(mode.settings.poll_s)
+        except Failure:
+            for batch_id in left:  # no longer waited for (a cancelled wait leaves them: --resume looks again)
+                mode.pending.pop(batch_id, None)
+            raise
         self._resend(model, intent, bodies, f"none of the {len(candidates)} candidate batches was the interrupted "
                                             "submit's")
 
