@@ -4,7 +4,10 @@ roster order in the transcript, and resumable one juror at a time with a checkpo
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +16,10 @@ from langgraph.graph import END, START
 
 from courtgraph.agents.aggregator import make_aggregator
 from courtgraph.agents.juror import Juror, Vote
+from courtgraph.graphs.debate import debate
 from courtgraph.graphs.jury import jury, proceedings, voter_nodes, voting_graph
 from courtgraph.graphs.panel import panel
+from courtgraph.graphs.single import single
 from courtgraph.graphs.trial import run_trial
 from courtgraph.models import Message, ScriptedModel
 from courtgraph.schema import EVERYONE, Case, Trial, Turn, Verdict
@@ -139,3 +144,28 @@ async def test_with_a_checkpointer_a_resume_reruns_only_the_juror_that_failed() 
     assert [t.agent for t in out["turns"]] == ["juror_1", "juror_2", "juror_3", "aggregator"]
     assert [v.winner for v in out["verdict"].votes] == ["A", "B", "A"]
     assert isinstance(out["verdict"], Verdict)
+
+
+def floor_drivers() -> Any:
+    """``benchmarks/drivers.py`` as a module (registered first: LangGraph resolves its state hints there)."""
+    spec = importlib.util.spec_from_file_location("courtgraph_bench_drivers",
+                                                  Path(__file__).resolve().parents[1] / "benchmarks" / "drivers.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def shape(graph: Any) -> list[tuple[str, str, bool]]:
+    return sorted((e.source, e.target, e.conditional) for e in graph.get_graph().edges)
+
+
+async def test_the_benchmark_floor_graphs_have_the_shapes_of_the_protocols_they_stand_under() -> None:
+    graphs = floor_drivers().floor_graphs()
+    assert shape(graphs["static3"][0]) == shape(jury("scripted:x [[A]]"))  # the floor printed under jury
+    assert shape(graphs["debate3"][0]) == shape(debate("scripted:x", "scripted:y [[A]]"))
+    assert shape(graphs["single"][0]) == shape(single("scripted:x [[A]]"))
+    for name, (graph, calls) in graphs.items():  # each runs, and stands for the calls it says
+        out = await graph.ainvoke({"trial": 1})
+        assert out["verdict"] == 1 and len(out["turns"]) == calls, name  # one no-op turn per call
