@@ -35,8 +35,10 @@ calls (JudgeBench pairs in both orders). Extras:
     shutdown: about 0.4 s after these imports, unless the process freezes the collector as ``courtgraph``
     does). Under "first call after start", whose request needs both, and under the cached re-run, whose
     process needs LangGraph;
-  - LangGraph's per-invoke floor (``drivers.py floor``): a no-op one-node graph and a no-op ``Send``
-    fan-out of 3 plus an aggregate, CPU per invoke and per call. Under "framework CPU per model call".
+  - LangGraph's per-invoke floor (``drivers.py floor``): no-op graphs of each protocol's shape (one node
+    as ``single``; three static parallel nodes and an aggregate as a jury of 3; three argue rounds and a
+    judge as ``debate``; for comparison a ``Send`` fan-out of 3 and one node gathering 3), CPU per invoke
+    and per call. Under "framework CPU per model call", each protocol's own shape.
 """
 
 from __future__ import annotations
@@ -211,6 +213,12 @@ def import_floor(repeats: int) -> dict[str, dict[str, float]]:
                     "wall_s": statistics.median(r[2] for r in runs)} for label, runs in rows.items()}
 
 
+#: The no-op graphs of ``drivers.py floor`` by key, as the floor line names them.
+FLOOR_SHAPES = {"single": "one node (single)", "static3": "3 static parallel nodes + aggregate (jury)",
+                "fanout3": "Send fan-out of 3 + aggregate", "gather3": "one node gathering 3",
+                "debate3": "argue x 3 rounds + judge (debate)"}
+
+
 def floors(repeats: int, invokes: int = 1000) -> dict[str, Any]:
     """The import floors and LangGraph's per-invoke floor (medians of ``repeats`` fresh processes)."""
     runs = [drive("floor", invokes) for _ in range(repeats)]
@@ -291,9 +299,9 @@ def main() -> None:
             print(f"import floor `{label}`: {f['import_cpu_s']:.2f} s CPU to the end of the imports; whole process "
                   f"{f['cpu_s']:.2f} s CPU, {f['wall_s']:.2f} s wall (shutdown included)")
         g = fl["langgraph_invoke_ms"]
-        print(f"LangGraph per-invoke floor (no-op nodes): one node {g['single_ms_per_invoke']:.3f} ms per invoke; "
-              f"Send fan-out of 3 + aggregate {g['fanout3_ms_per_invoke']:.3f} ms per invoke, "
-              f"{g['fanout3_ms_per_call']:.3f} ms per call")
+        print("LangGraph per-invoke floor (no-op nodes), ms per invoke / per call: "
+              + "; ".join(f"{label} {g[f'{key}_ms_per_invoke']:.3f} / {g[f'{key}_ms_per_call']:.3f}"
+                          for key, label in FLOOR_SHAPES.items()))
     if "jury" in extras:
         figures["jury_latency"] = j = jury_latency(200)
         print(f"jury of 5 per-trial latency, -c 8, L = 0.2 s: {j['jury5_s']:.3f} s vs single {j['single_s']:.3f} s "
@@ -304,8 +312,10 @@ def main() -> None:
               + ", ".join(f"{k} {v:.3f} ms" for k, v in o.items()))
         if "floors" in extras:
             g = figures["floors"]["langgraph_invoke_ms"]
-            print(f"  floor: LangGraph alone, no-op nodes: {g['single_ms_per_call']:.3f} ms per one-node invoke, "
-                  f"{g['fanout3_ms_per_call']:.3f} ms per call of a fan-out of 3")
+            print(f"  floor: LangGraph alone, no-op nodes of each protocol's shape, per call: single "
+                  f"{g['single_ms_per_call']:.3f} ms (one node; courtgraph runs it without Pregel), jury "
+                  f"{g['static3_ms_per_call']:.3f} ms (3 static parallel nodes + aggregate), debate "
+                  f"{g['debate3_ms_per_call']:.3f} ms (3 argue rounds + judge)")
     if "startup" in extras:
         figures["startup_s"] = s = startup(repeats)
         figures["startup_bytecode_s"] = sb = startup(repeats, bytecode=True)

@@ -8,10 +8,12 @@ Each driver runs in a fresh interpreter, so no driver warms another's imports, p
   and orders with ``--concurrency C`` as documented, no cache, a fresh run directory;
 * ``overhead PROTOCOL CASES``: ``courtgraph run`` in process with an instant model (``scripted:``):
   framework CPU per model call;
-* ``floor INVOKES``: LangGraph's own cost per invoke, no courtgraph at all: a no-op one-node
-  ``StateGraph`` (what ``single`` is) and a no-op ``Send`` fan-out of 3 into an aggregating node (the
-  shape of a jury of 3), each invoked INVOKES times (64 at once, after a warm-up), CPU per invoke and per
-  call (a call being one node that would call a model). The floor under "framework CPU per model call".
+* ``floor INVOKES``: LangGraph's own cost per invoke, no courtgraph at all: no-op graphs of the shapes
+  courtgraph's protocols have (``floor_graphs``: one node as ``single``, three static parallel nodes and
+  an aggregate as a jury of 3, an argue loop of 3 rounds and a judge as ``debate``, and for comparison a
+  ``Send`` fan-out of 3 and one node gathering 3), each invoked INVOKES times (64 at once, after a
+  warm-up), CPU per invoke and per call (a call being one place that would call a model). The floor
+  under "framework CPU per model call".
 
 Each prints ``{"wall": s, "cpu": s, "calls": n, ...}``: wall is the timed part (the whole run for
 courtgraph, the whole loop for the bare client), cpu is this process's CPU over it.
@@ -144,6 +146,7 @@ class State(TypedDict, total=False):
     turns: Annotated[list[int], operator.add]
     votes: Annotated[list[int], operator.add]
     verdict: int
+    round: int
 
 
 class Ballot(TypedDict):
@@ -151,8 +154,18 @@ class Ballot(TypedDict):
     index: int
 
 
-def floor(invokes: int) -> dict[str, Any]:
-    """LangGraph's CPU per invoke of a no-op one-node graph and of a no-op fan-out of 3 plus an aggregate."""
+def floor_graphs() -> dict[str, tuple[Any, int]]:
+    """No-op graphs shaped like courtgraph's protocols, by name, with the model calls an invoke stands for.
+
+    * ``single``: START -> judge -> END (what ``single`` is);
+    * ``fanout3``: a ``Send`` fan-out of 3 into an aggregating node (a jury of 3 as it was built before);
+    * ``static3``: three static parallel nodes joined by an aggregating node (START -> juror_1, juror_2,
+      juror_3 -> aggregate: a jury of 3 as ``graphs/jury.py`` builds it);
+    * ``gather3``: one node awaiting three coroutines at once (no per-juror node: the cheapest shape, which
+      a jury does not use because its jurors would no longer be nodes of the graph);
+    * ``debate3``: an ``argue`` node run for 3 rounds through a conditional edge (two calls each), then a
+      judge (what ``debate`` is with its defaults: 7 calls).
+    """
     from langgraph.graph import END, START, StateGraph
     from langgraph.types import Send
 
@@ -162,8 +175,26 @@ def floor(invokes: int) -> dict[str, Any]:
     async def vote(ballot: Ballot) -> dict[str, Any]:
         return {"turns": [ballot["index"]], "votes": [ballot["index"]]}
 
+    def juror(index: int) -> Any:
+        async def cast(state: State) -> dict[str, Any]:
+            return {"turns": [index], "votes": [index]}
+        return cast
+
     async def aggregate(state: State) -> dict[str, Any]:
         return {"verdict": 1}
+
+    async def gathered(state: State) -> dict[str, Any]:
+        async def one(index: int) -> int:
+            return index
+
+        votes = await asyncio.gather(*(one(i) for i in range(3)))
+        return {"turns": list(votes), "votes": list(votes), "verdict": 1}
+
+    async def argue(state: State) -> dict[str, Any]:
+        async def one(side: int) -> int:
+            return side
+
+        return {"turns": list(await asyncio.gather(one(0), one(1))), "round": state.get("round", 0) + 1}
 
     def fan_out(state: State) -> list[Any]:
         return [Send("vote", {"trial": state["trial"], "index": i}) for i in range(3)]
@@ -178,6 +209,29 @@ def floor(invokes: int) -> dict[str, Any]:
     fan.add_conditional_edges(START, fan_out, ["vote"])
     fan.add_edge("vote", "aggregate")
     fan.add_edge("aggregate", END)
+    static = StateGraph(State)
+    static.add_node("aggregate", aggregate)
+    for i in range(3):
+        static.add_node(f"juror_{i + 1}", juror(i))
+        static.add_edge(START, f"juror_{i + 1}")
+        static.add_edge(f"juror_{i + 1}", "aggregate")
+    static.add_edge("aggregate", END)
+    gather = StateGraph(State)
+    gather.add_node("jury", gathered)
+    gather.add_edge(START, "jury")
+    gather.add_edge("jury", END)
+    debate = StateGraph(State)
+    debate.add_node("argue", argue)
+    debate.add_node("judge", judge)
+    debate.add_edge(START, "argue")
+    debate.add_conditional_edges("argue", lambda s: "judge" if s.get("round", 0) >= 3 else "argue", ["argue", "judge"])
+    debate.add_edge("judge", END)
+    return {"single": (one.compile(), 1), "fanout3": (fan.compile(), 3), "static3": (static.compile(), 3),
+            "gather3": (gather.compile(), 3), "debate3": (debate.compile(), 7)}
+
+
+def floor(invokes: int) -> dict[str, Any]:
+    """LangGraph's CPU per invoke (and per model call) of each no-op graph of :func:`floor_graphs`."""
 
     async def per_invoke(graph: Any) -> float:
         await asyncio.gather(*(graph.ainvoke({"trial": i}) for i in range(20)))  # warm-up: first-use costs
@@ -191,10 +245,11 @@ def floor(invokes: int) -> dict[str, Any]:
         await asyncio.gather(*(once(i) for i in range(invokes)))
         return 1000 * (time.process_time() - cpu) / invokes
 
-    single_ms = asyncio.run(per_invoke(one.compile()))
-    fan_ms = asyncio.run(per_invoke(fan.compile()))
-    return {"invokes": invokes, "single_ms_per_invoke": single_ms, "single_ms_per_call": single_ms,
-            "fanout3_ms_per_invoke": fan_ms, "fanout3_ms_per_call": fan_ms / 3}
+    out: dict[str, Any] = {"invokes": invokes}
+    for name, (graph, calls) in floor_graphs().items():
+        ms = asyncio.run(per_invoke(graph))
+        out[f"{name}_ms_per_invoke"], out[f"{name}_ms_per_call"] = ms, ms / calls
+    return out
 
 
 def main(argv: list[str]) -> None:

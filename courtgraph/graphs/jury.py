@@ -1,7 +1,11 @@
 """Jury (PoLL; ChatEval for deliberation): N jurors vote in parallel, an aggregator decides.
 
-Round 0 fans out with LangGraph ``Send``: each juror judges alone and never sees another juror.
-With ``rounds`` R > 0 the jurors then deliberate for R rounds: each reads the others' latest
+Round 0 runs every juror as a node of its own (named after the juror: ``juror_1``, ``juror_2``...;
+see :func:`voter_nodes`), all started from START in one step: each judges alone and never sees
+another juror (they all read the state as it was before any of them voted). Static nodes rather than
+a ``Send`` fan-out: the same parallel step, the jurors' names in streams and drawings, and less of
+LangGraph's CPU per trial (``benchmarks/drivers.py floor``: ``static3`` against ``fanout3``). With
+``rounds`` R > 0 the jurors then deliberate for R rounds: each reads the others' latest
 verdicts and rationales and may revise. ``simultaneous``: everyone reads the previous round;
 ``one-by-one``: within a shared round a juror also reads the revisions made before it. The final
 round is private in both (ChatEval's blind judges): a final vote is seen only by its juror and the
@@ -14,14 +18,13 @@ many answering jurors suffice; a verdict reached with members missing says so in
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from typing import Any, Literal, Protocol, TypedDict
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
 from langgraph.store.base import BaseStore
-from langgraph.types import Checkpointer, Send
+from langgraph.types import Checkpointer
 
 from courtgraph.agents.aggregator import AGENT, Aggregator, check_quorum, make_aggregator, member_quorum, quorum_failure
 from courtgraph.agents.base import ModelLike
@@ -47,16 +50,45 @@ class JuryState(TrialState, total=False):
     round: int
 
 
-class Ballot(TypedDict):
-    trial: Trial
-    turns: list[Turn]
-    index: int
+#: Node names a voter cannot take: the jury's own nodes.
+_TAKEN = frozenset({"aggregate", "deliberate", START, END})
+
+
+def voter_nodes(names: Sequence[str]) -> list[str]:
+    """The node of each voter: its own name, so that streams and drawings say who voted.
+
+    LangGraph applies the writes of one step in the order of its nodes' names, and the transcript
+    keeps the voters in roster order (as a fan-out did): so the names are used as they are only when
+    they sort in roster order and can be nodes (not a jury node's name, no ``|`` or ``:``, LangGraph's
+    separators, no leading ``__``); otherwise each node is ``vote_<i>_<name>``, ``i`` zero-padded
+    (``vote_1_correctness``, ``vote_2_reasoning`` for a panel; ``vote_01_juror_1`` in a jury of ten).
+    """
+    usable = all(n not in _TAKEN and not n.startswith("__") and "|" not in n and ":" not in n for n in names)
+    if usable and list(names) == sorted(names):
+        return list(names)
+    width = len(str(len(names)))
+    return [f"vote_{i + 1:0{width}d}_{n.replace('|', '_').replace(':', '_')}" for i, n in enumerate(names)]
+
+
+def proceedings(names: Sequence[str]) -> Callable[[list[Turn], str], list[Turn]]:
+    """What a voter may read of a trial's turns: the proceedings given to the jury (a courtroom's record),
+    not the voters' own turns (``juror_1``, ``juror_1[A]``, ``juror_1/advocate_A``), as ``viewer`` sees them."""
+    members = frozenset(names)
+
+    def own(agent: str) -> bool:
+        return agent.split("/", 1)[0].split("[", 1)[0] in members
+
+    def record(turns: list[Turn], viewer: str) -> list[Turn]:
+        return visible_turns([t for t in turns if not own(t.agent)], viewer) if turns else []
+
+    return record
 
 
 def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int = 0,
                  deliberation: Deliberation = "simultaneous", name: str = "jury", quorum: int | None = None,
                  checkpointer: Checkpointer = None, store: BaseStore | None = None) -> Graph:
-    """Fan out to ``voters``, optionally deliberate, aggregate. Shared by the jury and the panel.
+    """Run ``voters`` in parallel (one node each), optionally deliberate, aggregate. Shared by the jury and
+    the panel.
 
     ``quorum``: how many voters must answer for a verdict (default: all; see
     :func:`~courtgraph.agents.aggregator.member_quorum`). A voter that failed takes no further part.
@@ -68,20 +100,17 @@ def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int
     jurors = [v for v in voters if isinstance(v, Juror)]
     if rounds and len(jurors) != len(voters):
         raise ValueError(f"{name}: deliberation needs model jurors (a protocol cannot revise its vote)")
+    record = proceedings(names)
 
-    def record(turns: list[Turn], viewer: str) -> list[Turn]:
-        """The proceedings given to the jury (not the jurors' own turns) that ``viewer`` may read."""
-        return visible_turns([t for t in turns if re.split(r"[/\[]", t.agent)[0] not in names], viewer)
+    def cast(voter: Voter) -> Any:
+        """The node of one voter: its first vote, on the proceedings it may read."""
+        audience = list(names) if rounds else [voter.name, AGENT]  # a final vote: itself and the aggregator
 
-    def fan_out(state: JuryState) -> list[Send]:
-        return [Send("vote", {"trial": state["trial"], "turns": state.get("turns", []), "index": i})
-                for i in range(len(voters))]
+        async def vote(state: JuryState) -> dict[str, Any]:
+            v = await voter.vote(state["trial"], record(state.get("turns", []), voter.name), audience)
+            return {"turns": v.turns, "votes": [v.verdict]}
 
-    async def vote(state: Ballot) -> dict[str, Any]:
-        voter = voters[state["index"]]
-        audience = names if rounds else [voter.name, AGENT]
-        v = await voter.vote(state["trial"], record(state["turns"], voter.name), audience)
-        return {"turns": v.turns, "votes": [v.verdict]}
+        return vote
 
     async def deliberate(state: JuryState) -> dict[str, Any]:
         r, trial = state.get("round", 0) + 1, state["trial"]
@@ -120,15 +149,15 @@ def voting_graph(voters: Sequence[Voter], aggregator: Aggregator, *, rounds: int
         return "deliberate" if state.get("round", 0) < rounds else "aggregate"
 
     g = StateGraph(JuryState)
-    g.add_node("vote", vote, input_schema=Ballot)
+    after = "deliberate" if rounds else "aggregate"
+    for voter, node in zip(voters, voter_nodes(names), strict=True):
+        g.add_node(node, cast(voter))
+        g.add_edge(START, node)
+        g.add_edge(node, after)  # all voters finish in the one step they start in: ``after`` runs once
     g.add_node("aggregate", aggregate)
-    g.add_conditional_edges(START, fan_out, ["vote"])
     if rounds:
         g.add_node("deliberate", deliberate)
-        g.add_edge("vote", "deliberate")
         g.add_conditional_edges("deliberate", after_deliberation)
-    else:
-        g.add_edge("vote", "aggregate")
     g.add_edge("aggregate", END)
     return compile_protocol(g, name=name, recursion_limit=rounds + 4, checkpointer=checkpointer, store=store)
 
