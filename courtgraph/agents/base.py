@@ -202,7 +202,8 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
     reask_prompt = load_prompt("reask")
     echoes = untrusted(messages, who.trial)
     texts: list[str] = []
-    usage, latency, cached = Usage(), 0.0, True
+    usages: list[Usage] = []  # summed once, when the turn is made
+    latency, cached = 0.0, True
     convo = list(messages)
     problem = ""
     for attempt in range(2):
@@ -211,11 +212,12 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
                                      intent=who.intent(kind, attempt))
         except ModelError as exc:
             verdict = Verdict.failed(str(exc), agent=who.agent)
-            usage = usage + exc.usage  # the failed call's retries and faults, so that they show
+            usages.append(exc.usage)  # the failed call's retries and faults, so that they show
             content = "\n\n".join([*texts, f"[call failed: {exc}]"])
-            return _turn(who, content, usage, latency, False, model.spec, verdict)
+            return _turn(who, content, Usage.total(usages), latency, False, model.spec, verdict)
         texts.append(r.text)
-        usage, latency, cached = usage + r.usage, latency + r.latency_s, cached and r.cached
+        usages.append(r.usage)
+        latency, cached = latency + r.latency_s, cached and r.cached
         parsed: Verdict | str
         if r.data is not None:
             parsed = from_structured(r.data, schema, scale if kind == "score" else None, echoes)
@@ -225,7 +227,7 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
         if isinstance(parsed, Verdict):
             verdict = parsed  # a new Verdict of this call's own (not a copy: every decision makes one)
             verdict.agent = who.agent
-            return _turn(who, "\n\n--- re-asked ---\n\n".join(texts), usage, latency, cached,
+            return _turn(who, "\n\n--- re-asked ---\n\n".join(texts), Usage.total(usages), latency, cached,
                          model.spec, verdict, reasked)
         problem = parsed if not r.truncated else f"{parsed}: the answer was cut off at the token limit"
         if attempt == 0:
@@ -233,4 +235,4 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
             convo = [*convo, {"role": "assistant", "content": r.text}, *reask]
     raw = "\n\n--- re-asked ---\n\n".join(texts)
     verdict = Verdict.invalid(raw, f"unparseable after one re-ask: {problem}", agent=who.agent)
-    return _turn(who, raw, usage, latency, cached, model.spec, verdict, (reask_prompt,))
+    return _turn(who, raw, Usage.total(usages), latency, cached, model.spec, verdict, (reask_prompt,))

@@ -8,7 +8,6 @@ JudgeBench's net-vote rule.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -20,7 +19,7 @@ from langgraph.constants import END, START
 from langgraph.errors import GraphRecursionError
 
 from courtgraph.graphs.state import Graph
-from courtgraph.models.tracing import TRACING_ENV, nobody_listens
+from courtgraph.models.tracing import QUIET_RUN, nobody_listens_now
 from courtgraph.schema import (
     ORDERS,
     Case,
@@ -107,15 +106,15 @@ def unobserved(config: dict[str, Any] | None) -> bool:
     Pregel would hand the config to a callback manager (a LangSmith tracer, ``astream_events``, a
     handler in ``callbacks``) and to nodes that ask for it; the direct path does neither. It is taken
     only when the config holds nothing but what :func:`trial_config` sets and langchain-core's own
-    ``configure`` (environment, tracing contexts, hooks) finds no handler.
+    ``configure`` (environment, tracing contexts, hooks) finds no handler: read once per run inside a
+    run (:func:`~courtgraph.models.tracing.quiet_run`), else here.
     """
     if not config:
         return True
     if not set(config) <= _INERT_CONFIG or set(config.get("configurable") or {}) - {"thread_id"}:
         return False
-    if any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes") for name in TRACING_ENV):
-        return False  # LangSmith traces the graph run (langsmith caches the environment: read it here)
-    return nobody_listens(config.get("callbacks"))
+    # (callbacks in the config were refused above.) Inside a run, who listens was read as it started.
+    return QUIET_RUN.get() or nobody_listens_now()
 
 
 async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | None = None,
