@@ -26,7 +26,7 @@ _CASE_TEXT = frozenset({"question", "candidates", "reference", "context"})
 def pack_case(case: Case) -> tuple[str, bytes]:
     """A case as (its SQL skeleton: id, label, category, metadata; its whole JSON compressed)."""
     whole = case.model_dump_json()
-    return case.model_dump_json(exclude=_CASE_TEXT), zlib.compress(whole.encode(), ZLIB_LEVEL)
+    return case.model_dump_json(exclude=set(_CASE_TEXT)), zlib.compress(whole.encode(), ZLIB_LEVEL)
 
 
 def case_skeleton_of(whole: str) -> str:
