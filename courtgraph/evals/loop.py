@@ -26,7 +26,7 @@ from courtgraph.evals.logs import RUN_ID
 from courtgraph.evals.progress import RunDisplay, WatchTrial
 from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.state import Graph
-from courtgraph.graphs.trial import make_record, run_trial, trial_orders
+from courtgraph.graphs.trial import direct_paths, make_record, run_trial, trial_orders
 from courtgraph.models.admission import Admission, use_admission
 from courtgraph.models.limits import tripped
 from courtgraph.models.tracing import quiet_run
@@ -89,7 +89,7 @@ async def judge_all(todo: Sequence[tuple[Case, str]], graphs: Mapping[str, Graph
 
     # Created in plan order: the admission starts waiting trials first come, first served. Who listens (LangSmith,
     # langchain-core's handlers) is read once for the run: each trial and call would otherwise read it again.
-    with use_admission(admission), quiet_run():
+    with use_admission(admission), quiet_run(), direct_paths(graphs.values()):
         tasks = [asyncio.create_task(record(case, protocol)) for case, protocol in todo]
     try:
         await asyncio.gather(*tasks)

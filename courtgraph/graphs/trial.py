@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, cast
 
@@ -78,6 +79,29 @@ def one_node(graph: Graph) -> Any | None:
     return node.bound if getattr(node.bound, "func_accepts", None) == {} else None
 
 
+#: The direct-path node of each graph of the run being judged, by graph id (:func:`direct_paths`).
+_DIRECT: ContextVar[Mapping[int, tuple[Graph, Any]] | None] = ContextVar("courtgraph_direct_paths", default=None)
+
+
+@contextmanager
+def direct_paths(graphs: Iterable[Graph]) -> Iterator[None]:
+    """Inspect each graph of a run once for the direct path (:func:`one_node`), not once per trial: a run's
+    graphs are compiled before it starts and do not change while it runs. Trials started inside (tasks copy
+    the context) read the answer; any other graph is inspected when invoked, as outside a run."""
+    token = _DIRECT.set({id(g): (g, one_node(g)) for g in graphs})
+    try:
+        yield
+    finally:
+        _DIRECT.reset(token)
+
+
+def _direct_node(graph: Graph) -> Any | None:
+    """:func:`one_node` of ``graph``, as found when its run started if it is one of the run's graphs."""
+    known = _DIRECT.get()
+    entry = known.get(id(graph)) if known is not None else None
+    return entry[1] if entry is not None and entry[0] is graph else one_node(graph)
+
+
 async def _run_one_node(graph: Graph, runnable: Any, state: dict[str, Any]) -> dict[str, Any]:
     """What Pregel computes for a one-node graph: input writes, the node, its writes, through the channels."""
     keys = list(graph.output_channels)
@@ -130,7 +154,7 @@ async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | N
     if "thread_id" not in configurable:  # a checkpointer needs one
         configurable["thread_id"] = uuid.uuid4().hex
     last = dict(state)
-    direct = one_node(graph) if on_turns is None and unobserved(config) else None
+    direct = _direct_node(graph) if on_turns is None and unobserved(config) else None
     try:
         if direct is not None:
             last = await _run_one_node(graph, direct, state)
