@@ -135,7 +135,11 @@ def _windows(longs: tuple[str, ...]) -> frozenset[str]:
 
 def own(span: tuple[int, int], text: str, masked: list[bool]) -> bool:
     """Whether the span ``text[a:b]`` has a non-blank character the model wrote itself."""
-    return any(not masked[i] and not text[i].isspace() for i in range(*span))
+    a, b = span
+    marks = masked[a:b]
+    if True not in marks:  # nothing repeated or quoted (the usual tag): any non-blank character is its own
+        return not text[a:b].isspace() and a < b
+    return any(not m and not c.isspace() for c, m in zip(text[a:b], marks, strict=True))
 
 
 #: Where a JSON object can start: a brace, JSON whitespace, then a key's quote or the closing brace. Any other
