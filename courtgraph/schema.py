@@ -261,9 +261,10 @@ class TrialResult(BaseModel):
     @property
     def case_winner(self) -> Label | None:
         """The winner in the case's frame, or None when the verdict does not count."""
-        if not self.verdict.valid:
+        verdict = self.verdict
+        if verdict.status != "ok":  # (Verdict.valid, read once per trial by several of the summary's measures)
             return None
-        return to_case_frame(self.order, self.verdict.winner)
+        return to_case_frame(self.order, verdict.winner)
 
     @property
     def case_verdict(self) -> Verdict:
@@ -290,7 +291,10 @@ class Record(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def trial(self, order: Order) -> TrialResult | None:
-        return next((t for t in self.trials if t.order == order), None)
+        for t in self.trials:  # (a loop: the summary's measures ask every record for both orders, several times)
+            if t.order == order:
+                return t
+        return None
 
     @property
     def transcript(self) -> object:

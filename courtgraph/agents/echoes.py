@@ -54,7 +54,7 @@ class Echoes:
     @classmethod
     def of(cls, texts: Iterable[str]) -> Echoes:
         # a text is kept if it has a non-blank character (what strip() tells, without copying the text)
-        return _echoes(tuple(dict.fromkeys(c for c in map(_cleaned, texts) if c and not c.isspace())))
+        return _echoes(tuple(dict.fromkeys([c for c in map(_cleaned, texts) if c and not c.isspace()])))
 
     @cached_property
     def objects(self) -> tuple[dict[str, object], ...]:
