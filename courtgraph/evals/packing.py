@@ -72,17 +72,17 @@ def _dumps(data: dict[str, Any]) -> str:
     return to_json(data).decode()
 
 
-#: What the skeleton leaves out of a record's dump (its trials' turns are emptied beforehand).
+#: What the skeleton leaves out of a record's dump: verdict texts, and every turn of every trial (the list itself
+#: stays, empty, as in :func:`skeleton_of`).
 _SKELETON_EXCLUDE: dict[str, Any] = {"verdict": set(_VERDICT_TEXT),
-                                     "trials": {"__all__": {"verdict": set(_VERDICT_TEXT)}}}
+                                     "trials": {"__all__": {"turns": {"__all__": True}, "verdict": set(_VERDICT_TEXT)}}}
 
 
 def _skeleton(record: Record) -> str:
     """:func:`skeleton_of` without parsing the whole JSON back (the turns, most of a jury's record, are never
-    dumped): the record with its trials' turns emptied, dumped by pydantic's writer without the verdict texts,
-    as its whole JSON (the same writer) holds them."""
-    trials = [t.model_copy(update={"turns": []}) for t in record.trials]
-    return record.model_copy(update={"trials": trials}).model_dump_json(exclude=_SKELETON_EXCLUDE)
+    dumped): the record dumped by pydantic's writer without the verdict texts and the turns, as its whole JSON
+    (the same writer) holds the rest."""
+    return record.model_dump_json(exclude=_SKELETON_EXCLUDE)
 
 
 def unpack(data: str, packed: bytes | None, *, whole: bool = True) -> Record:
