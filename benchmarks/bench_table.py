@@ -16,7 +16,8 @@ Regimes (the issue's): latency-bound C = 32, L = 0.5 s; CPU-bound C = 64, L = 20
 calls (JudgeBench pairs in both orders). Extras:
 
 * jury latency: mean per-trial latency of a jury of 5 over a single judge, default concurrency, L = 0.2 s;
-* overhead: framework CPU per model call through a run, instant (simulated) agents, after a warm-up run;
+* overhead: framework CPU per model call through a run, instant (simulated) agents, after a warm-up run: the
+  slope between the least CPU of ``--repeats`` small and big runs;
 * start-up: seconds from starting ``courtgraph run`` to its first request (a stub in this process),
   twice: as this environment runs it (with ``PYTHONDONTWRITEBYTECODE`` set and no ``__pycache__`` in a
   source tree, courtgraph's ~90 modules are compiled at every start: about 0.17 s), and with every module
@@ -122,11 +123,19 @@ def jury_latency(calls: int) -> dict[str, Any]:
             "ratio": jury["trial_latency"] / single["trial_latency"]}
 
 
-def overhead(cases: int) -> dict[str, float]:
-    """Framework CPU per model call (ms), simulated agents: the slope between a small and a big run."""
+def overhead(cases: int, repeats: int = 1) -> dict[str, float]:
+    """Framework CPU per model call (ms), simulated agents: the slope between a small and a big run.
+
+    With ``repeats``, each size runs that many times, interleaved, and the slope is taken between the least
+    CPU each size took: on a shared machine, other processes only ever add to a run's CPU seconds (cache
+    misses, frequency), so the least is the figure least disturbed; one pair of runs varied by 30%."""
     out = {}
     for protocol in ("single", "jury", "debate"):
-        small, big = drive("overhead", protocol, max(cases // 5, 4)), drive("overhead", protocol, cases)
+        runs: dict[int, list[dict[str, Any]]] = {max(cases // 5, 4): [], cases: []}
+        for _ in range(repeats):
+            for size, done in runs.items():
+                done.append(drive("overhead", protocol, size))
+        small, big = (min(done, key=lambda r: float(r["cpu"])) for done in runs.values())
         out[protocol] = 1000 * (big["cpu"] - small["cpu"]) / (big["calls"] - small["calls"])
     return out
 
@@ -307,7 +316,7 @@ def main() -> None:
         print(f"jury of 5 per-trial latency, -c 8, L = 0.2 s: {j['jury5_s']:.3f} s vs single {j['single_s']:.3f} s "
               f"({j['ratio']:.2f}x)")
     if "overhead" in extras:
-        figures["overhead_ms"] = o = overhead(350)
+        figures["overhead_ms"] = o = overhead(350, repeats)
         print("framework CPU per model call, simulated agents (target 0.4 ms): "
               + ", ".join(f"{k} {v:.3f} ms" for k, v in o.items()))
         if "floors" in extras:

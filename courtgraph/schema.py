@@ -80,42 +80,49 @@ class Usage(BaseModel):
     @staticmethod
     def total(usages: Iterable[Usage]) -> Usage:
         """The sum of ``usages`` field by field, built once (not once per term): counts add; money is unknown
-        (None) when any term's is, else added in order from 0.0; faults add by kind, kinds sorted."""
-        items = list(usages)
+        (None) when any term's is, else added in order from 0.0; faults add by kind, kinds sorted.
 
-        def money(values: Iterable[float | None]) -> float | None:
-            out = 0.0
-            for value in values:
-                if value is None:
-                    return None
-                out = out + value
-            return out
-
+        A sum of one term is that term when its sum would write the same JSON (the model is frozen, so
+        sharing it is safe): most trials make one call, and every trial and record sums its usages."""
+        items = usages if isinstance(usages, list | tuple) else list(usages)
+        if len(items) == 1 and items[0]._own_sum():
+            return items[0]
+        counts = dict.fromkeys(_COUNTS, 0)
+        money: dict[str, float | None] = dict.fromkeys(_MONEY, 0.0)
         faults: dict[str, int] = {}
         for u in items:
+            fields = u.__dict__
+            for name in _COUNTS:
+                counts[name] += fields[name]
+            for name in _MONEY:
+                value, so_far = fields[name], money[name]
+                if so_far is not None:
+                    money[name] = None if value is None else so_far + value
             for kind, count in u.faults.items():
                 faults[kind] = faults.get(kind, 0) + count
-        return Usage(
-            calls=sum(u.calls for u in items),
-            input_tokens=sum(u.input_tokens for u in items),
-            output_tokens=sum(u.output_tokens for u in items),
-            cached_input_tokens=sum(u.cached_input_tokens for u in items),
-            cache_write_tokens=sum(u.cache_write_tokens for u in items),
-            prompt_cache_saved_usd=money(u.prompt_cache_saved_usd for u in items),
-            cost_usd=money(u.cost_usd for u in items),
-            cache_hits=sum(u.cache_hits for u in items),
-            saved_input_tokens=sum(u.saved_input_tokens for u in items),
-            saved_output_tokens=sum(u.saved_output_tokens for u in items),
-            saved_usd=money(u.saved_usd for u in items),
-            retries=sum(u.retries for u in items),
-            rate_limited=sum(u.rate_limited for u in items),
-            faults={k: faults[k] for k in sorted(faults)},
-            batched=sum(u.batched for u in items),
-        )
+        return Usage.model_validate({**counts, **money, "faults": {k: faults[k] for k in sorted(faults)}})
+
+    def _own_sum(self) -> bool:
+        """Whether the sum of this usage alone writes its own JSON: no ``-0.0`` (``0.0 + -0.0`` is ``0.0``)
+        and its fault kinds already sorted."""
+        fields = self.__dict__
+        for name in _MONEY:
+            value = fields[name]
+            if value is not None and value == 0.0 and math.copysign(1.0, value) < 0:
+                return False
+        kinds = list(self.faults)
+        return len(kinds) < 2 or kinds == sorted(kinds)
 
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+
+#: Usage's fields by how they add (read from the model, so that a new field is summed as its kind says).
+_COUNTS = tuple(name for name, f in Usage.model_fields.items() if f.annotation is int)
+_MONEY = tuple(name for name, f in Usage.model_fields.items() if f.annotation == float | None)
+if set(Usage.model_fields) != {*_COUNTS, *_MONEY, "faults"}:
+    raise TypeError("a new kind of Usage field: say in Usage.total how it adds")
 
 
 class Case(BaseModel):
@@ -254,9 +261,10 @@ class TrialResult(BaseModel):
     @property
     def case_winner(self) -> Label | None:
         """The winner in the case's frame, or None when the verdict does not count."""
-        if not self.verdict.valid:
+        verdict = self.verdict
+        if verdict.status != "ok":  # (Verdict.valid, read once per trial by several of the summary's measures)
             return None
-        return to_case_frame(self.order, self.verdict.winner)
+        return to_case_frame(self.order, verdict.winner)
 
     @property
     def case_verdict(self) -> Verdict:
@@ -283,7 +291,10 @@ class Record(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def trial(self, order: Order) -> TrialResult | None:
-        return next((t for t in self.trials if t.order == order), None)
+        for t in self.trials:  # (a loop: the summary's measures ask every record for both orders, several times)
+            if t.order == order:
+                return t
+        return None
 
     @property
     def transcript(self) -> object:

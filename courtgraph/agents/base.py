@@ -179,7 +179,10 @@ def untrusted(messages: list[Message], trial: Trial | None = None) -> Echoes:
     """
     texts = [body for m in messages for tag, body in fenced_blocks(m["content"]) if tag in CASE_TAGS]
     if trial is not None:
-        texts += [trial.case.question, *trial.shown]
+        # a fenced block is most often the trial's own text: comparing costs a memcmp where hashing the copy
+        # (for the index's caches) would hash kilobytes again; the case's own strings keep their hash
+        known = [trial.case.question, *trial.shown]
+        texts = [next((k for k in known if k == body), body) for body in texts] + known
     return Echoes.of(texts)
 
 
@@ -199,10 +202,10 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
             f"the JSON fields reasoning and score ({scale[0]:g} to {scale[1]:g})"
     else:
         fmt = "[[A]], [[B]] or [[C]]" if kind == "pairwise" else f"a score like [[{scale[1]:g}]]"
-    reask_prompt = load_prompt("reask")
     echoes = untrusted(messages, who.trial)
     texts: list[str] = []
-    usage, latency, cached = Usage(), 0.0, True
+    usages: list[Usage] = []  # summed once, when the turn is made
+    latency, cached = 0.0, True
     convo = list(messages)
     problem = ""
     for attempt in range(2):
@@ -211,26 +214,26 @@ async def decide(model: ChatModel, messages: list[Message], who: Speaker, *, kin
                                      intent=who.intent(kind, attempt))
         except ModelError as exc:
             verdict = Verdict.failed(str(exc), agent=who.agent)
-            usage = usage + exc.usage  # the failed call's retries and faults, so that they show
+            usages.append(exc.usage)  # the failed call's retries and faults, so that they show
             content = "\n\n".join([*texts, f"[call failed: {exc}]"])
-            return _turn(who, content, usage, latency, False, model.spec, verdict)
+            return _turn(who, content, Usage.total(usages), latency, False, model.spec, verdict)
         texts.append(r.text)
-        usage, latency, cached = usage + r.usage, latency + r.latency_s, cached and r.cached
+        usages.append(r.usage)
+        latency, cached = latency + r.latency_s, cached and r.cached
         parsed: Verdict | str
         if r.data is not None:
             parsed = from_structured(r.data, schema, scale if kind == "score" else None, echoes)
         else:
             parsed = parse_pairwise(r.text, echoes) if kind == "pairwise" else parse_score(r.text, scale, echoes)
-        reasked = (reask_prompt,) if attempt else ()
         if isinstance(parsed, Verdict):
             verdict = parsed  # a new Verdict of this call's own (not a copy: every decision makes one)
             verdict.agent = who.agent
-            return _turn(who, "\n\n--- re-asked ---\n\n".join(texts), usage, latency, cached,
-                         model.spec, verdict, reasked)
+            return _turn(who, "\n\n--- re-asked ---\n\n".join(texts), Usage.total(usages), latency, cached,
+                         model.spec, verdict, (load_prompt("reask"),) if attempt else ())
         problem = parsed if not r.truncated else f"{parsed}: the answer was cut off at the token limit"
         if attempt == 0:
-            reask = reask_prompt.render(problem=problem, format=fmt)
+            reask = load_prompt("reask").render(problem=problem, format=fmt)
             convo = [*convo, {"role": "assistant", "content": r.text}, *reask]
     raw = "\n\n--- re-asked ---\n\n".join(texts)
     verdict = Verdict.invalid(raw, f"unparseable after one re-ask: {problem}", agent=who.agent)
-    return _turn(who, raw, usage, latency, cached, model.spec, verdict, (reask_prompt,))
+    return _turn(who, raw, Usage.total(usages), latency, cached, model.spec, verdict, (load_prompt("reask"),))

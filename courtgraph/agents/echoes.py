@@ -27,13 +27,18 @@ SEARCH_WINDOWS = 256
 #: a window of the texts holds only substrings of them. An answer in the model's own words misses most blocks,
 #: so it costs about a sixth of the searches (7 and 6 measured fastest on JudgeBench cases).
 BLOCK, BLOCK_STEP = 7, 6
-ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
+ZERO_WIDTH = re.compile(f"[{ZERO_WIDTH_CHARS}]")
 #: Material an answer marks as quoted: code blocks, and any block in the prompt's fence syntax.
 _QUOTED = re.compile(r"```.*?```|<(?P<tag>[a-z][a-z0-9_]*) id=(?P<id>[0-9a-f]+)>.*?</(?P=tag) id=(?P=id)>", re.DOTALL)
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 
 
 def clean(text: str) -> str:
+    """``text`` without zero-width characters. Most texts have none: five character searches tell (each
+    instant in a text whose characters are all narrower, as ASCII is) before the regular expression runs."""
+    if not any(zw in text for zw in ZERO_WIDTH_CHARS):
+        return text
     return ZERO_WIDTH.sub("", text)
 
 
@@ -49,7 +54,7 @@ class Echoes:
     @classmethod
     def of(cls, texts: Iterable[str]) -> Echoes:
         # a text is kept if it has a non-blank character (what strip() tells, without copying the text)
-        return _echoes(tuple(dict.fromkeys(c for c in map(_cleaned, texts) if c and not c.isspace())))
+        return _echoes(tuple(dict.fromkeys([c for c in map(_cleaned, texts) if c and not c.isspace()])))
 
     @cached_property
     def objects(self) -> tuple[dict[str, object], ...]:
@@ -130,7 +135,11 @@ def _windows(longs: tuple[str, ...]) -> frozenset[str]:
 
 def own(span: tuple[int, int], text: str, masked: list[bool]) -> bool:
     """Whether the span ``text[a:b]`` has a non-blank character the model wrote itself."""
-    return any(not masked[i] and not text[i].isspace() for i in range(*span))
+    a, b = span
+    marks = masked[a:b]
+    if True not in marks:  # nothing repeated or quoted (the usual tag): any non-blank character is its own
+        return not text[a:b].isspace() and a < b
+    return any(not m and not c.isspace() for c, m in zip(text[a:b], marks, strict=True))
 
 
 #: Where a JSON object can start: a brace, JSON whitespace, then a key's quote or the closing brace. Any other

@@ -26,9 +26,10 @@ from courtgraph.evals.logs import RUN_ID
 from courtgraph.evals.progress import RunDisplay, WatchTrial
 from courtgraph.evals.store import RunStore, record_failed
 from courtgraph.graphs.state import Graph
-from courtgraph.graphs.trial import make_record, run_trial, trial_orders
+from courtgraph.graphs.trial import direct_paths, make_record, run_trial, trial_orders
 from courtgraph.models.admission import Admission, use_admission
 from courtgraph.models.limits import tripped
+from courtgraph.models.tracing import quiet_run
 from courtgraph.schema import Case, Order, Record, Trial, TrialResult
 
 #: Each stored record is logged here (a run's ``run.log`` collects it, see :mod:`courtgraph.evals.logs`).
@@ -86,8 +87,9 @@ async def judge_all(todo: Sequence[tuple[Case, str]], graphs: Mapping[str, Graph
         display.advance(done)
         guard.check(done, raised)
 
-    # Created in plan order: the admission starts waiting trials first come, first served.
-    with use_admission(admission):
+    # Created in plan order: the admission starts waiting trials first come, first served. Who listens (LangSmith,
+    # langchain-core's handlers) is read once for the run: each trial and call would otherwise read it again.
+    with use_admission(admission), quiet_run(), direct_paths(graphs.values()):
         tasks = [asyncio.create_task(record(case, protocol)) for case, protocol in todo]
     try:
         await asyncio.gather(*tasks)

@@ -11,46 +11,27 @@ import json
 import zlib
 from typing import Any
 
-from courtgraph.schema import Case, Record, TrialResult
+from pydantic_core import to_json
+
+from courtgraph.schema import Case, Record
 
 #: zlib's fastest level: half the CPU of its default for a fifth more bytes (a jury record: 1.6 KB, not 1.3).
 ZLIB_LEVEL = 1
 
 
 #: A case's long text, left out of its SQL skeleton (the packed case keeps it).
-_CASE_TEXT = ("question", "candidates", "reference", "context")
+_CASE_TEXT = frozenset({"question", "candidates", "reference", "context"})
 
 
 def pack_case(case: Case) -> tuple[str, bytes]:
     """A case as (its SQL skeleton: id, label, category, metadata; its whole JSON compressed)."""
     whole = case.model_dump_json()
-    return _case_skeleton(case) or case_skeleton_of(whole), zlib.compress(whole.encode(), ZLIB_LEVEL)
+    return case.model_dump_json(exclude=set(_CASE_TEXT)), zlib.compress(whole.encode(), ZLIB_LEVEL)
 
 
 def case_skeleton_of(whole: str) -> str:
     """The SQL skeleton of a case's whole JSON: what it means (the fast path of :func:`pack_case` gives the same)."""
     return _dumps({k: v for k, v in json.loads(whole).items() if k not in _CASE_TEXT})
-
-
-def _case_skeleton(case: Case) -> str | None:
-    """:func:`case_skeleton_of` without parsing the texts back (see :func:`_skeleton`)."""
-    if not _plain(case.metadata):
-        return None
-    try:
-        return _dumps(case.model_dump(mode="json", exclude=set(_CASE_TEXT)), allow_nan=False)
-    except ValueError:  # an infinite or NaN float, which the case's JSON writes as null
-        return None
-
-
-def _plain(value: object) -> bool:
-    """Whether free-form data holds only JSON's own types (dicts with string keys): only then is its JSON-mode
-    dump relied on to be what its JSON reads back as (pydantic's two modes agreed on tuples, number keys, enums
-    and bytes too, but nothing promises it), so anything else takes the slow path."""
-    if isinstance(value, dict):
-        return type(value) is dict and all(type(k) is str and _plain(v) for k, v in value.items())
-    if isinstance(value, list):
-        return type(value) is list and all(map(_plain, value))
-    return type(value) in (str, int, float, bool, type(None))
 
 
 def unpack_case(data: str, packed: bytes | None) -> Case:
@@ -66,7 +47,7 @@ def pack(record: Record, whole: str | None = None) -> tuple[str, bytes]:
 
     ``whole`` is ``record.model_dump_json()`` when the caller has it already (the store, which redacts it)."""
     whole = record.model_dump_json() if whole is None else whole
-    return _skeleton(record) or skeleton_of(whole), zlib.compress(whole.encode(), ZLIB_LEVEL)
+    return _skeleton(record), zlib.compress(whole.encode(), ZLIB_LEVEL)
 
 
 def skeleton_of(whole: str) -> str:
@@ -85,28 +66,23 @@ def _drop_text(verdict: dict[str, Any] | None) -> None:
             verdict.pop(key, None)
 
 
-def _dumps(data: dict[str, Any], allow_nan: bool = True) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)
+def _dumps(data: dict[str, Any]) -> str:
+    """JSON as the records' and cases' own dumps write it (pydantic's writer: compact, unescaped unicode, its
+    float notation, NaN and infinities as null), so that a skeleton is its whole JSON less some members."""
+    return to_json(data).decode()
 
 
-#: What the skeleton leaves out of a record's dump (the turns themselves are put back as empty lists).
+#: What the skeleton leaves out of a record's dump: verdict texts, and every turn of every trial (the list itself
+#: stays, empty, as in :func:`skeleton_of`).
 _SKELETON_EXCLUDE: dict[str, Any] = {"verdict": set(_VERDICT_TEXT),
-                                     "trials": {"__all__": {"turns": True, "verdict": set(_VERDICT_TEXT)}}}
-_TRIAL_FIELDS = tuple(TrialResult.model_fields)
+                                     "trials": {"__all__": {"turns": {"__all__": True}, "verdict": set(_VERDICT_TEXT)}}}
 
 
-def _skeleton(record: Record) -> str | None:
+def _skeleton(record: Record) -> str:
     """:func:`skeleton_of` without parsing the whole JSON back (the turns, most of a jury's record, are never
-    dumped): the record's JSON-mode dump holds the values its JSON holds, except a non-finite float (the JSON
-    holds null: then None, and the caller parses); free-form metadata must hold only JSON's types (:func:`_plain`)."""
-    if not _plain(record.metadata):
-        return None
-    data = record.model_dump(mode="json", exclude=_SKELETON_EXCLUDE)
-    data["trials"] = [{k: [] if k == "turns" else trial[k] for k in _TRIAL_FIELDS} for trial in data["trials"]]
-    try:
-        return _dumps(data, allow_nan=False)
-    except ValueError:  # an infinite or NaN float, which the record's JSON writes as null
-        return None
+    dumped): the record dumped by pydantic's writer without the verdict texts and the turns, as its whole JSON
+    (the same writer) holds the rest."""
+    return record.model_dump_json(exclude=_SKELETON_EXCLUDE)
 
 
 def unpack(data: str, packed: bytes | None, *, whole: bool = True) -> Record:

@@ -8,10 +8,10 @@ JudgeBench's net-vote rule.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, cast
 
@@ -20,7 +20,7 @@ from langgraph.constants import END, START
 from langgraph.errors import GraphRecursionError
 
 from courtgraph.graphs.state import Graph
-from courtgraph.models.tracing import TRACING_ENV, nobody_listens
+from courtgraph.models.tracing import QUIET_RUN, nobody_listens_now
 from courtgraph.schema import (
     ORDERS,
     Case,
@@ -79,21 +79,56 @@ def one_node(graph: Graph) -> Any | None:
     return node.bound if getattr(node.bound, "func_accepts", None) == {} else None
 
 
+#: The direct-path node of each graph of the run being judged, by graph id (:func:`direct_paths`).
+_DIRECT: ContextVar[Mapping[int, tuple[Graph, Any]] | None] = ContextVar("courtgraph_direct_paths", default=None)
+
+
+@contextmanager
+def direct_paths(graphs: Iterable[Graph]) -> Iterator[None]:
+    """Inspect each graph of a run once for the direct path (:func:`one_node`), not once per trial: a run's
+    graphs are compiled before it starts and do not change while it runs. Trials started inside (tasks copy
+    the context) read the answer; any other graph is inspected when invoked, as outside a run."""
+    token = _DIRECT.set({id(g): (g, one_node(g)) for g in graphs})
+    try:
+        yield
+    finally:
+        _DIRECT.reset(token)
+
+
+def _direct_node(graph: Graph) -> Any | None:
+    """:func:`one_node` of ``graph``, as found when its run started if it is one of the run's graphs."""
+    known = _DIRECT.get()
+    entry = known.get(id(graph)) if known is not None else None
+    return entry[1] if entry is not None and entry[0] is graph else one_node(graph)
+
+
 async def _run_one_node(graph: Graph, runnable: Any, state: dict[str, Any]) -> dict[str, Any]:
-    """What Pregel computes for a one-node graph: input writes, the node, its writes, through the channels."""
+    """What Pregel computes for a one-node graph: input writes, the node, its writes, through the channels.
+
+    Only a written channel is copied from the compiled graph's; one nobody writes is read as compiled."""
+    compiled = cast(dict[str, BaseChannel[Any, Any, Any]], graph.channels)
     keys = list(graph.output_channels)
-    channels = {k: cast(BaseChannel[Any, Any, Any], graph.channels[k]).copy() for k in keys}
-    for k, value in state.items():
-        if k in channels:
-            channels[k].update([value])
-    update = await runnable.ainvoke({k: c.get() for k, c in channels.items() if c.is_available()})
+    written: dict[str, BaseChannel[Any, Any, Any]] = {}
+
+    def write(values: dict[str, Any]) -> None:
+        for k, value in values.items():
+            if k in compiled and k in keys:  # as in Pregel, a key that is no channel is dropped
+                channel = written.get(k)
+                if channel is None:
+                    channel = written[k] = compiled[k].copy()
+                channel.update([value])
+
+    def current() -> dict[str, Any]:
+        channels = [(k, written[k] if k in written else compiled[k]) for k in keys]
+        return {k: c.get() for k, c in channels if c.is_available()}
+
+    write(state)
+    update = await runnable.ainvoke(current())
     if update is not None:
         if not isinstance(update, dict):
             raise TypeError(f"{graph_name(graph)}: a node must return a dict of state keys, not {update!r:.80}")
-        for k, value in update.items():
-            if k in channels:  # as in Pregel, a key that is no channel is dropped
-                channels[k].update([value])
-    return {k: c.get() for k, c in channels.items() if c.is_available()}
+        write(update)
+    return current()
 
 
 #: The config keys of :func:`trial_config` (plus the recursion limit): with no handler listening they
@@ -107,15 +142,15 @@ def unobserved(config: dict[str, Any] | None) -> bool:
     Pregel would hand the config to a callback manager (a LangSmith tracer, ``astream_events``, a
     handler in ``callbacks``) and to nodes that ask for it; the direct path does neither. It is taken
     only when the config holds nothing but what :func:`trial_config` sets and langchain-core's own
-    ``configure`` (environment, tracing contexts, hooks) finds no handler.
+    ``configure`` (environment, tracing contexts, hooks) finds no handler: read once per run inside a
+    run (:func:`~courtgraph.models.tracing.quiet_run`), else here.
     """
     if not config:
         return True
     if not set(config) <= _INERT_CONFIG or set(config.get("configurable") or {}) - {"thread_id"}:
         return False
-    if any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes") for name in TRACING_ENV):
-        return False  # LangSmith traces the graph run (langsmith caches the environment: read it here)
-    return nobody_listens(config.get("callbacks"))
+    # (callbacks in the config were refused above.) Inside a run, who listens was read as it started.
+    return QUIET_RUN.get() or nobody_listens_now()
 
 
 async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | None = None,
@@ -125,17 +160,21 @@ async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | N
     It streams the states rather than awaiting the result, so the turns of the steps that finished
     survive a later failure: their calls were paid for, and the record must show them and count them.
     """
-    cfg: dict[str, Any] = {"recursion_limit": (graph.config or {}).get("recursion_limit", DEFAULT_RECURSION_LIMIT)}
-    cfg.update(config or {})
+    last = dict(state)
+    direct = _direct_node(graph) if on_turns is None and unobserved(config) else None
+    if direct is not None:  # (no config to build: the direct path reads none)
+        try:
+            return await _run_one_node(graph, direct, state), None
+        except GraphRecursionError:  # (from a subgraph the node runs)
+            return last, _recursion({**_limit(graph), **(config or {})}["recursion_limit"])
+        except Exception as exc:
+            return last, _failed(exc)
+    cfg: dict[str, Any] = {**_limit(graph), **(config or {})}
     configurable = cfg.setdefault("configurable", {})
     if "thread_id" not in configurable:  # a checkpointer needs one
         configurable["thread_id"] = uuid.uuid4().hex
-    last = dict(state)
-    direct = one_node(graph) if on_turns is None and unobserved(config) else None
     try:
-        if direct is not None:
-            last = await _run_one_node(graph, direct, state)
-        elif on_turns is None:
+        if on_turns is None:
             async for values in graph.astream(dict(state), cfg, stream_mode="values"):  # type: ignore[call-overload]
                 last = values
         else:
@@ -148,12 +187,26 @@ async def invoke(graph: Graph, state: dict[str, Any], config: dict[str, Any] | N
                         if isinstance(update, dict) and update.get("turns"):
                             on_turns(list(update["turns"]))
     except GraphRecursionError:
-        return last, f"recursion limit {cfg['recursion_limit']} reached (a misrouted loop?)"
-    except Exception as exc:  # a protocol failure is one error trial, not a lost run
-        if (seen := TRIAL_EXCEPTIONS.get()) is not None:
-            seen.append(exc)
-        return last, f"{type(exc).__name__}: {exc}"
+        return last, _recursion(cfg["recursion_limit"])
+    except Exception as exc:
+        return last, _failed(exc)
     return last, None
+
+
+def _limit(graph: Graph) -> dict[str, Any]:
+    """The recursion limit a trial of ``graph`` runs with, unless its config sets one."""
+    return {"recursion_limit": (graph.config or {}).get("recursion_limit", DEFAULT_RECURSION_LIMIT)}
+
+
+def _recursion(limit: object) -> str:
+    return f"recursion limit {limit} reached (a misrouted loop?)"
+
+
+def _failed(exc: Exception) -> str:
+    """Why a trial stopped on ``exc``: a protocol failure is one error trial, not a lost run."""
+    if (seen := TRIAL_EXCEPTIONS.get()) is not None:
+        seen.append(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def trial_config(graph: Graph, trial: Trial, config: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +32,37 @@ if TYPE_CHECKING:
 TRACING_ENV = ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING")
 
 
+#: True inside a run that found nobody listening as it started (:func:`quiet_run`): its trials and calls
+#: then skip re-reading the environment and langchain-core's handler set-up, which cannot add a listener
+#: unless a runnable config around the call carries one (that is still read per trial and per call).
+QUIET_RUN: ContextVar[bool] = ContextVar("courtgraph_quiet_run", default=False)
+
+
 def _tracing_env_on() -> bool:
     return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes") for name in TRACING_ENV)
+
+
+def nobody_listens_now() -> bool:
+    """Whether, here and now, no LangSmith tracing (environment) and no handler langchain-core would add
+    (tracing context, debug switch, configure hooks, their environment) listens to a run."""
+    return not _tracing_env_on() and nobody_listens()
+
+
+@contextmanager
+def quiet_run() -> Iterator[bool]:
+    """Read once, for a whole run, whether anybody listens (:func:`nobody_listens_now`); the run's trials
+    and calls, started inside (tasks copy the context), rely on the answer.
+
+    Per run, not per call: switch LangSmith tracing (its environment, ``tracing_context``) or a
+    langchain-core handler on before the run, as LangSmith itself expects (it caches its environment).
+    Callbacks given in a trial's config, and a runnable config carrying handlers around a call, are
+    still seen, trial by trial and call by call."""
+    quiet = nobody_listens_now()
+    token = QUIET_RUN.set(quiet)
+    try:
+        yield quiet
+    finally:
+        QUIET_RUN.reset(token)
 
 
 @dataclass
@@ -99,6 +129,14 @@ def nobody_listens(callbacks: Any = None) -> bool:
     return not AsyncCallbackManager.configure().handlers
 
 
+def may_listen() -> bool:
+    """Whether a call made here may have a listener: :func:`traced_call` reports it, else the call can skip
+    it. Inside a quiet run (:data:`QUIET_RUN`) only a surrounding runnable config can bring one."""
+    env_on = not QUIET_RUN.get() and _tracing_env_on()
+    config = _listening_config(env_on)
+    return config is not None and (env_on or not nobody_listens(config.get("callbacks")))
+
+
 @asynccontextmanager
 async def traced_call(model: ChatModel, messages: list[Message], *, structured: bool,
                       agent: str | None) -> AsyncIterator[CallTrace]:
@@ -107,7 +145,7 @@ async def traced_call(model: ChatModel, messages: list[Message], *, structured: 
     The caller fills the response in with ``await trace.end(response)``; an exception escaping the
     block is reported as the run's error and re-raised.
     """
-    env_on = _tracing_env_on()
+    env_on = not QUIET_RUN.get() and _tracing_env_on()
     config = _listening_config(env_on)
     if config is None or (not env_on and nobody_listens(config.get("callbacks"))):
         yield CallTrace()  # (with tracing on in the environment, configure below makes its tracer once)
@@ -138,4 +176,5 @@ async def traced_call(model: ChatModel, messages: list[Message], *, structured: 
         raise
 
 
-__all__ = ["TRACING_ENV", "CallTrace", "nobody_listens", "traced_call"]
+__all__ = ["QUIET_RUN", "TRACING_ENV", "CallTrace", "may_listen", "nobody_listens", "nobody_listens_now", "quiet_run",
+           "traced_call"]
