@@ -209,10 +209,14 @@ def floor_graphs() -> dict[str, tuple[Any, int]]:
     def fan_out(state: State) -> list[Any]:
         return [Send("vote", {"trial": state["trial"], "index": i}) for i in range(3)]
 
-    one = StateGraph(State)
-    one.add_node("judge", judge)
-    one.add_edge(START, "judge")
-    one.add_edge("judge", END)
+    def one_node(name: str, node: Any) -> Any:
+        graph = StateGraph(State)
+        graph.add_node(name, node)
+        graph.add_edge(START, name)
+        graph.add_edge(name, END)
+        return graph
+
+    one = one_node("judge", judge)
     fan = StateGraph(State)
     fan.add_node("vote", vote)
     fan.add_node("aggregate", aggregate)
@@ -226,10 +230,7 @@ def floor_graphs() -> dict[str, tuple[Any, int]]:
         static.add_edge(START, f"juror_{i + 1}")
         static.add_edge(f"juror_{i + 1}", "aggregate")
     static.add_edge("aggregate", END)
-    gather = StateGraph(State)
-    gather.add_node("jury", gathered)
-    gather.add_edge(START, "jury")
-    gather.add_edge("jury", END)
+    gather = one_node("jury", gathered)
     debate = StateGraph(State)
     debate.add_node("argue", argue)
     debate.add_node("judge", judge)
