@@ -442,3 +442,52 @@ async def test_an_uploaded_file_reads_back_unchanged(stub: StubServer) -> None:
     assert (await client.files.content(upload.id)).content == content
     with pytest.raises(openai.BadRequestError, match="purpose 'batch' only"):
         await client.files.create(file=("x.jsonl", b"{}"), purpose="fine-tune")
+
+
+def test_batch_faults_from_the_command_line_are_parsed_checked_and_queued(monkeypatch: pytest.MonkeyPatch) -> None:
+    from courtgraph.testing import __main__ as cli
+    from courtgraph.testing.batch_wire import parse_batch_fault
+
+    assert parse_batch_fault("lose:hold=3600,accept=false") == ("lose", {"hold": 3600, "accept": False})
+    assert parse_batch_fault("partial:message=too slow") == ("partial", {"message": "too slow"})
+    assert parse_batch_fault("expire") == ("expire", {})
+    for bad, said in (("bogus", "unknown batch fault 'bogus'"), ("lose:wait=1", "KEY one of accept, hold"),
+                      ("lose:hold", "is not KEY=VALUE")):
+        with pytest.raises(ValueError, match=said):
+            parse_batch_fault(bad)
+    served: list[dict[str, Any]] = []
+    monkeypatch.setattr(cli, "serve", lambda *args, **kwargs: served.append(kwargs))
+    cli.main(["--port", "0", "--batch-fault", "lose:hold=5", "--batch-fault", "expire:done=1"])
+    assert served[0]["batch_faults"] == [("lose", {"hold": 5}), ("expire", {"done": 1})]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--batch-fault", "lose:wait=1"])
+    assert exit_info.value.code == 2
+
+
+def test_the_stub_command_refuses_a_bad_batch_fault_naming_the_option() -> None:
+    out = subprocess.run([sys.executable, "-m", "courtgraph", "stub", "--batch-fault", "lose:wait=1"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "field 'batch-fault'" in out.stderr and "Traceback" not in out.stderr
+
+
+async def test_a_served_stub_applies_its_batch_faults_in_order() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "courtgraph", "stub", "--port", "0", "--batch-delay", "0",
+                             "--batch-fault", "fail:code=no_way"], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None
+        banner: list[str] = []
+        for line in proc.stdout:
+            banner.append(line)
+            if line.startswith("Batch faults"):
+                break
+        assert banner[-1].strip() == "Batch faults, for the next batches created in order: fail code=no_way"
+        url = next(line.split()[-1] for line in banner if line.strip().startswith("openai:"))
+        client = openai.AsyncOpenAI(base_url=url.split("@", 1)[1], api_key="k", max_retries=0)
+        failed = await client.batches.retrieve((await submit(client, {"a": chat_body(1)})).id)
+        again = await client.batches.retrieve((await submit(client, {"b": chat_body(1)})).id)
+        assert failed.status == "failed" and failed.errors is not None and failed.errors.data is not None
+        assert failed.errors.data[0].code == "no_way" and again.status == "completed"  # only the next batch
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)

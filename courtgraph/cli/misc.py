@@ -27,6 +27,11 @@ def stub(
     prefix_cache: Annotated[bool, typer.Option("--prefix-cache", help="Report cached input tokens as a provider's "
                                                "prompt cache would (OpenAI's automatic prefix cache, Anthropic's "
                                                "cache_control breakpoints).")] = False,
+    batch_fault: Annotated[list[str] | None, typer.Option(
+        "--batch-fault", metavar="KIND[:KEY=VALUE,...]",
+        help="What the next batch created does; repeat for the ones after: expire, partial, fail, http or lose, "
+             "e.g. lose:hold=3600 (a create accepted and never answered: the window --resume recovers) or "
+             "expire:done=2.")] = None,
 ) -> None:
     """Serve a loopback OpenAI- and Anthropic-compatible stub server until Ctrl-C: no LLM, no network.
 
@@ -40,6 +45,7 @@ def stub(
     Example: [bold]courtgraph stub --port 8765 --latency 0.05[/bold], then in another shell
     [bold]courtgraph judge -m openai:stub@http://127.0.0.1:8765/v1 -q "2+2?" --a 4 --b 5[/bold]
     """
+    from courtgraph.testing.batch_wire import parse_batch_fault
     from courtgraph.testing.serve import serve
     from courtgraph.testing.stub import parse_faults
 
@@ -49,13 +55,17 @@ def stub(
         kinds = parse_faults(faults)
     except ValueError as exc:
         raise InputError(str(exc), field="faults") from None
+    try:
+        batch_faults = [parse_batch_fault(spec) for spec in batch_fault or []]
+    except ValueError as exc:
+        raise InputError(str(exc), field="batch-fault") from None
     if batch_delay < 0:
         raise InputError(f"must be at least 0, got {batch_delay:g}", field="batch-delay")
     if not 1 <= port <= 65535 and port != 0:
         raise InputError(f"must be 0 (any free port) or 1 to 65535, got {port}", field="port")
     try:
         serve(port, latency, api_key, fault_rate=fault_rate, faults=kinds, seed=seed, batch_delay=batch_delay,
-              prefix_cache=prefix_cache)
+              prefix_cache=prefix_cache, batch_faults=batch_faults)
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", field="port") from None
 

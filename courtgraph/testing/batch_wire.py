@@ -104,6 +104,32 @@ class BatchFault:
     opts: dict[str, Any]
 
 
+#: Each batch fault kind (:class:`BatchFault`) and the options it reads.
+FAULT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "expire": ("done",), "partial": ("n", "custom_ids", "status", "message"), "fail": ("message", "code", "status"),
+    "http": ("status", "retry_after"), "lose": ("accept", "hold")}
+
+
+def parse_batch_fault(spec: str) -> tuple[str, dict[str, Any]]:
+    """``KIND`` or ``KIND:KEY=VALUE,...`` (``lose:hold=3600``, ``expire:done=2``) as a kind and its options, for
+    the stub's command line; a value reads as JSON when it can (``3``, ``true``), else as text. ValueError names
+    what is wrong."""
+    kind, _, rest = spec.strip().partition(":")
+    if kind not in FAULT_OPTIONS:
+        raise ValueError(f"unknown batch fault {kind!r}: expected one of {', '.join(FAULT_OPTIONS)}")
+    opts: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or key.strip() not in FAULT_OPTIONS[kind]:
+            raise ValueError(f"batch fault {kind!r}: {item!r} is not KEY=VALUE with KEY one of "
+                             f"{', '.join(FAULT_OPTIONS[kind])}")
+        try:
+            opts[key.strip()] = json.loads(value)
+        except ValueError:
+            opts[key.strip()] = value.strip()
+    return kind, opts
+
+
 @dataclass
 class StubFile:
     """An uploaded (purpose ``batch``) or produced (``batch_output``) file."""

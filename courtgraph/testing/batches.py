@@ -61,6 +61,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from courtgraph.testing.batch_wire import (
+    FAULT_OPTIONS,
     OPENAI_ENDPOINT,
     BatchApiError,
     BatchFault,
@@ -89,7 +90,7 @@ if TYPE_CHECKING:
 BATCH_PATHS: tuple[str, ...] = ("/v1/files", "/v1/batches", "/v1/messages/batches")
 
 #: The batch fault kinds of :meth:`BatchDesk.fault`.
-BATCH_FAULTS: tuple[str, ...] = ("expire", "partial", "fail", "http", "lose")
+BATCH_FAULTS: tuple[str, ...] = tuple(FAULT_OPTIONS)
 
 _SYNC_PATHS = ("/v1/chat/completions", "/v1/messages")
 _CREATES = ("/v1/batches", "/v1/messages/batches")

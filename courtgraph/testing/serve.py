@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 from courtgraph.testing.stub import StubServer
 from courtgraph.testing.wire import RANDOM_FAULTS
@@ -27,12 +29,13 @@ def usage_text(stub: StubServer) -> str:
 
 def serve(port: int, latency: float, api_key: str | None, *, fault_rate: float = 0.0,
           faults: tuple[str, ...] = RANDOM_FAULTS, seed: int | None = None, batch_delay: float = 0.2,
-          prefix_cache: bool = False) -> None:
+          prefix_cache: bool = False, batch_faults: Sequence[tuple[str, dict[str, Any]]] = ()) -> None:
     """Serve until Ctrl-C. The server runs in its own thread; this one waits for the signal.
 
     SIGINT is blocked before the server starts and taken with ``sigwait``: raised as a KeyboardInterrupt
     it could land anywhere (in the banner, in the server's start) and skip the clean stop. Windows has
-    no ``sigwait``: there the interrupt is caught around the wait.
+    no ``sigwait``: there the interrupt is caught around the wait. ``batch_faults``: what the next batches
+    created do, in order (:func:`~courtgraph.testing.batch_wire.parse_batch_fault`).
     """
     masked = hasattr(signal, "pthread_sigmask")
     if masked:
@@ -40,7 +43,12 @@ def serve(port: int, latency: float, api_key: str | None, *, fault_rate: float =
     try:
         with StubServer(port=port, latency=latency, api_key=api_key, fault_rate=fault_rate, faults=faults,
                         seed=seed, batch_delay=batch_delay, prefix_cache=prefix_cache) as stub:
+            for kind, opts in batch_faults:
+                stub.batches.fault(kind, **opts)
             print(usage_text(stub), flush=True)
+            if batch_faults:
+                print("Batch faults, for the next batches created in order: " + ", ".join(
+                    kind + "".join(f" {k}={v}" for k, v in opts.items()) for kind, opts in batch_faults), flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 if masked:
                     signal.sigwait({signal.SIGINT})
