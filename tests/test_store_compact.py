@@ -146,3 +146,15 @@ def test_the_case_skeleton_is_the_whole_json_without_texts(case: Case) -> None:
     data, packed = pack_case(case)
     assert data == case_skeleton_of(whole)
     assert zlib.decompress(packed).decode() == whole
+
+
+def test_metadata_whose_keys_collide_as_text_gets_the_definitions_skeleton() -> None:
+    """``{0: x, "0": y}`` dumps as two members named "0"; the whole JSON means the last one (hypothesis found this
+    example: pydantic's writer alone kept both in the skeleton)."""
+    clash = {"": {"0": None, 0: 1}}
+    record = Record(case_id="c", protocol="p", label="A", trials=[], verdict=Verdict(winner="A"), metadata=clash)
+    data, _ = pack(record)
+    assert data == skeleton_of(record.model_dump_json()) and json.loads(data)["metadata"] == {"": {"0": 1}}
+    case = Case(id="c", question="q", candidates=["a", "b"], metadata={"k": [clash]})
+    data, _ = pack_case(case)
+    assert data == case_skeleton_of(case.model_dump_json()) and json.loads(data)["metadata"] == {"k": [{"": {"0": 1}}]}

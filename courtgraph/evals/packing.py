@@ -29,7 +29,8 @@ _CASE_TEXT = frozenset({"question", "candidates", "reference", "context"})
 def pack_case(case: Case) -> tuple[str, bytes]:
     """A case as (its SQL skeleton: id, label, category, metadata; its whole JSON compressed)."""
     whole = case.model_dump_json()
-    return case.model_dump_json(exclude=set(_CASE_TEXT)), zlib.compress(whole.encode(), ZLIB_LEVEL)
+    skeleton = case.model_dump_json(exclude=set(_CASE_TEXT)) if _str_keys(case.metadata) else case_skeleton_of(whole)
+    return skeleton, zlib.compress(whole.encode(), ZLIB_LEVEL)
 
 
 def case_skeleton_of(whole: str) -> str:
@@ -50,7 +51,19 @@ def pack(record: Record, whole: str | None = None) -> tuple[str, bytes]:
 
     ``whole`` is ``record.model_dump_json()`` when the caller has it already (the store, which redacts it)."""
     whole = record.model_dump_json() if whole is None else whole
-    return _skeleton(record), zlib.compress(whole.encode(), ZLIB_LEVEL)
+    skeleton = _skeleton(record) if _str_keys(record.metadata) else skeleton_of(whole)
+    return skeleton, zlib.compress(whole.encode(), ZLIB_LEVEL)
+
+
+def _str_keys(value: object) -> bool:
+    """Whether every mapping in ``value`` has only text keys. Metadata is free-form: ``{0: x, "0": y}`` dumps
+    as two members named ``"0"``, which the whole JSON's meaning (its last) collapses into one, so such
+    metadata takes the definition's way (:func:`skeleton_of`), not the writer's."""
+    if isinstance(value, dict):
+        return all(type(k) is str and _str_keys(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_str_keys(v) for v in value)
+    return True
 
 
 def skeleton_of(whole: str) -> str:
