@@ -25,7 +25,7 @@ from courtgraph.models.errors import EndpointDown as EndpointDown
 from courtgraph.models.errors import ModelError as ModelError
 from courtgraph.models.pricing import batch_factor, cache_write_premium, cost_usd, prompt_cache_saving
 from courtgraph.models.schemas import json_schema, json_schema_key
-from courtgraph.models.tracing import may_listen, traced_call
+from courtgraph.models.tracing import listening, traced_call
 from courtgraph.schema import Trial, Usage
 
 
@@ -168,10 +168,11 @@ class ChatModel(ABC):
 
         The call is reported as a chat-model run to whoever listens (LangSmith, ``astream_events``), unless the
         model reports its own runs (a LangChain chat model does)."""
-        if self.reports_own_runs or not may_listen():  # (nobody listens: no trace to open, no context to enter)
+        config = None if self.reports_own_runs else listening()
+        if config is None:  # (nobody listens: no trace to open, no context to enter)
             return await self._generate(messages, schema, params, intent)
         async with traced_call(self, messages, structured=schema is not None,
-                               agent=intent.agent if intent else None) as trace:
+                               agent=intent.agent if intent else None, config=config) as trace:
             response = await self._generate(messages, schema, params, intent)
             await trace.end(response)
         return response

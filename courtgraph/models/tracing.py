@@ -129,25 +129,33 @@ def nobody_listens(callbacks: Any = None) -> bool:
     return not AsyncCallbackManager.configure().handlers
 
 
-def may_listen() -> bool:
-    """Whether a call made here may have a listener: :func:`traced_call` reports it, else the call can skip
-    it. Inside a quiet run (:data:`QUIET_RUN`) only a surrounding runnable config can bring one."""
+def listening() -> dict[str, Any] | None:
+    """The surrounding runnable config when a call made here may have a listener (:func:`traced_call` reports
+    the call to it), else None and the call can skip tracing. Inside a quiet run (:data:`QUIET_RUN`) only a
+    surrounding runnable config can bring one."""
     env_on = not QUIET_RUN.get() and _tracing_env_on()
     config = _listening_config(env_on)
-    return config is not None and (env_on or not nobody_listens(config.get("callbacks")))
+    if config is None or (not env_on and nobody_listens(config.get("callbacks"))):
+        return None
+    return config
+
+
+def may_listen() -> bool:
+    """Whether a call made here may have a listener (:func:`listening`)."""
+    return listening() is not None
 
 
 @asynccontextmanager
 async def traced_call(model: ChatModel, messages: list[Message], *, structured: bool,
-                      agent: str | None) -> AsyncIterator[CallTrace]:
+                      agent: str | None, config: dict[str, Any] | None = None) -> AsyncIterator[CallTrace]:
     """Report one call as a chat-model run to the callbacks of the surrounding run, if any.
 
-    The caller fills the response in with ``await trace.end(response)``; an exception escaping the
-    block is reported as the run's error and re-raised.
+    ``config``: what :func:`listening` returned for this call, when the caller asked already (else it is
+    asked here). The caller fills the response in with ``await trace.end(response)``; an exception escaping
+    the block is reported as the run's error and re-raised.
     """
-    env_on = not QUIET_RUN.get() and _tracing_env_on()
-    config = _listening_config(env_on)
-    if config is None or (not env_on and nobody_listens(config.get("callbacks"))):
+    config = config if config is not None else listening()
+    if config is None:
         yield CallTrace()  # (with tracing on in the environment, configure below makes its tracer once)
         return
     from langchain_core.callbacks import AsyncCallbackManager
@@ -176,5 +184,5 @@ async def traced_call(model: ChatModel, messages: list[Message], *, structured: 
         raise
 
 
-__all__ = ["QUIET_RUN", "TRACING_ENV", "CallTrace", "may_listen", "nobody_listens", "nobody_listens_now", "quiet_run",
-           "traced_call"]
+__all__ = ["QUIET_RUN", "TRACING_ENV", "CallTrace", "listening", "may_listen", "nobody_listens", "nobody_listens_now",
+           "quiet_run", "traced_call"]
